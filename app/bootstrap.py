@@ -1,0 +1,33 @@
+"""The composition root: builds the engine from settings, with its clock, calendar, store and programs."""
+
+from __future__ import annotations
+
+import logging
+
+from app.settings import Settings
+from states.registry import default_catalog
+from workflow.clock import Clock, SystemClock
+from workflow.database import create_database_engine, create_schema
+from workflow.engine import Engine
+from workflow.workdays import WorkingDayCalendar
+
+log = logging.getLogger("filingflow")
+
+
+def bootstrap(settings: Settings, *, clock: Clock | None = None, create_tables: bool = True) -> Engine:
+    """Wire a ready :class:`Engine`; warns when the development audit key is in use."""
+    if settings.audit_key_is_default:
+        log.warning(
+            "FILINGFLOW_AUDIT_KEY is not set: using the development audit key; "
+            "audit hashes are not tamper-proof against anyone who has read the source"
+        )
+    database = create_database_engine(settings.database_url)
+    if create_tables:
+        create_schema(database)
+    return Engine(
+        database=database,
+        programs=default_catalog(),
+        clock=clock or SystemClock(),
+        calendar=WorkingDayCalendar(),
+        audit_key=settings.audit_key.encode(),
+    )

@@ -1,0 +1,114 @@
+"""The ``filingflow`` command line: one console script, a Typer app per area."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.bootstrap import bootstrap
+from app.settings import Settings
+from workflow.audit import export_anchor, verify_chains
+from workflow.clock import SHANGHAI, ManualClock
+from workflow.diagram import mermaid
+from workflow.errors import FilingFlowError
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="FilingFlow: funding-application workflows.")
+programs_cli = typer.Typer(no_args_is_help=True, help="The program rounds FilingFlow runs.")
+audit_cli = typer.Typer(no_args_is_help=True, help="Verify and anchor the tamper-evident audit trail.")
+cli.add_typer(programs_cli, name="programs")
+cli.add_typer(audit_cli, name="audit")
+
+DEMO_DATABASE = Path("var/demo.db")
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@cli.command()
+def demo() -> None:
+    """Replay a 2025 Longgang round on a manual clock and print each case's timeline."""
+    from datetime import datetime
+
+    from app.demo import run_demo
+
+    settings = _settings()
+    if not settings.database_url_from_env:
+        DEMO_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
+        settings = Settings(database_url=f"sqlite:///{DEMO_DATABASE}", audit_key=settings.audit_key)
+    clock = ManualClock(datetime(2025, 8, 14, 9, 0, tzinfo=SHANGHAI))
+    engine = bootstrap(settings, clock=clock)
+    typer.echo(f"FilingFlow demo on {engine.database.url.render_as_string(hide_password=True)} (manual clock)")
+    run_demo(engine, clock, typer.echo)
+    typer.echo(f"\nInspect it: FILINGFLOW_DATABASE_URL={engine.database.url} filingflow audit verify")
+
+
+@programs_cli.command("list")
+def programs_list() -> None:
+    """Every registered program round with its version, states and events."""
+    from states.registry import default_catalog
+
+    for process in default_catalog():
+        d = process.definition
+        typer.echo(f"{d.key}  v{d.version}  {d.title} ({d.title_en})  {len(d.states)} states, {len(d.events)} events")
+
+
+@programs_cli.command("diagram")
+def programs_diagram(
+    key: str,
+    version: Annotated[int | None, typer.Option(help="Definition version (default: newest).")] = None,
+) -> None:
+    """Print the program's state diagram as Mermaid, generated from its definition."""
+    from states.registry import default_catalog
+
+    typer.echo(mermaid(default_catalog().get(key, version).definition), nl=False)
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    anchor: Annotated[Path | None, typer.Option(help="An anchor file exported earlier.")] = None,
+) -> None:
+    """Walk every case's hash chain; exit 1 and name the first broken link of each."""
+    settings = _settings()
+    engine = bootstrap(settings, create_tables=False)
+    heads = json.loads(anchor.read_text()) if anchor else None
+    with engine.database.connect() as conn:
+        report = verify_chains(conn, settings.audit_key.encode(), anchor=heads)
+    for link in report.broken:
+        typer.echo(f"BROKEN {link}", err=True)
+    status = "OK" if report.ok else "FAILED"
+    typer.echo(f"audit verify {status}: {report.cases} cases, {report.events} events, {len(report.broken)} broken")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@audit_cli.command("anchor")
+def audit_anchor(
+    out: Annotated[Path | None, typer.Option(help="Write the anchor here instead of stdout.")] = None,
+) -> None:
+    """Export every chain head; keep it outside the database to detect a truncated tail later."""
+    engine = bootstrap(_settings(), create_tables=False)
+    with engine.database.connect() as conn:
+        anchor = export_anchor(conn, at=engine.clock.now())
+    text = json.dumps(anchor, indent=2, ensure_ascii=False)
+    if out:
+        out.write_text(text + "\n")
+        typer.echo(f"anchor of {len(anchor['heads'])} chains written to {out}")
+    else:
+        typer.echo(text)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    try:
+        cli()
+    except FilingFlowError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

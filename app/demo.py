@@ -1,0 +1,107 @@
+"""``filingflow demo``: a 2025 Longgang round replayed on a manual clock.
+
+Four cases show the guide's paths: one funded end to end; one returned for correction
+and resubmitted after the window closed (LG-WIN-2); one that misses the 5-working-day
+paper deadline across National Day (LG-DL-1); one left in draft when the window closes
+(LG-WIN-1). Deadlines are expired by the same sweep the scheduler runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from app.timeline import render_timeline
+from states.longgang_ai_compute_2025 import LONGGANG_2025
+from states.longgang_ai_compute_2025.data import EXAMPLE
+from workflow.applicants import uscc_check_digit
+from workflow.clock import SHANGHAI, ManualClock
+from workflow.definition import Actor
+from workflow.engine import Engine
+from workflow.money import format_yuan
+
+PLATFORM = Actor("longgang-platform", "platform", "demo")
+REVIEWER = Actor("reviewer-li", "staff", "demo")
+PROGRAM = LONGGANG_2025.key
+
+
+def _code(serial: int) -> str:
+    first17 = f"9144030{serial:010d}"
+    return first17 + uscc_check_digit(first17)
+
+
+def _applicant(serial: int, name: str, *, phone: bool = True) -> dict[str, Any]:
+    return {
+        "name": name,
+        "code": _code(serial),
+        "email": f"filing{serial}@example.cn",
+        "phone": f"1380013{serial:04d}" if phone else None,
+    }
+
+
+def at(clock: ManualClock, text: str) -> None:
+    clock.set(datetime.fromisoformat(text).replace(tzinfo=SHANGHAI))
+
+
+def run_demo(engine: Engine, clock: ManualClock, say: Callable[[str], None] = print) -> list[int]:
+    """Run the round and print each case's timeline; returns the case ids."""
+    data = copy.deepcopy(EXAMPLE)
+    at(clock, "2025-08-14 09:30")
+    funded = engine.open_case(PROGRAM, applicant=_applicant(1, "深圳市龙岗云智科技有限公司"), data=data, actor=PLATFORM)
+    returned = engine.open_case(
+        PROGRAM,
+        applicant=_applicant(2, "深圳市大运模型技术有限公司", phone=False),
+        data={**data, "fees_cny": "25000000.00"},
+        actor=PLATFORM,
+    )
+    late = engine.open_case(PROGRAM, applicant=_applicant(3, "深圳市坂田算力应用有限公司"), data=data, actor=PLATFORM)
+    idle = engine.open_case(
+        PROGRAM, applicant=_applicant(4, "深圳市平湖智造有限公司"), data={"fees_cny": "800000.00"}, actor=PLATFORM
+    )
+
+    at(clock, "2025-08-20 10:00")
+    for case in (funded, returned, late):
+        engine.fire(case.id, "submit", actor=PLATFORM)
+    at(clock, "2025-09-02 15:00")
+    engine.fire(funded.id, "pass_online_review", actor=REVIEWER)
+    engine.fire(late.id, "pass_online_review", actor=REVIEWER)
+    engine.fire(
+        returned.id,
+        "return_for_correction",
+        actor=REVIEWER,
+        payload={"reason": "算力使用报告未加盖公章，请补充后重新提交"},
+    )
+    at(clock, "2025-09-05 11:00")
+    engine.fire(funded.id, "file_on_portal", actor=PLATFORM)
+    engine.fire(late.id, "file_on_portal", actor=PLATFORM)
+
+    at(clock, "2025-09-14 00:05")
+    engine.expire_due()  # LG-WIN-1: the idle draft is abandoned
+
+    at(clock, "2025-09-20 16:00")  # after the window: allowed for a resubmission (LG-WIN-2)
+    engine.fire(returned.id, "resubmit", actor=PLATFORM, payload={"data": {"materials": data["materials"]}})
+    at(clock, "2025-09-26 10:00")  # Friday: portal approval SMS, the 5-working-day clock starts
+    engine.fire(funded.id, "approve_on_portal", actor=REVIEWER)
+    engine.fire(late.id, "approve_on_portal", actor=REVIEWER)
+    at(clock, "2025-09-28 14:00")  # Sunday, a make-up working day
+    engine.fire(funded.id, "receive_paper", actor=REVIEWER, payload={"service_window": 11})
+    at(clock, "2025-10-11 08:00")  # the deadline ended with Fri 2025-10-10
+    engine.expire_due()
+    at(clock, "2025-10-20 09:00")
+    engine.fire(returned.id, "pass_online_review", actor=REVIEWER)
+    engine.fire(funded.id, "start_publicity", actor=REVIEWER)
+    at(clock, "2025-10-27 09:00")
+    engine.fire(funded.id, "fund", actor=REVIEWER)
+
+    ids = [funded.id, returned.id, late.id, idle.id]
+    for case_id in ids:
+        case = engine.get_case(case_id)
+        process = engine.programs.get(case.program, case.program_version)
+        amount = f", subsidy {format_yuan(case.amount_fen)} CNY" if case.amount_fen is not None else ""
+        who = f"{case.applicant.name} ({case.applicant.code})"
+        say(f"\nCase {case.id}: {who}, now {case.state} ({case.state_label}){amount}")
+        for line in render_timeline(process, engine.history(case_id)):
+            say(line)
+    return ids

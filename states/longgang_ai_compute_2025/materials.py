@@ -1,0 +1,102 @@
+"""The materials checklist (LG-MAT-1 basic, LG-MAT-2 specific), as data.
+
+Each item is required always or under a condition on the case data (a branch needs the
+head office's authorisation; a supplier outside the voucher catalogue needs its licence
+and capacity proof). A required item must be ``provided``; an item that does not apply
+may be marked ``not_applicable`` or left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MATERIAL_STATUSES = ("provided", "not_applicable")
+
+
+def _always(data: Mapping[str, Any]) -> bool:
+    return True
+
+
+def _branch(data: Mapping[str, Any]) -> bool:
+    return bool(data.get("is_branch"))
+
+
+def _ethics(data: Mapping[str, Any]) -> bool:
+    return bool(data.get("touches_ethics_or_security"))
+
+
+def _outside_catalogue(data: Mapping[str, Any]) -> bool:
+    supplier = data.get("supplier") or {}
+    return supplier.get("in_voucher_catalogue") is not True
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialItem:
+    key: str
+    rule: str
+    label: str
+    required_when: Callable[[Mapping[str, Any]], bool] = _always
+    condition: str = ""
+
+
+CHECKLIST: tuple[MaterialItem, ...] = (
+    MaterialItem("application_form", "LG-MAT-1", "系统打印的申请书纸质文件（原件）"),
+    MaterialItem("business_licence", "LG-MAT-1", "营业执照（或统一社会信用代码证书）"),
+    MaterialItem("head_office_authorisation", "LG-MAT-1", "总公司授权证明文件", _branch, "分支机构申请时"),
+    MaterialItem("legal_representative_id", "LG-MAT-1", "法定代表人身份证复印件（本人签字）"),
+    MaterialItem(
+        "project_lead_documents",
+        "LG-MAT-1",
+        "项目负责人身份证复印件（签字）、劳动合同、近三个月深圳社会保险缴纳凭证",
+    ),
+    MaterialItem("credit_report", "LG-MAT-1", "深圳信用网完整版信用报告"),
+    MaterialItem("financial_statements", "LG-MAT-1", "近两年财务审计报告或财务报表（不足两年的提供成立以来的）"),
+    MaterialItem("tax_certificate", "LG-MAT-1", "上年度纳税证明"),
+    MaterialItem(
+        "ethics_security_materials",
+        "LG-MAT-1",
+        "科技伦理或科技安全相关材料",
+        _ethics,
+        "项目涉及科技伦理敏感领域或科技安全风险时",
+    ),
+    MaterialItem("compute_contract", "LG-MAT-2", "算力服务合同（含训练、推理具体内容及收费金额）"),
+    MaterialItem("invoices", "LG-MAT-2", "发票"),
+    MaterialItem("payment_proofs", "LG-MAT-2", "银行付款凭证"),
+    MaterialItem("tax_receipts", "LG-MAT-2", "对应税票"),
+    MaterialItem("usage_report", "LG-MAT-2", "算力使用报告（加盖公章）"),
+    MaterialItem(
+        "supplier_idc_isp_licence",
+        "LG-MAT-2",
+        "算力供给方增值电信业务经营许可证IDC/ISP（复印件）",
+        _outside_catalogue,
+        "算力供给方不是训力券入库服务机构时",
+    ),
+    MaterialItem(
+        "supplier_capacity_proof",
+        "LG-MAT-2",
+        "算力供给方智能算力规模达到2000P FLOPS（FP16）以上的证明材料",
+        _outside_catalogue,
+        "算力供给方不是训力券入库服务机构时",
+    ),
+)
+
+ITEMS = {item.key: item for item in CHECKLIST}
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialStatus:
+    item: MaterialItem
+    required: bool
+    status: str | None
+
+    @property
+    def missing(self) -> bool:
+        return self.required and self.status != "provided"
+
+
+def checklist_status(data: Mapping[str, Any]) -> list[MaterialStatus]:
+    """Every item with whether it is required for this case and what was declared."""
+    declared = data.get("materials") or {}
+    return [MaterialStatus(item, item.required_when(data), declared.get(item.key)) for item in CHECKLIST]

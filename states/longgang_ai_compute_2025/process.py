@@ -1,0 +1,155 @@
+"""The 2025 Longgang AI compute subsidy as a process definition, step by step as the guide has it.
+
+draft --submit (LG-WIN-1, LG-ELIG-*, LG-AMT-1, LG-MAT-*)--> online_review      LG-FLOW-1
+online_review --return_for_correction--> returned --resubmit--> online_review LG-FLOW-2, LG-WIN-2
+online_review --pass_online_review--> online_approved (watermarked form)       LG-FLOW-3
+online_approved --file_on_portal--> portal_review (Guangdong portal)           LG-FLOW-4
+portal_review --approve_on_portal (SMS)--> awaiting_paper, 5 working days      LG-FLOW-5, LG-DL-1
+awaiting_paper --receive_paper (service window)--> evaluation
+awaiting_paper --miss_paper_deadline--> abandoned                               LG-DL-1
+evaluation --start_publicity--> publicity --fund--> funded                      LG-FLOW-6
+draft --window_closed--> abandoned                                              LG-WIN-1
+reject (staff, with reason) and withdraw (applicant) from the live stages.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from workflow.definition import (
+    APPLICANT_SIDE,
+    STAFF_ROLES,
+    DeadlineRule,
+    Event,
+    Guard,
+    NoticeRule,
+    ProcessDefinition,
+    State,
+)
+
+from . import rules
+from .data import prepare_data
+from .round import LONGGANG_2025, LonggangRound
+from .service_windows import SERVICE_WINDOWS
+
+SYSTEM_ONLY = frozenset({"system"})
+STAFF = frozenset(STAFF_ROLES)
+APPLICANT = frozenset(APPLICANT_SIDE)
+PORTAL = frozenset(STAFF_ROLES | {"platform"})
+
+
+def _notice(kind: str, rule: str = "LG-NOTE-1") -> tuple[NoticeRule, ...]:
+    return (NoticeRule(kind, ("sms", "email"), rule),)
+
+
+def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
+    """The Longgang process for one round's parameters."""
+    eligibility = rules.eligibility_guards(round_)
+    live = ("online_review", "returned", "online_approved", "portal_review", "awaiting_paper", "evaluation")
+    states = (
+        State("draft", "草稿（未提交）", "draft", opens=("online_window",)),
+        State("online_review", "线上审核中", "online review", notices=_notice("submission_received")),
+        State("returned", "退回修改", "returned for correction", notices=_notice("returned_for_correction")),
+        State(
+            "online_approved", "已通过线上终审", "passed online final review", notices=_notice("passed_online_review")
+        ),
+        State("portal_review", "广东政务服务网审核中", "Guangdong portal review", notices=_notice("portal_filed")),
+        State(
+            "awaiting_paper",
+            "待递交书面材料",
+            "awaiting paper file",
+            opens=("paper_delivery",),
+            notices=_notice("portal_approved", "LG-DL-1"),
+        ),
+        State("evaluation", "书面材料已受理，评审中", "paper received, evaluation", notices=_notice("paper_received")),
+        State("publicity", "拟资助名单公示中", "publicity", notices=_notice("publicity_started", "LG-FLOW-6")),
+        State("funded", "已资助", "funded", final=True, notices=_notice("funded")),
+        State("rejected", "不予资助", "rejected", final=True, notices=_notice("rejected")),
+        State("abandoned", "逾期视作放弃", "abandoned (late)", final=True, notices=_notice("abandoned")),
+        State("withdrawn", "已撤回", "withdrawn", final=True, notices=_notice("withdrawn")),
+    )
+    events = (
+        Event(
+            "submit",
+            "提交线上申报",
+            ("draft",),
+            "online_review",
+            APPLICANT,
+            guards=(rules.window_guard(round_), *eligibility),
+            accepts_data=True,
+            marks_submission=True,
+        ),
+        Event("return_for_correction", "退回修改", ("online_review",), "returned", STAFF, requires=("reason",)),
+        Event(
+            "resubmit",
+            "修改后重新提交",
+            ("returned",),
+            "online_review",
+            APPLICANT,
+            guards=eligibility,
+            accepts_data=True,
+        ),
+        Event("pass_online_review", "通过线上终审", ("online_review",), "online_approved", STAFF),
+        Event("file_on_portal", "已在广东政务服务网提交", ("online_approved",), "portal_review", APPLICANT),
+        Event("approve_on_portal", "广东政务服务网审核通过（短信通知）", ("portal_review",), "awaiting_paper", PORTAL),
+        Event(
+            "receive_paper",
+            "受理书面材料",
+            ("awaiting_paper",),
+            "evaluation",
+            STAFF,
+            guards=(Guard("LG-FLOW-5", rules.service_window_guard, "listed service window"),),
+            requires=("service_window",),
+        ),
+        Event("miss_paper_deadline", "逾期未递交书面材料", ("awaiting_paper",), "abandoned", SYSTEM_ONLY),
+        Event("window_closed", "申报期结束未提交", ("draft",), "abandoned", SYSTEM_ONLY),
+        Event("start_publicity", "公示拟资助名单", ("evaluation",), "publicity", STAFF),
+        Event("fund", "作出资助决定", ("publicity",), "funded", STAFF),
+        Event(
+            "reject",
+            "不予资助",
+            ("online_review", "portal_review", "evaluation", "publicity"),
+            "rejected",
+            STAFF,
+            requires=("reason",),
+        ),
+        Event("withdraw", "撤回申请", ("draft", *live), "withdrawn", APPLICANT),
+    )
+    deadlines = (
+        DeadlineRule(
+            "online_window", "LG-WIN-1", "线上申报截止", "window_closed", due=round_.closes_at, met_by=("submit",)
+        ),
+        DeadlineRule(
+            "paper_delivery",
+            "LG-DL-1",
+            "书面材料递交期限",
+            "miss_paper_deadline",
+            working_days=round_.paper_working_days,
+            met_by=("receive_paper",),
+        ),
+    )
+    return ProcessDefinition(
+        key=round_.key,
+        version=round_.version,
+        title=f"{round_.year}年龙岗区人工智能算力扶持项目",
+        title_en=f"{round_.year} Longgang District AI compute subsidy",
+        initial="draft",
+        states=states,
+        events=events,
+        deadlines=deadlines,
+        prepare_data=prepare_data,
+        amount=partial(rules.subsidy, round_),
+        unique_live_case_rule="LG-ELIG-2",
+        reference={
+            "round": {
+                "year": round_.year,
+                "window_opens": round_.window_opens.isoformat(),
+                "window_closes": round_.window_closes.isoformat(),
+                "paper_working_days": round_.paper_working_days,
+            },
+            "service_windows": [
+                {"number": w.number, "name": w.name, "address": w.address, "phone": w.phone} for w in SERVICE_WINDOWS
+            ],
+        },
+        override_notice=NoticeRule("override", ("sms", "email")),
+    )

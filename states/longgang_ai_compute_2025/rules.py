@@ -1,0 +1,176 @@
+"""The Longgang rules that can refuse an event, and the subsidy amount.
+
+Each guard is named by its SPEC.md rule ID and says, in its refusal, what is wrong and
+which field is at fault. They read only the :class:`~workflow.definition.GuardContext`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from workflow.clock import SHANGHAI
+from workflow.definition import Amount, Guard, GuardContext, Refusal
+from workflow.money import format_yuan, parse_yuan, percent_of
+
+from .materials import checklist_status
+from .round import LonggangRound
+from .service_windows import window_by_number
+
+
+def _missing(field: str, rule: str) -> Refusal:
+    return Refusal(rule, f"{field} is required for submission", field)
+
+
+def window_guard(round_: LonggangRound) -> Guard:
+    """LG-WIN-1: the first online submission falls inside the window (Asia/Shanghai)."""
+
+    def check(ctx: GuardContext) -> str | None:
+        if round_.opens_at <= ctx.now < round_.closes_at:
+            return None
+        local = ctx.now.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+        return (
+            f"online submission is accepted from {round_.window_opens} to {round_.window_closes} "
+            f"(Asia/Shanghai); it is now {local}"
+        )
+
+    return Guard("LG-WIN-1", check, "online submission window", field="submitted_at")
+
+
+def operating_guard(ctx: GuardContext) -> str | Refusal | None:
+    """LG-ELIG-1: operates in Longgang (a branch's authorisation is a checklist item)."""
+    value = ctx.data.get("operating_in_longgang")
+    if value is None:
+        return _missing("data.operating_in_longgang", "LG-ELIG-1")
+    return None if value else "the applicant must be an enterprise operating in Longgang"
+
+
+def dishonesty_guard(ctx: GuardContext) -> str | Refusal | None:
+    """LG-ELIG-2: not on the serious-dishonesty list."""
+    value = ctx.data.get("on_serious_dishonesty_list")
+    if value is None:
+        return _missing("data.on_serious_dishonesty_list", "LG-ELIG-2")
+    return "the applicant is on the serious-dishonesty list" if value else None
+
+
+def supplier_affiliation_guard(ctx: GuardContext) -> str | Refusal | None:
+    """LG-ELIG-3: compute bought from a non-affiliated supplier."""
+    supplier = ctx.data.get("supplier") or {}
+    if supplier.get("affiliated") is None:
+        return _missing("data.supplier.affiliated", "LG-ELIG-3")
+    if supplier["affiliated"]:
+        return (
+            "compute must be bought from a non-affiliated supplier (not a subsidiary, parent or under common control)"
+        )
+    return None
+
+
+def compute_use_guard(ctx: GuardContext) -> str | Refusal | None:
+    """LG-ELIG-4: compute used for large-model training or inference."""
+    if not ctx.data.get("compute_uses"):
+        return Refusal(
+            "LG-ELIG-4",
+            "compute must be used for large-model training (pre-training, SFT, RL) or inference",
+            "data.compute_uses",
+        )
+    return None
+
+
+def supplier_qualification_guard(round_: LonggangRound) -> Guard:
+    """LG-ELIG-5: catalogued voucher provider, OR licensed + serves Longgang + capacity."""
+
+    def check(ctx: GuardContext) -> str | Refusal | None:
+        supplier = ctx.data.get("supplier") or {}
+        if supplier.get("in_voucher_catalogue") is True:
+            return None
+        problems = []
+        if supplier.get("idc_isp_licence") is not True:
+            problems.append("holds no MIIT IDC/ISP licence")
+        if supplier.get("serves_longgang") is not True:
+            problems.append("cannot serve in Longgang")
+        capacity = Decimal(supplier.get("capacity_pflops_fp16") or 0)
+        if capacity < round_.min_capacity_pflops:
+            problems.append(f"offers {capacity} PFLOPS (FP16), below {round_.min_capacity_pflops}")
+        if not problems:
+            return None
+        return Refusal(
+            "LG-ELIG-5",
+            "supplier is not in the training-voucher catalogue and " + "; ".join(problems),
+            "data.supplier",
+        )
+
+    return Guard("LG-ELIG-5", check, "qualified compute supplier", field="data.supplier")
+
+
+def minimum_fees_guard(round_: LonggangRound) -> Guard:
+    """LG-AMT-1: compute fees of the prior annual cycle at least 500,000 CNY (inclusive)."""
+
+    def check(ctx: GuardContext) -> str | Refusal | None:
+        raw = ctx.data.get("fees_cny")
+        if raw is None:
+            return _missing("data.fees_cny", "LG-AMT-1")
+        fees = parse_yuan(raw, field="data.fees_cny")
+        if fees < round_.min_fees_fen:
+            return (
+                f"compute fees of {format_yuan(fees)} CNY are below the {format_yuan(round_.min_fees_fen)} CNY minimum"
+            )
+        return None
+
+    return Guard("LG-AMT-1", check, "minimum compute fees", field="data.fees_cny")
+
+
+def materials_guard(ctx: GuardContext) -> str | Refusal | None:
+    """LG-MAT-1/LG-MAT-2: every required item provided; names the first missing one."""
+    missing = [s for s in checklist_status(ctx.data) if s.missing]
+    if not missing:
+        return None
+    first = missing[0]
+    others = f" (and {len(missing) - 1} more: {', '.join(s.item.key for s in missing[1:])})" if len(missing) > 1 else ""
+    condition = f", required {first.item.condition}" if first.item.condition else ""
+    return Refusal(
+        first.item.rule,
+        f"material missing: {first.item.label}{condition}{others}",
+        f"data.materials.{first.item.key}",
+    )
+
+
+def service_window_guard(ctx: GuardContext) -> str | Refusal | None:
+    """LG-FLOW-5: the paper file is received at one of the 13 listed service windows."""
+    number = ctx.payload.get("service_window")
+    if isinstance(number, bool) or not isinstance(number, int) or window_by_number(number) is None:
+        return Refusal(
+            "LG-FLOW-5", "service_window must be the number (1-13) of a listed service window", "payload.service_window"
+        )
+    return None
+
+
+def eligibility_guards(round_: LonggangRound) -> tuple[Guard, ...]:
+    """What every (re)submission must satisfy, window aside (LG-WIN-2)."""
+    return (
+        Guard("LG-ELIG-1", operating_guard, "operates in Longgang", "data.operating_in_longgang"),
+        Guard("LG-ELIG-2", dishonesty_guard, "not on the dishonesty list", "data.on_serious_dishonesty_list"),
+        Guard("LG-ELIG-3", supplier_affiliation_guard, "non-affiliated supplier", "data.supplier.affiliated"),
+        Guard("LG-ELIG-4", compute_use_guard, "training or inference use", "data.compute_uses"),
+        supplier_qualification_guard(round_),
+        minimum_fees_guard(round_),
+        Guard("LG-MAT-1", materials_guard, "materials complete (LG-MAT-1, LG-MAT-2)", "data.materials"),
+    )
+
+
+def subsidy(round_: LonggangRound, data: Mapping[str, Any]) -> Amount | None:
+    """LG-AMT-1/LG-AMT-2: 30% of the fees if they reach 500,000 CNY, capped at 6,000,000 CNY."""
+    raw = data.get("fees_cny")
+    if raw is None:
+        return None
+    fees = parse_yuan(raw, field="data.fees_cny")
+    if fees < round_.min_fees_fen:
+        return Amount(
+            0, (f"LG-AMT-1: fees {format_yuan(fees)} CNY < {format_yuan(round_.min_fees_fen)} CNY: no subsidy",)
+        )
+    share = percent_of(fees, round_.subsidy_percent)
+    steps = [f"LG-AMT-2: {round_.subsidy_percent}% of {format_yuan(fees)} CNY = {format_yuan(share)} CNY"]
+    if share > round_.cap_fen:
+        steps.append(f"LG-AMT-2: capped at {format_yuan(round_.cap_fen)} CNY per enterprise per year")
+        share = round_.cap_fen
+    return Amount(share, tuple(steps))

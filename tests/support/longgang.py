@@ -1,0 +1,45 @@
+"""Test data for the Longgang program: applicants with valid codes, complete case data, actors."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from states.longgang_ai_compute_2025 import LONGGANG_2025
+from states.longgang_ai_compute_2025.data import EXAMPLE
+from workflow.applicants import uscc_check_digit
+from workflow.clock import SHANGHAI
+from workflow.definition import Actor
+
+PROGRAM = LONGGANG_2025.key
+PLATFORM = Actor("platform-backend", "platform", "tests")
+APPLICANT = Actor("applicant-1", "applicant", "tests")
+STAFF = Actor("reviewer-zhang", "staff", "tests")
+ADMIN = Actor("admin-chen", "admin", "tests")
+
+
+def sh(text: str) -> datetime:
+    """An Asia/Shanghai wall-clock time, e.g. ``sh("2025-08-13 00:00")``."""
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+def uscc(serial: int) -> str:
+    first17 = f"9144030{serial:010d}"
+    return first17 + uscc_check_digit(first17)
+
+
+def applicant(serial: int = 1, *, phone: bool = True) -> dict[str, Any]:
+    return {
+        "name": f"深圳市测试科技{serial}号有限公司",
+        "code": uscc(serial),
+        "email": f"case{serial}@example.cn",
+        "phone": f"1390000{serial:04d}" if phone else None,
+    }
+
+
+def complete_data(**changes: Any) -> dict[str, Any]:
+    """Data that passes every submission guard; ``changes`` replace top-level fields."""
+    data = copy.deepcopy(EXAMPLE)
+    data.update(changes)
+    return data

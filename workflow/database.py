@@ -1,0 +1,64 @@
+"""Database engines for SQLite and PostgreSQL, with the settings each needs to be safe.
+
+SQLite: WAL journal, ``synchronous=FULL`` (a committed decision or deadline survives a
+power cut, not only a process crash; NORMAL could lose the last commits, and these are
+legal records), a 30 s busy timeout, foreign keys on, and every transaction started with
+``BEGIN IMMEDIATE``: a deferred ``BEGIN`` upgrades its lock late and produced
+"database is locked" errors under concurrent writers here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from workflow.tables import metadata
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def create_database_engine(url: str, **options: Any) -> sa.Engine:
+    """Build an engine for ``url``; no connection is opened until first use."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database, **options)
+    options.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **options)
+
+
+def _sqlite_engine(url: str, database: str | None, **options: Any) -> sa.Engine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_schema(engine: sa.Engine) -> None:
+    """Create every table directly (tests and the embedded default; Alembic elsewhere)."""
+    metadata.create_all(engine)
+
+
+def is_postgres(engine: sa.Engine) -> bool:
+    return engine.dialect.name == "postgresql"

@@ -1,0 +1,191 @@
+"""Process definitions as plain typed data.
+
+A program round (e.g. the 2025 Longgang AI compute subsidy) is a
+:class:`ProcessDefinition`: its states, the events that move a case between them, the
+guards that refuse an event with a rule ID, the deadlines a state opens and the notices
+it queues. The engine interprets definitions and knows no program; a definition is
+checked when it is compiled (:mod:`workflow.validation`), never halfway through a case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workflow.workdays import WorkingDayCalendar
+
+ROLES = frozenset({"applicant", "platform", "staff", "admin", "system"})
+STAFF_ROLES = frozenset({"staff", "admin"})
+APPLICANT_SIDE = frozenset({"applicant", "platform"})
+
+JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who issues a command: a name, a role, and the calling system (``via``)."""
+
+    name: str
+    role: str
+    via: str = "python"
+
+    def __repr__(self) -> str:
+        return f"Actor({self.name!r}, role={self.role!r}, via={self.via!r})"
+
+
+SYSTEM = Actor("filingflow", "system", "scheduler")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a guard said no: the rule ID, a readable reason, and the field if one is at fault."""
+
+    rule: str
+    reason: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.rule})"
+
+
+@dataclass(frozen=True, slots=True)
+class GuardContext:
+    """What a guard may look at. Guards are pure: they read this and nothing else."""
+
+    case_id: int | None
+    state: str
+    data: Mapping[str, Any]
+    payload: Mapping[str, Any]
+    actor: Actor
+    now: datetime
+    calendar: WorkingDayCalendar
+    submitted_at: datetime | None
+    reference: Mapping[str, Any]
+
+
+GuardCheck = Callable[[GuardContext], "str | Refusal | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A named program rule that may refuse an event (``None`` means allowed)."""
+
+    rule: str
+    check: GuardCheck
+    description: str = ""
+    field: str | None = None
+
+    def evaluate(self, context: GuardContext) -> Refusal | None:
+        outcome = self.check(context)
+        if outcome is None or isinstance(outcome, Refusal):
+            return outcome
+        return Refusal(self.rule, outcome, self.field)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRule:
+    """A notice queued in the outbox when a state is entered (or a deadline changes)."""
+
+    kind: str
+    channels: tuple[str, ...] = ("sms", "email")
+    rule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRule:
+    """A deadline a state opens: N working days from its start, or a fixed instant.
+
+    ``working_days`` count from the day after the clock starts and end at the end of the
+    last working day in Asia/Shanghai. When it passes, ``on_expiry`` is fired by the
+    system. The deadline is met when the case leaves the state by one of ``met_by``;
+    leaving any other way cancels it.
+    """
+
+    key: str
+    rule: str
+    label: str
+    on_expiry: str
+    working_days: int | None = None
+    due: datetime | None = None
+    met_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A state of a program: key, zh-CN label, and what entering it sets in motion."""
+
+    key: str
+    label: str
+    label_en: str = ""
+    final: bool = False
+    opens: tuple[str, ...] = ()
+    notices: tuple[NoticeRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A move from any of ``sources`` to ``target``, allowed for ``roles`` if guards pass."""
+
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    roles: frozenset[str]
+    guards: tuple[Guard, ...] = ()
+    requires: tuple[str, ...] = ()
+    accepts_data: bool = False
+    marks_submission: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A computed amount in integer fen, with the steps that produced it (rule IDs)."""
+
+    fen: int
+    steps: tuple[str, ...] = ()
+
+    @property
+    def yuan(self) -> str:
+        sign = "-" if self.fen < 0 else ""
+        whole, cents = divmod(abs(self.fen), 100)
+        return f"{sign}{whole}.{cents:02d}"
+
+
+DataPreparer = Callable[[Mapping[str, Any]], JSONDict]
+AmountRule = Callable[[Mapping[str, Any]], Amount | None]
+
+
+def _identity(data: Mapping[str, Any]) -> JSONDict:
+    return dict(data)
+
+
+def _no_amount(data: Mapping[str, Any]) -> Amount | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessDefinition:
+    """One program round's process, as data.
+
+    ``prepare_data`` validates and normalises a case's program data (raising
+    :class:`~workflow.errors.InvalidInput` naming the field) into JSON-native values;
+    ``amount`` computes the subsidy exactly; ``unique_live_case_rule`` names the rule that
+    forbids an applicant two live cases in this round (e.g. ``LG-ELIG-2``); ``reference``
+    holds the round's reference data (service windows, dates) for guards and notices.
+    """
+
+    key: str
+    version: int
+    title: str
+    initial: str
+    states: tuple[State, ...]
+    events: tuple[Event, ...]
+    deadlines: tuple[DeadlineRule, ...] = ()
+    title_en: str = ""
+    prepare_data: DataPreparer = _identity
+    amount: AmountRule = _no_amount
+    unique_live_case_rule: str | None = None
+    reference: Mapping[str, Any] = field(default_factory=dict)
+    override_notice: NoticeRule | None = None

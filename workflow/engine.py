@@ -1,0 +1,563 @@
+"""The engine: commands over cases, one database transaction each.
+
+``open_case``, ``fire``, ``override`` and ``expire_due`` change a case; ``get_case``,
+``available_events`` and ``history`` read it. Every changing command loads the case,
+checks role, state, required payload and the program's guards, then writes the change,
+its audit event, its deadlines and its outbox notices in one transaction
+(:mod:`workflow.writes`), or raises a :mod:`workflow.errors` error and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from workflow.applicants import Applicant, parse_applicant
+from workflow.audit import GENESIS
+from workflow.clock import Clock
+from workflow.definition import (
+    STAFF_ROLES,
+    SYSTEM,
+    Actor,
+    Event,
+    GuardContext,
+    NoticeRule,
+    Refusal,
+)
+from workflow.errors import (
+    CaseNotFound,
+    ConflictError,
+    GuardRefused,
+    InvalidInput,
+    NotPermitted,
+    TransitionNotAllowed,
+)
+from workflow.idempotency import check_key, find_replay, fingerprint, remember
+from workflow.process import CompiledProcess, ProgramCatalog
+from workflow.tables import audit_events, cases, deadlines
+from workflow.views import AuditEntry, CaseSnapshot, DeadlineView, EventOption, OverrideOutcome
+from workflow.workdays import WorkingDayCalendar
+from workflow.writes import Change, apply_change, json_native
+
+MAX_REASON = 2000
+
+
+class Engine:
+    """Drives cases through their programs' processes; knows no program itself."""
+
+    def __init__(
+        self,
+        *,
+        database: sa.Engine,
+        programs: ProgramCatalog,
+        clock: Clock,
+        calendar: WorkingDayCalendar,
+        audit_key: bytes,
+    ) -> None:
+        self.database = database
+        self.programs = programs
+        self.clock = clock
+        self.calendar = calendar
+        self._audit_key = audit_key
+
+    def __repr__(self) -> str:
+        return f"Engine({self.database.url.render_as_string(hide_password=True)!r}, clock={self.clock!r})"
+
+    # ---- commands -------------------------------------------------------------------
+
+    def open_case(
+        self,
+        program: str,
+        *,
+        applicant: Mapping[str, Any] | Applicant,
+        data: Mapping[str, Any],
+        actor: Actor,
+        idempotency_key: str | None = None,
+    ) -> CaseSnapshot:
+        """Open a case in the program's initial state (its entry rules run)."""
+        check_key(idempotency_key)
+        if actor.role not in {"applicant", "platform", "staff", "admin"}:
+            raise NotPermitted(f"role {actor.role!r} may not open cases", field="role")
+        process = self.programs.get(program)
+        person = parse_applicant(applicant)
+        if not isinstance(data, Mapping):
+            raise InvalidInput("data must be an object", field="data")
+        prepared = process.definition.prepare_data(data)
+        amount = process.definition.amount(prepared)
+        print_ = fingerprint("open", program=program, applicant=person.to_json(), data=prepared)
+        now = self.clock.now()
+        with self.database.begin() as conn:
+            replay = find_replay(conn, scope=actor.name, key=idempotency_key, print_=print_)
+            if replay is not None:
+                return CaseSnapshot.from_json(replay)
+            live_key = self._check_unique_live(conn, process, person)
+            initial = process.state(process.definition.initial)
+            inserted = conn.execute(
+                cases.insert().values(
+                    program_key=process.key,
+                    program_version=process.version,
+                    state=initial.key,
+                    final=initial.final,
+                    version=0,
+                    applicant_name=person.name,
+                    applicant_code=person.code,
+                    applicant_email=person.email,
+                    applicant_phone=person.phone,
+                    data=json_native(prepared),
+                    amount_fen=amount.fen if amount else None,
+                    live_key=live_key,
+                    chain_head=GENESIS,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            case_id: int = inserted[0]
+            row = self._load(conn, case_id)
+            change = Change(
+                kind="open",
+                actor=actor,
+                event=None,
+                from_state=None,
+                to_state=initial.key,
+                new_values={
+                    "applicant": person.to_json(),
+                    "data": prepared,
+                    "amount_fen": amount.fen if amount else None,
+                },
+            )
+            apply_change(
+                conn,
+                process=process,
+                case=row,
+                change=change,
+                now=now,
+                calendar=self.calendar,
+                audit_key=self._audit_key,
+            )
+            snapshot = self._snapshot(conn, case_id)
+            remember(
+                conn,
+                scope=actor.name,
+                key=idempotency_key,
+                print_=print_,
+                case_id=case_id,
+                result=snapshot.to_json(),
+                now=now,
+            )
+        return snapshot
+
+    def fire(
+        self,
+        case_id: int,
+        event: str,
+        *,
+        actor: Actor,
+        payload: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CaseSnapshot:
+        """Fire ``event`` on a case: role, state, payload and guards checked, then written."""
+        check_key(idempotency_key)
+        payload = dict(payload or {})
+        print_ = fingerprint("fire", case_id=case_id, event=event, payload=payload, expected=expected_version)
+        now = self.clock.now()
+        with self.database.begin() as conn:
+            replay = find_replay(conn, scope=actor.name, key=idempotency_key, print_=print_)
+            if replay is not None:
+                return CaseSnapshot.from_json(replay)
+            row = self._load(conn, case_id)
+            self._check_version(row, expected_version, event)
+            self._fire_loaded(conn, row, event, actor=actor, payload=payload, now=now)
+            snapshot = self._snapshot(conn, case_id)
+            remember(
+                conn,
+                scope=actor.name,
+                key=idempotency_key,
+                print_=print_,
+                case_id=case_id,
+                result=snapshot.to_json(),
+                now=now,
+            )
+        return snapshot
+
+    def override(
+        self,
+        case_id: int,
+        target: str,
+        *,
+        actor: Actor,
+        reason: str,
+        expected_version: int | None = None,
+        dry_run: bool = False,
+    ) -> OverrideOutcome:
+        """Force a case into any state of its program: staff only, reason required, audited.
+
+        A dry run performs the same checks and writes inside a transaction that is
+        rolled back, so it reports exactly what a real override would do.
+        """
+        if actor.role not in STAFF_ROLES:
+            raise NotPermitted("only staff may override", case_id=case_id, field="role")
+        reason = _require_reason(reason, case_id=case_id)
+        now = self.clock.now()
+        with self.database.connect() as conn:
+            transaction = conn.begin()
+            try:
+                row = self._load(conn, case_id)
+                self._check_version(row, expected_version, None)
+                process = self._process(row)
+                state = process.state(target)
+                if state.key == row["state"]:
+                    raise InvalidInput(f"case {case_id} is already in {target!r}", case_id=case_id, field="target")
+                process.force(state.key)
+                notice = process.definition.override_notice or NoticeRule("override")
+                change = Change(
+                    kind="override",
+                    actor=actor,
+                    event=None,
+                    from_state=row["state"],
+                    to_state=state.key,
+                    reason=reason,
+                    old_values={"state": row["state"]},
+                    new_values={"state": state.key},
+                    extra_notices=(notice,),
+                    notice_context={"from_label": process.state(row["state"]).label, "to_label": state.label},
+                )
+                result = apply_change(
+                    conn,
+                    process=process,
+                    case=row,
+                    change=change,
+                    now=now,
+                    calendar=self.calendar,
+                    audit_key=self._audit_key,
+                )
+            except BaseException:
+                transaction.rollback()
+                raise
+            if dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+        return OverrideOutcome(
+            case_id=case_id,
+            from_state=row["state"],
+            to_state=state.key,
+            dry_run=dry_run,
+            version=row["version"] if dry_run else result.version,
+            deadlines_closed=result.deadlines_closed,
+            deadlines_opened=result.deadlines_opened,
+            notices=result.notices,
+        )
+
+    def expire_due(self, *, limit: int = 500) -> list[tuple[int, str]]:
+        """Fire the expiry event of every pending deadline now due, oldest first.
+
+        Each expiry is its own transaction; a deadline already handled (by another
+        worker, or because the case moved on) is skipped, so running this twice is safe.
+        Returns ``(case_id, deadline_key)`` for each one expired.
+        """
+        now = self.clock.now()
+        with self.database.connect() as conn:
+            due = (
+                conn.execute(
+                    sa.select(deadlines.c.id)
+                    .where(deadlines.c.status == "pending", deadlines.c.due_at <= now)
+                    .order_by(deadlines.c.due_at, deadlines.c.id)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+        done: list[tuple[int, str]] = []
+        for deadline_id in due:
+            outcome = self._expire_one(deadline_id, now)
+            if outcome is not None:
+                done.append(outcome)
+        return done
+
+    # ---- queries --------------------------------------------------------------------
+
+    def get_case(self, case_id: int) -> CaseSnapshot:
+        with self.database.connect() as conn:
+            return self._snapshot(conn, case_id)
+
+    def available_events(self, case_id: int, *, actor: Actor) -> list[EventOption]:
+        """Every event leaving the current state, allowed or with the reason it is not."""
+        with self.database.connect() as conn:
+            row = self._load(conn, case_id)
+        process = self._process(row)
+        context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"])
+        options = []
+        for event in process.events_from(row["state"]):
+            refusal = _role_refusal(event, actor) or _first_refusal(event, context)
+            options.append(
+                EventOption(
+                    name=event.name,
+                    label=event.label,
+                    target=event.target,
+                    allowed=refusal is None,
+                    refusal=refusal,
+                    requires=event.requires,
+                )
+            )
+        return options
+
+    def history(self, case_id: int) -> list[AuditEntry]:
+        with self.database.connect() as conn:
+            self._load(conn, case_id)
+            rows = conn.execute(
+                sa.select(audit_events).where(audit_events.c.case_id == case_id).order_by(audit_events.c.seq)
+            ).mappings()
+            return [AuditEntry(**{k: r[k] for k in AuditEntry.__dataclass_fields__}) for r in rows]
+
+    # ---- internals ------------------------------------------------------------------
+
+    def _fire_loaded(
+        self,
+        conn: sa.Connection,
+        row: sa.RowMapping,
+        name: str,
+        *,
+        actor: Actor,
+        payload: dict[str, Any],
+        now: datetime,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        case_id = row["id"]
+        process = self._process(row)
+        event = process.event(name, case_id=case_id)
+        refusal = _role_refusal(event, actor)
+        if refusal is not None:
+            raise NotPermitted(refusal.reason, case_id=case_id, event=name, field="role")
+        if row["state"] not in event.sources:
+            state = process.state(row["state"])
+            raise TransitionNotAllowed(
+                f"event {name!r} is not allowed in state {row['state']!r} ({state.label})",
+                state=row["state"],
+                case_id=case_id,
+                event=name,
+                field="event",
+            )
+        for key in event.requires:
+            value = payload.get(key)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise InvalidInput(
+                    f"event {name!r} requires {key!r}", case_id=case_id, event=name, field=f"payload.{key}"
+                )
+        if "reason" in payload:
+            payload["reason"] = _require_reason(payload["reason"], case_id=case_id)
+        data = dict(row["data"])
+        old_values: dict[str, Any] = {"state": row["state"]}
+        new_values: dict[str, Any] = {}
+        if "data" in payload:
+            if not event.accepts_data:
+                raise InvalidInput(
+                    f"event {name!r} does not take data", case_id=case_id, event=name, field="payload.data"
+                )
+            patch = payload["data"]
+            if not isinstance(patch, Mapping):
+                raise InvalidInput("payload data must be an object", case_id=case_id, event=name, field="payload.data")
+            data = process.definition.prepare_data({**data, **patch})
+            for key in sorted(set(data) | set(row["data"])):
+                if data.get(key) != row["data"].get(key):
+                    old_values.setdefault("data", {})[key] = row["data"].get(key)
+                    new_values.setdefault("data", {})[key] = data.get(key)
+        context = self._guard_context(row, process, actor=actor, payload=payload, data=data)
+        refusal = _first_refusal(event, context)
+        if refusal is not None:
+            raise GuardRefused(refusal.reason, case_id=case_id, event=name, field=refusal.field, rule=refusal.rule)
+        target = process.move(row["state"], name)
+        new_values["state"] = target
+        case_values: dict[str, Any] = {}
+        if "data" in new_values:
+            amount = process.definition.amount(data)
+            case_values.update(data=json_native(data), amount_fen=amount.fen if amount else None)
+            if (amount.fen if amount else None) != row["amount_fen"]:
+                old_values["amount_fen"] = row["amount_fen"]
+                new_values["amount_fen"] = case_values["amount_fen"]
+        if event.marks_submission and row["submitted_at"] is None:
+            case_values["submitted_at"] = now
+            new_values["submitted_at"] = now.isoformat()
+        details = {k: v for k, v in payload.items() if k not in {"data", "reason"}}
+        if details:
+            new_values["payload"] = details
+        if extra:
+            new_values.update(extra)
+        change = Change(
+            kind="transition" if actor.role != "system" else "system",
+            actor=actor,
+            event=name,
+            from_state=row["state"],
+            to_state=target,
+            reason=payload.get("reason"),
+            old_values=old_values,
+            new_values=new_values,
+            notice_context={"payload": details, "amount_fen": case_values.get("amount_fen", row["amount_fen"])},
+        )
+        apply_change(
+            conn,
+            process=process,
+            case=row,
+            change=change,
+            now=now,
+            calendar=self.calendar,
+            audit_key=self._audit_key,
+            case_values=case_values,
+        )
+
+    def _expire_one(self, deadline_id: int, now: datetime) -> tuple[int, str] | None:
+        with self.database.begin() as conn:
+            query = sa.select(deadlines).where(deadlines.c.id == deadline_id, deadlines.c.status == "pending")
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            deadline = conn.execute(query).mappings().first()
+            if deadline is None:
+                return None
+            row = self._load(conn, deadline["case_id"])
+            late_seconds = int((now - deadline["due_at"]).total_seconds())
+            self._fire_loaded(
+                conn,
+                row,
+                deadline["on_expiry"],
+                actor=SYSTEM,
+                payload={"reason": f"{deadline['label']} passed ({deadline['rule']})"},
+                now=now,
+                extra={
+                    "deadline": deadline["key"],
+                    "due_at": deadline["due_at"].isoformat(),
+                    "processed_late_seconds": late_seconds,
+                },
+            )
+            return deadline["case_id"], deadline["key"]
+
+    def _check_unique_live(self, conn: sa.Connection, process: CompiledProcess, person: Applicant) -> str | None:
+        rule = process.definition.unique_live_case_rule
+        if rule is None:
+            return None
+        live_key = f"{process.key}:{person.code}"
+        existing = conn.execute(sa.select(cases.c.id).where(cases.c.live_key == live_key)).scalar()
+        if existing is not None:
+            raise GuardRefused(
+                f"applicant {person.code} already has live case {existing} in {process.key}: "
+                "no duplicate filing of the same matter",
+                field="applicant.code",
+                rule=rule,
+            )
+        return live_key
+
+    def _check_version(self, row: sa.RowMapping, expected: int | None, event: str | None) -> None:
+        if expected is not None and expected != row["version"]:
+            raise ConflictError(
+                f"case {row['id']} is at version {row['version']}, not {expected}",
+                expected=expected,
+                actual=row["version"],
+                case_id=row["id"],
+                event=event,
+                field="version",
+            )
+
+    def _load(self, conn: sa.Connection, case_id: int) -> sa.RowMapping:
+        if not isinstance(case_id, int) or isinstance(case_id, bool):
+            raise InvalidInput("case id must be an integer", field="case_id")
+        row = conn.execute(sa.select(cases).where(cases.c.id == case_id)).mappings().first()
+        if row is None:
+            raise CaseNotFound(f"no case {case_id}", case_id=case_id, field="case_id")
+        return row
+
+    def _process(self, row: sa.RowMapping) -> CompiledProcess:
+        return self.programs.get(row["program_key"], row["program_version"])
+
+    def _guard_context(
+        self,
+        row: sa.RowMapping,
+        process: CompiledProcess,
+        *,
+        actor: Actor,
+        payload: Mapping[str, Any],
+        data: Mapping[str, Any],
+    ) -> GuardContext:
+        return GuardContext(
+            case_id=row["id"],
+            state=row["state"],
+            data=data,
+            payload=payload,
+            actor=actor,
+            now=self.clock.now(),
+            calendar=self.calendar,
+            submitted_at=row["submitted_at"],
+            reference=process.definition.reference,
+        )
+
+    def _snapshot(self, conn: sa.Connection, case_id: int) -> CaseSnapshot:
+        row = self._load(conn, case_id)
+        process = self._process(row)
+        open_deadlines = conn.execute(
+            sa.select(deadlines)
+            .where(deadlines.c.case_id == case_id, deadlines.c.status == "pending")
+            .order_by(deadlines.c.due_at)
+        ).mappings()
+        return CaseSnapshot(
+            id=row["id"],
+            program=row["program_key"],
+            program_version=row["program_version"],
+            state=row["state"],
+            state_label=process.state(row["state"]).label,
+            final=row["final"],
+            version=row["version"],
+            applicant=Applicant(
+                name=row["applicant_name"],
+                code=row["applicant_code"],
+                email=row["applicant_email"],
+                phone=row["applicant_phone"],
+            ),
+            data=dict(row["data"]),
+            amount_fen=row["amount_fen"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            submitted_at=row["submitted_at"],
+            deadlines=tuple(_deadline_view(d) for d in open_deadlines),
+        )
+
+
+def _deadline_view(row: sa.RowMapping) -> DeadlineView:
+    return DeadlineView(
+        id=row["id"],
+        key=row["key"],
+        rule=row["rule"],
+        label=row["label"],
+        state=row["state"],
+        due_at=row["due_at"],
+        status=row["status"],
+        started_at=row["started_at"],
+        working_days=row["working_days"],
+        estimated=row["estimated"],
+        ledger=tuple(row["ledger"]),
+        closed_at=row["closed_at"],
+    )
+
+
+def _role_refusal(event: Event, actor: Actor) -> Refusal | None:
+    if actor.role in event.roles:
+        return None
+    roles = ", ".join(sorted(event.roles))
+    return Refusal("ROLE", f"role {actor.role!r} may not fire {event.name!r} (allowed: {roles})", "role")
+
+
+def _first_refusal(event: Event, context: GuardContext) -> Refusal | None:
+    for guard in event.guards:
+        refusal = guard.evaluate(context)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def _require_reason(reason: object, *, case_id: int | None) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a reason is required", case_id=case_id, field="reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"reason is longer than {MAX_REASON} characters", case_id=case_id, field="reason")
+    return reason.strip()

@@ -1,0 +1,133 @@
+"""The one error tree of the engine.
+
+Every error the engine raises on purpose is a :class:`FilingFlowError`. Each carries the
+context a caller needs to act on it without parsing the message: the case id, the event,
+the field and the rule ID (from ``SPEC.md``) it concerns, whichever apply::
+
+    FilingFlowError
+    ├── DefinitionError (ValueError)        a process definition is inconsistent
+    ├── InvalidInput (ValueError)           a field of a command is malformed
+    ├── NotFound (LookupError)
+    │   ├── UnknownProgram
+    │   ├── CaseNotFound
+    │   ├── UnknownEvent
+    │   ├── UnknownState
+    │   └── DeadlineNotFound
+    ├── NotPermitted (PermissionError)      the actor's role may not do this
+    ├── TransitionNotAllowed                the event does not leave the current state
+    ├── GuardRefused                        a program rule refused (rule ID + reason)
+    ├── ConflictError                       stale version / concurrent change
+    ├── IdempotencyKeyReused                same key, different command
+    └── CalendarYearUnknown (LookupError)   no official working-day data for a year
+
+Adapters (notifications, HTTP) translate these into their own vocabularies at their
+boundary; nothing below raises a bare ``Exception``.
+"""
+
+from __future__ import annotations
+
+
+class FilingFlowError(Exception):
+    """Base of every deliberate engine error; carries the context it concerns."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        case_id: int | None = None,
+        event: str | None = None,
+        field: str | None = None,
+        rule: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.case_id = case_id
+        self.event = event
+        self.field = field
+        self.rule = rule
+
+    def __str__(self) -> str:
+        tags = [
+            f"{name}={value}"
+            for name, value in (
+                ("case", self.case_id),
+                ("event", self.event),
+                ("field", self.field),
+                ("rule", self.rule),
+            )
+            if value is not None
+        ]
+        return f"{self.message} [{', '.join(tags)}]" if tags else self.message
+
+
+class DefinitionError(FilingFlowError, ValueError):
+    """A process definition is inconsistent; raised when it is loaded, never later."""
+
+
+class InvalidInput(FilingFlowError, ValueError):
+    """A field of a command is missing or malformed; ``field`` names it."""
+
+
+class NotFound(FilingFlowError, LookupError):
+    """Something a command names does not exist."""
+
+
+class UnknownProgram(NotFound):
+    """No program definition with this key (and version) is registered."""
+
+
+class CaseNotFound(NotFound):
+    """No case with this id."""
+
+
+class UnknownEvent(NotFound):
+    """The case's program has no event with this name."""
+
+
+class UnknownState(NotFound):
+    """The case's program has no state with this key."""
+
+
+class DeadlineNotFound(NotFound):
+    """No open deadline with this id on this case."""
+
+
+class NotPermitted(FilingFlowError, PermissionError):
+    """The actor's role may not perform this command."""
+
+
+class TransitionNotAllowed(FilingFlowError):
+    """The event exists but does not leave the case's current state."""
+
+    def __init__(self, message: str, *, state: str, **context: object) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.state = state
+
+
+class GuardRefused(FilingFlowError):
+    """A program rule refused the command; ``rule`` holds its ID (e.g. ``LG-WIN-1``)."""
+
+
+class ConflictError(FilingFlowError):
+    """The case changed since the caller read it (stale version); nothing was written."""
+
+    def __init__(self, message: str, *, expected: int | None, actual: int | None, **context: object) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.expected = expected
+        self.actual = actual
+
+
+class IdempotencyKeyReused(FilingFlowError):
+    """An idempotency key was used before for a different command."""
+
+
+class CalendarYearUnknown(FilingFlowError, LookupError):
+    """The working-day calendar has no official arrangement for this year."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"no official PRC working-day arrangement is known for {year}; "
+            "load it before computing deadlines in that year",
+            field="date",
+        )
+        self.year = year

@@ -1,0 +1,236 @@
+"""The write path of one command: case update, deadlines, outbox notices, audit event.
+
+Everything here runs inside the caller's transaction and only issues SQL; no mail, no
+SMS, no clock reads. The case row is updated first with ``WHERE version = :seen`` so a
+concurrent change is detected before anything else is written (and rolled back with
+the transaction if it is).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from workflow.audit import canonical, chain_hash
+from workflow.deadlines import compute_due
+from workflow.definition import Actor, NoticeRule
+from workflow.errors import ConflictError
+from workflow.process import CompiledProcess
+from workflow.tables import audit_events, cases, deadlines, notices
+from workflow.workdays import WorkingDayCalendar
+
+
+@dataclass(slots=True)
+class Change:
+    """One change to a case, as the audit trail will record it."""
+
+    kind: str
+    actor: Actor
+    event: str | None
+    from_state: str | None
+    to_state: str
+    reason: str | None = None
+    old_values: dict[str, Any] = field(default_factory=dict)
+    new_values: dict[str, Any] = field(default_factory=dict)
+    extra_notices: tuple[NoticeRule, ...] = ()
+    notice_context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    version: int
+    deadlines_closed: tuple[str, ...]
+    deadlines_opened: tuple[str, ...]
+    notices: tuple[str, ...]
+
+
+def json_native(value: Any) -> Any:
+    """Round-trip through the canonical JSON so what we hash is what the database returns."""
+    return json.loads(canonical(value))
+
+
+def close_status(event: str | None, rule_on_expiry: str, met_by: Iterable[str]) -> str:
+    if event is not None and event == rule_on_expiry:
+        return "expired"
+    if event is not None and event in met_by:
+        return "met"
+    return "cancelled"
+
+
+def apply_change(
+    connection: sa.Connection,
+    *,
+    process: CompiledProcess,
+    case: sa.RowMapping,
+    change: Change,
+    now: datetime,
+    calendar: WorkingDayCalendar,
+    audit_key: bytes,
+    case_values: Mapping[str, Any] | None = None,
+) -> WriteResult:
+    """Write one change of ``case`` (a row mapping as loaded) and return what it did."""
+    case_id: int = case["id"]
+    new_version = case["version"] + 1
+    target = process.state(change.to_state)
+    leaving = change.from_state != change.to_state
+
+    open_rows = (
+        connection.execute(
+            sa.select(deadlines.c.id, deadlines.c.key, deadlines.c.state, deadlines.c.on_expiry).where(
+                deadlines.c.case_id == case_id, deadlines.c.status == "pending"
+            )
+        ).all()
+        if leaving
+        else []
+    )
+    closing = [r for r in open_rows if r.state == change.from_state]
+    opening = [process.deadlines[key] for key in target.opens] if leaving else []
+    opened_rows: list[dict[str, Any]] = []
+    for rule in opening:
+        due = compute_due(
+            working_days=rule.working_days, fixed_due=rule.due, started_at=now, ledger=(), calendar=calendar
+        )
+        opened_rows.append(
+            {
+                "case_id": case_id,
+                "key": rule.key,
+                "rule": rule.rule,
+                "label": rule.label,
+                "state": target.key,
+                "on_expiry": rule.on_expiry,
+                "working_days": rule.working_days,
+                "fixed_due": rule.due,
+                "started_at": now,
+                "ledger": [],
+                "due_at": due.due_at,
+                "estimated": False,
+                "status": "pending",
+            }
+        )
+
+    rules = list(target.notices) if leaving else []
+    rules.extend(change.extra_notices)
+    notice_rows, queued, skipped = _notice_rows(case, change, rules, new_version, opened_rows, now)
+
+    if closing:
+        change.new_values["deadlines_closed"] = {
+            r.key: close_status(change.event, r.on_expiry, process.deadlines[r.key].met_by)
+            if r.key in process.deadlines
+            else "cancelled"
+            for r in closing
+        }
+    if opened_rows:
+        change.new_values["deadlines_opened"] = {r["key"]: r["due_at"].isoformat() for r in opened_rows}
+    if queued:
+        change.new_values["notices"] = queued
+    if skipped:
+        change.new_values["notices_skipped"] = skipped
+
+    event_values = {
+        "case_id": case_id,
+        "seq": new_version,
+        "at": now,
+        "kind": change.kind,
+        "actor": change.actor.name,
+        "role": change.actor.role,
+        "via": change.actor.via,
+        "event": change.event,
+        "from_state": change.from_state,
+        "to_state": change.to_state,
+        "reason": change.reason,
+        "old_values": json_native(change.old_values),
+        "new_values": json_native(change.new_values),
+    }
+    prev_hash = case["chain_head"]
+    digest = chain_hash(audit_key, prev_hash, event_values)
+
+    values = {
+        "state": target.key,
+        "final": target.final,
+        "version": new_version,
+        "chain_head": digest,
+        "updated_at": now,
+        **(case_values or {}),
+    }
+    if target.final:
+        values["live_key"] = None
+    updated = connection.execute(
+        cases.update().where(cases.c.id == case_id, cases.c.version == case["version"]).values(**values)
+    )
+    if updated.rowcount != 1:
+        actual = connection.execute(sa.select(cases.c.version).where(cases.c.id == case_id)).scalar()
+        raise ConflictError(
+            f"case {case_id} changed concurrently (was version {case['version']}, now {actual})",
+            expected=case["version"],
+            actual=actual,
+            case_id=case_id,
+            event=change.event,
+            field="version",
+        )
+
+    connection.execute(audit_events.insert().values(prev_hash=prev_hash, hash=digest, **event_values))
+    for row in closing:
+        status = change.new_values["deadlines_closed"][row.key]
+        connection.execute(deadlines.update().where(deadlines.c.id == row.id).values(status=status, closed_at=now))
+    if opened_rows:
+        connection.execute(deadlines.insert(), opened_rows)
+    if notice_rows:
+        connection.execute(notices.insert(), notice_rows)
+    return WriteResult(
+        version=new_version,
+        deadlines_closed=tuple(r.key for r in closing),
+        deadlines_opened=tuple(r["key"] for r in opened_rows),
+        notices=tuple(queued),
+    )
+
+
+def _notice_rows(
+    case: sa.RowMapping,
+    change: Change,
+    rules: list[NoticeRule],
+    version: int,
+    opened: list[dict[str, Any]],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    contacts = {"email": case["applicant_email"], "sms": case["applicant_phone"]}
+    context = {
+        "case_id": case["id"],
+        "program": case["program_key"],
+        "applicant_name": case["applicant_name"],
+        "state": change.to_state,
+        "event": change.event,
+        "reason": change.reason,
+        "deadlines": {r["key"]: r["due_at"].isoformat() for r in opened},
+        **change.notice_context,
+    }
+    rows: list[dict[str, Any]] = []
+    queued: list[str] = []
+    skipped: list[str] = []
+    for rule in rules:
+        for channel in rule.channels:
+            recipient = contacts.get(channel)
+            label = f"{rule.kind}/{channel}"
+            if not recipient:
+                skipped.append(f"{label}: no {'phone' if channel == 'sms' else channel} on the case")
+                continue
+            rows.append(
+                {
+                    "case_id": case["id"],
+                    "kind": rule.kind,
+                    "channel": channel,
+                    "recipient": recipient,
+                    "idempotency_key": f"case/{case['id']}/v{version}/{rule.kind}/{channel}",
+                    "context": json_native(context),
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+            queued.append(label)
+    return rows, queued, skipped

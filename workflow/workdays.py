@@ -37,6 +37,7 @@ class DayNote:
     day: date
     working: bool
     why: str
+    holiday: str | None = None
 
     def __repr__(self) -> str:
         return f"DayNote({self.day.isoformat()}, working={self.working}, {self.why!r})"
@@ -75,7 +76,7 @@ class WorkingDayCalendar:
         if working:
             return DayNote(day, True, "working day")
         if on_holiday and name:
-            return DayNote(day, False, f"{name} holiday ({_HOLIDAY_NAMES_ZH.get(name, name)})")
+            return DayNote(day, False, f"{name} holiday ({_HOLIDAY_NAMES_ZH.get(name, name)})", holiday=name)
         return DayNote(day, False, "weekend")
 
     def is_working_day(self, day: date) -> bool:
@@ -112,24 +113,38 @@ def _days_after(start: date) -> Iterator[date]:
 
 
 def summarise(notes: list[DayNote]) -> list[str]:
-    """Collapse a walk into lines such as ``2025-10-01..08 National Day holiday``."""
-    lines: list[str] = []
-    run: list[DayNote] = []
+    """Collapse a walk into lines such as ``2025-10-01..08 National Day holiday (skipped)``.
 
-    def flush() -> None:
-        if not run:
-            return
-        first, last = run[0].day, run[-1].day
-        span = first.isoformat() if first == last else f"{first.isoformat()}..{last.strftime('%d')}"
-        if first != last and first.month != last.month:
-            span = f"{first.isoformat()}..{last.isoformat()}"
-        state = "counted" if run[0].working else "skipped"
-        lines.append(f"{span} {run[0].why} ({state})")
-        run.clear()
-
+    Consecutive days with the same reason form one line; a holiday run that spans two
+    festivals (National Day and Mid-autumn in 2025) is one line naming both.
+    """
+    runs: list[list[DayNote]] = []
     for note in notes:
-        if run and (note.why != run[-1].why or note.day - run[-1].day != timedelta(days=1)):
-            flush()
-        run.append(note)
-    flush()
-    return lines
+        last = runs[-1][-1] if runs else None
+        same = (
+            last is not None
+            and note.day - last.day == timedelta(days=1)
+            and (note.why == last.why or (note.holiday is not None and last.holiday is not None))
+        )
+        if same:
+            runs[-1].append(note)
+        else:
+            runs.append([note])
+    return [_describe(run) for run in runs]
+
+
+def _describe(run: list[DayNote]) -> str:
+    first, last = run[0].day, run[-1].day
+    if first == last:
+        span = first.isoformat()
+    elif (first.year, first.month) == (last.year, last.month):
+        span = f"{first.isoformat()}..{last.strftime('%d')}"
+    else:
+        span = f"{first.isoformat()}..{last.isoformat()}"
+    names = list(dict.fromkeys(n.holiday for n in run if n.holiday))
+    if len(names) > 1:
+        zh = "、".join(_HOLIDAY_NAMES_ZH.get(n, n) for n in names)
+        why = f"{' and '.join(names)} holiday ({zh})"
+    else:
+        why = run[0].why
+    return f"{span} {why} ({'counted' if run[0].working else 'skipped'})"

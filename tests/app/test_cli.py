@@ -1,0 +1,94 @@
+"""The ``filingflow`` console script, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [FILINGFLOW, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def db_env(tmp_path: Path) -> dict[str, str]:
+    return {"FILINGFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FILINGFLOW_AUDIT_KEY": "cli-test-key"}
+
+
+def test_demo_runs_the_three_guide_paths_and_verifies(db_env: dict[str, str], tmp_path: Path) -> None:
+    # LG-FLOW-1..6, LG-WIN-2 (resubmitted after the window), LG-DL-1 (missed paper deadline)
+    demo = run("demo", env=db_env)
+    assert demo.returncode == 0, demo.stderr
+    out = demo.stdout
+    assert "now funded (已资助), subsidy 360,000.00 CNY" in out
+    assert "resubmit: returned (退回修改) -> online_review" in out
+    assert "2025-09-20 16:00" in out
+    assert "miss_paper_deadline: awaiting_paper (待递交书面材料) -> abandoned" in out
+    assert "deadline set: paper_delivery due end of 2025-10-10 (Asia/Shanghai)" in out
+    assert "window_closed: draft (草稿（未提交）) -> abandoned" in out
+    verify = run("audit", "verify", env=db_env)
+    assert verify.returncode == 0, verify.stderr
+    assert "audit verify OK: 4 cases, " in verify.stdout
+
+
+def test_demo_without_a_database_url_uses_a_fresh_file(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "FILINGFLOW_DATABASE_URL"}
+    for _ in range(2):  # a second run starts afresh instead of tripping over the first one's cases
+        result = subprocess.run(
+            [FILINGFLOW, "demo"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False
+        )
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "var" / "demo.db").exists()
+    assert "development audit key" in result.stderr
+
+
+def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_path: Path) -> None:
+    assert run("demo", env=db_env).returncode == 0
+    anchor = tmp_path / "anchor.json"
+    exported = run("audit", "anchor", "--out", str(anchor), env=db_env)
+    assert exported.returncode == 0, exported.stderr
+    heads = json.loads(anchor.read_text())["heads"]
+    assert set(heads) == {"1", "2", "3", "4"}
+    database = db_env["FILINGFLOW_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as conn:  # truncate case 1's tail and rewind its row to match
+        prev = conn.execute("SELECT hash FROM audit_events WHERE case_id=1 AND seq=7").fetchone()[0]
+        conn.execute("DELETE FROM audit_events WHERE case_id=1 AND seq=8")
+        conn.execute("UPDATE cases SET version=7, chain_head=? WHERE id=1", (prev,))
+    assert run("audit", "verify", env=db_env).returncode == 0
+    caught = run("audit", "verify", "--anchor", str(anchor), env=db_env)
+    assert caught.returncode == 1
+    assert "BROKEN case 1 event 8" in caught.stderr
+    assert "truncated tail" in caught.stderr
+
+
+def test_programs_list_and_diagram() -> None:
+    listed = run("programs", "list")
+    assert listed.returncode == 0
+    assert "longgang-ai-compute-2025  v1  2025年龙岗区人工智能算力扶持项目" in listed.stdout
+    diagram = run("programs", "diagram", "longgang-ai-compute-2025")
+    assert diagram.returncode == 0
+    assert diagram.stdout.splitlines()[3] == "stateDiagram-v2"
+    assert "awaiting_paper --> abandoned: miss_paper_deadline" in diagram.stdout
+    assert "Class " not in diagram.stdout
+
+
+def test_unknown_program_is_a_clear_error() -> None:
+    result = run("programs", "diagram", "no-such-round")
+    assert result.returncode == 2
+    assert "unknown program 'no-such-round'" in result.stderr

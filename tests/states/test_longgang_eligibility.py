@@ -1,0 +1,164 @@
+"""LG-ELIG-1..5 and LG-MAT-1/2: who may apply, from which supplier, with which materials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from states.longgang_ai_compute_2025.materials import CHECKLIST
+from tests.support.invariants import database_image
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
+from workflow.engine import Engine
+from workflow.errors import GuardRefused, InvalidInput
+
+
+def _supplier(**changes: Any) -> dict[str, Any]:
+    supplier = dict(complete_data()["supplier"])
+    supplier.update(changes)
+    return supplier
+
+
+def _refusal(engine: Engine, data: dict[str, Any]) -> GuardRefused:
+    case = engine.open_case(PROGRAM, applicant=applicant(), data=data, actor=PLATFORM)
+    before = database_image(engine)
+    with pytest.raises(GuardRefused) as refused:
+        engine.fire(case.id, "submit", actor=PLATFORM)
+    assert database_image(engine) == before, "a refused submission writes nothing"
+    return refused.value
+
+
+@pytest.mark.parametrize(
+    ("data", "rule", "field"),
+    [
+        (complete_data(operating_in_longgang=False), "LG-ELIG-1", "data.operating_in_longgang"),
+        (
+            {k: v for k, v in complete_data().items() if k != "operating_in_longgang"},
+            "LG-ELIG-1",
+            "data.operating_in_longgang",
+        ),
+        (complete_data(on_serious_dishonesty_list=True), "LG-ELIG-2", "data.on_serious_dishonesty_list"),
+        (complete_data(supplier=_supplier(affiliated=True)), "LG-ELIG-3", "data.supplier.affiliated"),
+        (complete_data(compute_uses=[]), "LG-ELIG-4", "data.compute_uses"),
+        (
+            complete_data(supplier=_supplier(in_voucher_catalogue=False, capacity_pflops_fp16="1999.9")),
+            "LG-ELIG-5",
+            "data.supplier",
+        ),
+        (
+            complete_data(supplier=_supplier(in_voucher_catalogue=False, idc_isp_licence=False)),
+            "LG-ELIG-5",
+            "data.supplier",
+        ),
+        (
+            complete_data(supplier=_supplier(in_voucher_catalogue=False, serves_longgang=False)),
+            "LG-ELIG-5",
+            "data.supplier",
+        ),
+    ],
+)
+def test_ineligible_submission_is_refused_with_the_rule(
+    engine: Engine, data: dict[str, Any], rule: str, field: str
+) -> None:
+    # LG-ELIG-1, LG-ELIG-2, LG-ELIG-3, LG-ELIG-4, LG-ELIG-5
+    refused = _refusal(engine, data)
+    assert (refused.rule, refused.field) == (rule, field)
+
+
+def test_supplier_outside_catalogue_qualifies_by_licence_and_capacity(engine: Engine) -> None:
+    # LG-ELIG-5: EITHER catalogued OR (licence AND serves Longgang AND >= 2000 PFLOPS FP16) ...
+    materials = dict(complete_data()["materials"])
+    materials.update(supplier_idc_isp_licence="provided", supplier_capacity_proof="provided")
+    data = complete_data(
+        supplier=_supplier(in_voucher_catalogue=False, capacity_pflops_fp16="2000"), materials=materials
+    )
+    case = engine.open_case(PROGRAM, applicant=applicant(), data=data, actor=PLATFORM)
+    assert engine.fire(case.id, "submit", actor=PLATFORM).state == "online_review"
+
+
+def test_supplier_outside_catalogue_needs_its_licence_copy(engine: Engine) -> None:
+    # LG-MAT-2: ... and then the licence copy and capacity proof are required materials
+    data = complete_data(supplier=_supplier(in_voucher_catalogue=False))
+    refused = _refusal(engine, data)
+    assert (refused.rule, refused.field) == ("LG-MAT-2", "data.materials.supplier_idc_isp_licence")
+    assert "supplier_capacity_proof" in str(refused)
+
+
+@pytest.mark.parametrize("item", [i for i in CHECKLIST if i.condition == ""], ids=lambda i: i.key)
+def test_every_required_material_is_checked(engine: Engine, item: Any) -> None:
+    # LG-MAT-1 (basic) and LG-MAT-2 (specific): each always-required item is named when missing
+    materials = dict(complete_data()["materials"])
+    del materials[item.key]
+    refused = _refusal(engine, complete_data(materials=materials))
+    assert (refused.rule, refused.field) == (item.rule, f"data.materials.{item.key}")
+
+
+def test_not_applicable_is_refused_for_a_required_item(engine: Engine) -> None:
+    # LG-MAT-1: an item is present or explicitly not applicable, and N/A only where it does not apply
+    materials = {**complete_data()["materials"], "credit_report": "not_applicable"}
+    refused = _refusal(engine, complete_data(materials=materials))
+    assert (refused.rule, refused.field) == ("LG-MAT-1", "data.materials.credit_report")
+
+
+def test_branch_needs_head_office_authorisation(engine: Engine) -> None:
+    # LG-ELIG-1: a branch must attach the head office's authorisation (LG-MAT-1 item)
+    refused = _refusal(engine, complete_data(is_branch=True))
+    assert (refused.rule, refused.field) == ("LG-MAT-1", "data.materials.head_office_authorisation")
+
+
+def test_ethics_materials_required_when_the_project_touches_ethics(engine: Engine) -> None:
+    # LG-MAT-1: ethics/security materials if the project touches those areas
+    refused = _refusal(engine, complete_data(touches_ethics_or_security=True))
+    assert refused.field == "data.materials.ethics_security_materials"
+
+
+def test_duplicate_filing_by_the_same_applicant_is_refused(engine: Engine) -> None:
+    # LG-ELIG-2: no duplicate or multiple filing of the same matter
+    first = engine.open_case(PROGRAM, applicant=applicant(7), data=complete_data(), actor=PLATFORM)
+    before = database_image(engine)
+    with pytest.raises(GuardRefused) as refused:
+        engine.open_case(PROGRAM, applicant=applicant(7), data=complete_data(), actor=PLATFORM)
+    assert (refused.value.rule, refused.value.field) == ("LG-ELIG-2", "applicant.code")
+    assert str(first.id) in str(refused.value)
+    assert database_image(engine) == before
+
+
+def test_a_closed_case_does_not_block_a_new_filing(engine: Engine) -> None:
+    # LG-ELIG-2: only live cases count
+    first = engine.open_case(PROGRAM, applicant=applicant(8), data=complete_data(), actor=PLATFORM)
+    engine.fire(first.id, "withdraw", actor=PLATFORM)
+    second = engine.open_case(PROGRAM, applicant=applicant(8), data=complete_data(), actor=PLATFORM)
+    assert second.id != first.id
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"unknown_field": 1}, "data.unknown_field"),
+        ({"operating_in_longgang": "yes"}, "data.operating_in_longgang"),
+        ({"compute_uses": ["mining"]}, "data.compute_uses"),
+        ({"supplier": {"name": "x", "capacity_pflops_fp16": "-5"}}, "data.supplier.capacity_pflops_fp16"),
+        ({"supplier": {"owner": "x"}}, "data.supplier.owner"),
+        ({"materials": {"invoices": "maybe"}}, "data.materials.invoices"),
+        ({"materials": {"passport": "provided"}}, "data.materials.passport"),
+    ],
+)
+def test_malformed_data_is_refused_naming_the_field(engine: Engine, data: dict[str, Any], field: str) -> None:
+    before = database_image(engine)
+    with pytest.raises(InvalidInput) as refused:
+        engine.open_case(PROGRAM, applicant=applicant(), data=data, actor=PLATFORM)
+    assert refused.value.field == field
+    assert database_image(engine) == before
+
+
+def test_staff_can_list_why_submission_is_not_possible(engine: Engine) -> None:
+    # LG-MAT-1: the refusal reason reaches the caller through available_events
+    case = engine.open_case(PROGRAM, applicant=applicant(), data={"fees_cny": "800000.00"}, actor=PLATFORM)
+    options = {o.name: o for o in engine.available_events(case.id, actor=PLATFORM)}
+    assert options["submit"].allowed is False
+    assert options["submit"].refusal is not None
+    assert options["submit"].refusal.rule == "LG-ELIG-1"
+    assert options["withdraw"].allowed is True
+    staff_view = {o.name: o for o in engine.available_events(case.id, actor=STAFF)}
+    assert staff_view["submit"].refusal is not None
+    assert staff_view["submit"].refusal.rule == "ROLE"

@@ -1,0 +1,118 @@
+"""Invariant 6: the audit trail is tamper-evident (edit, delete, reorder, truncate, rewrite)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
+from workflow.audit import GENESIS, chain_hash, export_anchor, verify_chains
+from workflow.engine import Engine
+from workflow.tables import audit_events, cases
+
+
+@pytest.fixture
+def case_id(engine: Engine) -> int:
+    case = engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=PLATFORM)
+    engine.fire(case.id, "submit", actor=PLATFORM)
+    engine.fire(case.id, "return_for_correction", actor=STAFF, payload={"reason": "缺少发票"})
+    engine.fire(case.id, "resubmit", actor=PLATFORM)
+    engine.open_case(PROGRAM, applicant=applicant(2), data={}, actor=PLATFORM)  # an untouched neighbour
+    return case.id
+
+
+def _tamper(engine: Engine, statement: Callable[[sa.Connection], object]) -> None:
+    with engine.database.begin() as conn:
+        statement(conn)
+
+
+def _where(case_id: int, seq: int) -> sa.ColumnElement[bool]:
+    return sa.and_(audit_events.c.case_id == case_id, audit_events.c.seq == seq)
+
+
+def test_untouched_chains_verify(engine: Engine, case_id: int, audit_key: bytes) -> None:
+    with engine.database.connect() as conn:
+        report = verify_chains(conn, audit_key)
+    assert (report.ok, report.cases, report.events) == (True, 2, 5)
+
+
+def test_wrong_key_fails_verification(engine: Engine, case_id: int) -> None:
+    with engine.database.connect() as conn:
+        assert not verify_chains(conn, b"another key").ok
+
+
+@pytest.mark.parametrize(
+    ("name", "tamper", "seq", "problem"),
+    [
+        ("edit", lambda c, i: c.execute(audit_events.update().where(_where(i, 3)).values(reason="无")), 3, "hash"),
+        ("delete", lambda c, i: c.execute(audit_events.delete().where(_where(i, 2))), 2, "missing"),
+        (
+            "reorder",
+            lambda c, i: [
+                c.execute(audit_events.update().where(_where(i, 2)).values(seq=-2)),
+                c.execute(audit_events.update().where(_where(i, 3)).values(seq=2)),
+                c.execute(audit_events.update().where(_where(i, -2)).values(seq=3)),
+            ],
+            2,
+            "previous-hash",
+        ),
+        ("truncate", lambda c, i: c.execute(audit_events.delete().where(_where(i, 4))), None, "truncated"),
+    ],
+)
+def test_tampering_is_detected(
+    engine: Engine,
+    case_id: int,
+    audit_key: bytes,
+    name: str,
+    tamper: Callable[[sa.Connection, int], object],
+    seq: int | None,
+    problem: str,
+) -> None:
+    _tamper(engine, lambda conn: tamper(conn, case_id))
+    with engine.database.connect() as conn:
+        report = verify_chains(conn, audit_key)
+    assert not report.ok, name
+    (link,) = report.broken
+    assert (link.case_id, link.seq) == (case_id, seq)
+    assert problem in link.problem
+
+
+def test_rewrite_and_rehash_without_the_key_is_detected(engine: Engine, case_id: int, audit_key: bytes) -> None:
+    # An attacker edits event 2 and recomputes every later hash, with a key of their own.
+    with engine.database.begin() as conn:
+        rows = conn.execute(sa.select(audit_events).where(audit_events.c.case_id == case_id).order_by("seq")).mappings()
+        prev = GENESIS
+        for row in list(rows):
+            event = dict(row)
+            if event["seq"] == 2:
+                event["actor"] = "someone-else"
+            digest = chain_hash(b"guessed key", prev, event)
+            conn.execute(
+                audit_events.update()
+                .where(audit_events.c.id == row["id"])
+                .values(actor=event["actor"], prev_hash=prev, hash=digest)
+            )
+            prev = digest
+        conn.execute(cases.update().where(cases.c.id == case_id).values(chain_head=prev))
+    with engine.database.connect() as conn:
+        report = verify_chains(conn, audit_key)
+    assert [(b.case_id, b.seq) for b in report.broken] == [(case_id, 1)]
+
+
+def test_truncated_tail_with_a_rewound_case_row_is_caught_by_the_anchor(
+    engine: Engine, case_id: int, audit_key: bytes
+) -> None:
+    with engine.database.connect() as conn:
+        anchor = export_anchor(conn, at=engine.clock.now())
+    with engine.database.begin() as conn:
+        previous = conn.execute(sa.select(audit_events.c.hash).where(_where(case_id, 3))).scalar_one()
+        conn.execute(audit_events.delete().where(_where(case_id, 4)))
+        conn.execute(cases.update().where(cases.c.id == case_id).values(version=3, chain_head=previous))
+    with engine.database.connect() as conn:
+        assert verify_chains(conn, audit_key).ok, "without the anchor the shorter chain looks whole"
+        report = verify_chains(conn, audit_key, anchor=anchor)
+    (link,) = report.broken
+    assert (link.case_id, link.seq) == (case_id, 4)
+    assert "truncated" in link.problem

@@ -1,0 +1,53 @@
+"""Invariant 2 under real concurrency: 20 processes fire the same event on one case."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import sqlalchemy as sa
+
+from tests.conftest import AUDIT_KEY
+from tests.support import workers
+from tests.support.invariants import assert_invariants
+from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data
+from workflow.engine import Engine
+from workflow.tables import audit_events, notices
+
+PROCESSES = 20
+
+
+def test_same_event_from_twenty_processes_has_one_winner(engine: Engine, database_url: str, audit_key: bytes) -> None:
+    case = engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=PLATFORM)
+    case = engine.fire(case.id, "submit", actor=PLATFORM)
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        start = manager.Barrier(PROCESSES)  # all twenty fire together
+        with ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
+            futures = [
+                pool.submit(
+                    workers.fire_once,
+                    database_url,
+                    AUDIT_KEY,
+                    engine.clock.now().isoformat(),
+                    case.id,
+                    "pass_online_review",
+                    case.version,
+                    start,
+                )
+                for _ in range(PROCESSES)
+            ]
+            outcomes = sorted(f.result(timeout=120) for f in futures)
+    assert outcomes == ["conflict"] * (PROCESSES - 1) + ["ok"], outcomes
+    assert engine.get_case(case.id).state == "online_approved"
+    with engine.database.connect() as conn:
+        events = conn.execute(
+            sa.select(sa.func.count()).where(
+                audit_events.c.case_id == case.id, audit_events.c.event == "pass_online_review"
+            )
+        ).scalar()
+        queued = conn.execute(
+            sa.select(sa.func.count()).where(notices.c.case_id == case.id, notices.c.kind == "passed_online_review")
+        ).scalar()
+    assert (events, queued) == (1, 2)
+    assert_invariants(engine, audit_key)

@@ -7,23 +7,30 @@ import logging
 from app.settings import Settings
 from states.registry import default_catalog
 from workflow.clock import Clock, SystemClock
-from workflow.database import create_database_engine, create_schema
+from workflow.database import create_database_engine
 from workflow.engine import Engine
+from workflow.schema import ensure_current
 from workflow.workdays import WorkingDayCalendar
 
 log = logging.getLogger("filingflow")
 
 
-def bootstrap(settings: Settings, *, clock: Clock | None = None, create_tables: bool = True) -> Engine:
-    """Wire a ready :class:`Engine`; warns when the development audit key is in use."""
+def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> Engine:
+    """Wire a ready :class:`Engine`; warns when the development audit key is in use.
+
+    The embedded SQLite database is migrated to the current schema by itself
+    (``migrate=None``); any other database must already be at head
+    (``filingflow db upgrade``), or start-up stops with a clear error.
+    """
     if settings.audit_key_is_default:
         log.warning(
             "FILINGFLOW_AUDIT_KEY is not set: using the development audit key; "
             "audit hashes are not tamper-proof against anyone who has read the source"
         )
     database = create_database_engine(settings.database_url)
-    if create_tables:
-        create_schema(database)
+    if migrate is None:
+        migrate = database.dialect.name == "sqlite"
+    ensure_current(database, migrate=migrate)
     return Engine(
         database=database,
         programs=default_catalog(),

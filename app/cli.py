@@ -8,20 +8,25 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 
 from app.bootstrap import bootstrap
 from app.settings import Settings
+from workflow import schema
 from workflow.audit import export_anchor, verify_chains
 from workflow.clock import SHANGHAI, ManualClock
+from workflow.database import create_database_engine
 from workflow.diagram import mermaid
 from workflow.errors import FilingFlowError
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="FilingFlow: funding-application workflows.")
 programs_cli = typer.Typer(no_args_is_help=True, help="The program rounds FilingFlow runs.")
 audit_cli = typer.Typer(no_args_is_help=True, help="Verify and anchor the tamper-evident audit trail.")
+db_cli = typer.Typer(no_args_is_help=True, help="Schema migrations (Alembic).")
 cli.add_typer(programs_cli, name="programs")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(db_cli, name="db")
 
 DEMO_DATABASE = Path("var/demo.db")
 
@@ -77,7 +82,7 @@ def audit_verify(
 ) -> None:
     """Walk every case's hash chain; exit 1 and name the first broken link of each."""
     settings = _settings()
-    engine = bootstrap(settings, create_tables=False)
+    engine = bootstrap(settings, migrate=False)
     heads = json.loads(anchor.read_text()) if anchor else None
     with engine.database.connect() as conn:
         report = verify_chains(conn, settings.audit_key.encode(), anchor=heads)
@@ -93,7 +98,7 @@ def audit_anchor(
     out: Annotated[Path | None, typer.Option(help="Write the anchor here instead of stdout.")] = None,
 ) -> None:
     """Export every chain head; keep it outside the database to detect a truncated tail later."""
-    engine = bootstrap(_settings(), create_tables=False)
+    engine = bootstrap(_settings(), migrate=False)
     with engine.database.connect() as conn:
         anchor = export_anchor(conn, at=engine.clock.now())
     text = json.dumps(anchor, indent=2, ensure_ascii=False)
@@ -102,6 +107,36 @@ def audit_anchor(
         typer.echo(f"anchor of {len(anchor['heads'])} chains written to {out}")
     else:
         typer.echo(text)
+
+
+def _database() -> sa.Engine:
+    return create_database_engine(_settings().database_url)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the database forward (to the newest schema by default)."""
+    database = _database()
+    schema.upgrade(database, revision)
+    typer.echo(f"database at {schema.current_revision(database)}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")]) -> None:
+    """Migrate the database back to an earlier schema."""
+    database = _database()
+    schema.downgrade(database, revision)
+    typer.echo(f"database at {schema.current_revision(database)}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and the newest one this code knows."""
+    current = schema.current_revision(_database())
+    head = schema.head_revision()
+    typer.echo(
+        f"current {current or '(empty)'}, head {head}{'' if current == head else ' (run filingflow db upgrade)'}"
+    )
 
 
 def main() -> None:

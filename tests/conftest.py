@@ -1,7 +1,15 @@
-"""Fixtures shared by every test: a real database per test, a manual clock, a wired engine."""
+"""Fixtures shared by every test: a real database per test (SQLite and PostgreSQL), a manual clock, an engine.
+
+Storage tests take ``engine`` (or ``database_url``) and so run once per backend. Each
+test gets a fresh database copied from a template migrated once per session: a file
+copy for SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,15 +18,62 @@ import pytest
 from app.bootstrap import bootstrap
 from app.settings import Settings
 from tests.support.longgang import sh
+from tests.support.postgres import PostgresCluster, find_bindir, start_cluster
+from workflow import schema
 from workflow.clock import ManualClock
+from workflow.database import create_database_engine
 from workflow.engine import Engine
 
 AUDIT_KEY = "test-audit-key"
+BACKENDS = ("sqlite", "postgresql")
+_serial = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_database_engine(f"sqlite:///{path}")
+    schema.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    bindir = find_bindir()
+    if bindir is None:
+        reason = "PostgreSQL binaries (initdb, pg_ctl) not found; PostgreSQL tests skipped"
+        if os.environ.get("FILINGFLOW_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason}, but FILINGFLOW_REQUIRE_POSTGRES=1", pytrace=False)
+        pytest.skip(reason)
+    cluster = start_cluster(bindir)
+    try:
+        cluster.execute("CREATE DATABASE ff_template")
+        engine = create_database_engine(cluster.url("ff_template"))
+        schema.upgrade(engine)
+        engine.dispose()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'filingflow.db'}"
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path / "filingflow.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    name = f"t_{os.getpid()}_{next(_serial)}"
+    cluster.execute(f"CREATE DATABASE {name} TEMPLATE ff_template")
+    yield cluster.url(name)
+    cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from workflow.tables import metadata
-
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
@@ -53,11 +51,6 @@ def _sqlite_engine(url: str, database: str | None, **options: Any) -> sa.Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
-
-
-def create_schema(engine: sa.Engine) -> None:
-    """Create every table directly (tests and the embedded default; Alembic elsewhere)."""
-    metadata.create_all(engine)
 
 
 def is_postgres(engine: sa.Engine) -> bool:

@@ -15,7 +15,7 @@ from workflow.errors import ConflictError
 def fire_once(url: str, key: str, now: str, case_id: int, event: str, version: int, start: Any) -> str:
     """Wait for every process (a barrier), fire once, say how it went: ``ok``, ``conflict`` or the error."""
     engine = bootstrap(
-        Settings(database_url=url, audit_key=key), clock=ManualClock(datetime.fromisoformat(now)), create_tables=False
+        Settings(database_url=url, audit_key=key), clock=ManualClock(datetime.fromisoformat(now)), migrate=False
     )
     start.wait(60)
     try:
@@ -27,3 +27,36 @@ def fire_once(url: str, key: str, now: str, case_id: int, event: str, version: i
     finally:
         engine.database.dispose()
     return "ok"
+
+
+def busy_applicant(url: str, key: str, now: str, worker: int, cases: int, rounds: int, start: Any) -> int:
+    """Open ``cases`` cases and cycle return/resubmit on them; returns commands completed."""
+    from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data
+
+    engine = bootstrap(
+        Settings(database_url=url, audit_key=key), clock=ManualClock(datetime.fromisoformat(now)), migrate=False
+    )
+    start.wait(60)
+    done = 0
+    try:
+        ids = []
+        for i in range(cases):
+            ids.append(
+                engine.open_case(
+                    PROGRAM, applicant=applicant(worker * 1000 + i), data=complete_data(), actor=PLATFORM
+                ).id
+            )
+            done += 1
+        for case_id in ids:
+            engine.fire(case_id, "submit", actor=PLATFORM)
+            done += 1
+        for step in range(rounds):
+            for case_id in ids:
+                if step % 2 == 0:
+                    engine.fire(case_id, "return_for_correction", actor=STAFF, payload={"reason": f"第{step}轮"})
+                else:
+                    engine.fire(case_id, "resubmit", actor=PLATFORM)
+                done += 1
+    finally:
+        engine.database.dispose()
+    return done

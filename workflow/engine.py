@@ -9,7 +9,8 @@ its audit event, its deadlines and its outbox notices in one transaction
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -89,7 +90,7 @@ class Engine:
         amount = process.definition.amount(prepared)
         print_ = fingerprint("open", program=program, applicant=person.to_json(), data=prepared)
         now = self.clock.now()
-        with self.database.begin() as conn:
+        with self._transaction(live_rule=process.definition.unique_live_case_rule) as conn:
             replay = find_replay(conn, scope=actor.name, key=idempotency_key, print_=print_)
             if replay is not None:
                 return CaseSnapshot.from_json(replay)
@@ -165,7 +166,7 @@ class Engine:
         payload = dict(payload or {})
         print_ = fingerprint("fire", case_id=case_id, event=event, payload=payload, expected=expected_version)
         now = self.clock.now()
-        with self.database.begin() as conn:
+        with self._transaction(case_id=case_id, event=event) as conn:
             replay = find_replay(conn, scope=actor.name, key=idempotency_key, print_=print_)
             if replay is not None:
                 return CaseSnapshot.from_json(replay)
@@ -316,6 +317,35 @@ class Engine:
 
     # ---- internals ------------------------------------------------------------------
 
+    @contextmanager
+    def _transaction(
+        self, *, case_id: int | None = None, event: str | None = None, live_rule: str | None = None
+    ) -> Iterator[sa.Connection]:
+        """One command's transaction; a unique-constraint race becomes our own error.
+
+        Two commands that pass their checks concurrently can still collide on a unique
+        constraint at commit (two opens for one applicant, one idempotency key used twice
+        at once): the loser gets the error it would have got a moment later.
+        """
+        try:
+            with self.database.begin() as conn:
+                yield conn
+        except sa.exc.IntegrityError as exc:
+            if live_rule is not None and "live_key" in str(exc.orig):
+                raise GuardRefused(
+                    "the applicant already has a live case in this round: no duplicate filing of the same matter",
+                    field="applicant.code",
+                    rule=live_rule,
+                ) from exc
+            raise ConflictError(
+                "a concurrent command changed the same case; read it again and retry",
+                expected=None,
+                actual=None,
+                case_id=case_id,
+                event=event,
+                field="version" if case_id is not None else None,
+            ) from exc
+
     def _fire_loaded(
         self,
         conn: sa.Connection,
@@ -410,7 +440,7 @@ class Engine:
         )
 
     def _expire_one(self, deadline_id: int, now: datetime) -> tuple[int, str] | None:
-        with self.database.begin() as conn:
+        with self._transaction() as conn:
             query = sa.select(deadlines).where(deadlines.c.id == deadline_id, deadlines.c.status == "pending")
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)

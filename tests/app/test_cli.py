@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+
+from workflow import schema
+from workflow.database import create_database_engine
 
 FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
 
@@ -27,8 +30,9 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) 
 
 
 @pytest.fixture
-def db_env(tmp_path: Path) -> dict[str, str]:
-    return {"FILINGFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FILINGFLOW_AUDIT_KEY": "cli-test-key"}
+def db_env(database_url: str) -> dict[str, str]:
+    """Environment pointing the CLI at this test's database (SQLite file or PostgreSQL)."""
+    return {"FILINGFLOW_DATABASE_URL": database_url, "FILINGFLOW_AUDIT_KEY": "cli-test-key"}
 
 
 def test_demo_runs_the_three_guide_paths_and_verifies(db_env: dict[str, str], tmp_path: Path) -> None:
@@ -65,11 +69,12 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     assert exported.returncode == 0, exported.stderr
     heads = json.loads(anchor.read_text())["heads"]
     assert set(heads) == {"1", "2", "3", "4"}
-    database = db_env["FILINGFLOW_DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(database) as conn:  # truncate case 1's tail and rewind its row to match
-        prev = conn.execute("SELECT hash FROM audit_events WHERE case_id=1 AND seq=7").fetchone()[0]
-        conn.execute("DELETE FROM audit_events WHERE case_id=1 AND seq=8")
-        conn.execute("UPDATE cases SET version=7, chain_head=? WHERE id=1", (prev,))
+    database = create_database_engine(db_env["FILINGFLOW_DATABASE_URL"])
+    with database.begin() as conn:  # truncate case 1's tail and rewind its row to match
+        prev = conn.exec_driver_sql("SELECT hash FROM audit_events WHERE case_id=1 AND seq=7").scalar_one()
+        conn.exec_driver_sql("DELETE FROM audit_events WHERE case_id=1 AND seq=8")
+        conn.execute(sa.text("UPDATE cases SET version=7, chain_head=:h WHERE id=1"), {"h": prev})
+    database.dispose()
     assert run("audit", "verify", env=db_env).returncode == 0
     caught = run("audit", "verify", "--anchor", str(anchor), env=db_env)
     assert caught.returncode == 1
@@ -92,3 +97,18 @@ def test_unknown_program_is_a_clear_error() -> None:
     result = run("programs", "diagram", "no-such-round")
     assert result.returncode == 2
     assert "unknown program 'no-such-round'" in result.stderr
+
+
+def test_db_commands_migrate_an_empty_database(db_env: dict[str, str]) -> None:
+    database = create_database_engine(db_env["FILINGFLOW_DATABASE_URL"])
+    schema.downgrade(database, "base")
+    database.dispose()
+    assert "current (empty), head 0001 (run filingflow db upgrade)" in run("db", "current", env=db_env).stdout
+    refused = run("audit", "verify", env=db_env)
+    assert refused.returncode == 2
+    assert "run `filingflow db upgrade`" in refused.stderr
+    upgraded = run("db", "upgrade", env=db_env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stdout.strip().endswith("database at 0001")
+    assert run("db", "current", env=db_env).stdout.strip() == "current 0001, head 0001"
+    assert run("db", "downgrade", "base", env=db_env).stdout.strip() == "database at None"

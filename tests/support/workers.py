@@ -60,3 +60,23 @@ def busy_applicant(url: str, key: str, now: str, worker: int, cases: int, rounds
     finally:
         engine.database.dispose()
     return done
+
+
+def open_for(url: str, key: str, now: str, serial: int, start: Any) -> str:
+    """Open a case for applicant ``serial`` once every process is ready."""
+    from tests.support.longgang import PLATFORM, PROGRAM, applicant
+    from workflow.errors import GuardRefused
+
+    engine = bootstrap(
+        Settings(database_url=url, audit_key=key), clock=ManualClock(datetime.fromisoformat(now)), migrate=False
+    )
+    start.wait(60)
+    try:
+        engine.open_case(PROGRAM, applicant=applicant(serial), data={}, actor=PLATFORM)
+    except GuardRefused as refused:
+        return f"refused {refused.rule}"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        engine.database.dispose()
+    return "ok"

@@ -12,7 +12,7 @@ from tests.support import workers
 from tests.support.invariants import assert_invariants
 from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data
 from workflow.engine import Engine
-from workflow.tables import audit_events, notices
+from workflow.tables import audit_events, cases, notices
 
 PROCESSES = 20
 
@@ -51,3 +51,20 @@ def test_same_event_from_twenty_processes_has_one_winner(engine: Engine, databas
         ).scalar()
     assert (events, queued) == (1, 2)
     assert_invariants(engine, audit_key)
+
+
+def test_racing_duplicate_filings_leave_one_live_case(engine: Engine, database_url: str) -> None:
+    # LG-ELIG-2 under concurrency: the unique live-case key, not only the check, refuses the rest
+    context = multiprocessing.get_context("spawn")
+    racers = 6
+    with context.Manager() as manager:
+        start = manager.Barrier(racers)
+        with ProcessPoolExecutor(racers, mp_context=context) as pool:
+            futures = [
+                pool.submit(workers.open_for, database_url, AUDIT_KEY, engine.clock.now().isoformat(), 42, start)
+                for _ in range(racers)
+            ]
+            outcomes = sorted(f.result(timeout=120) for f in futures)
+    assert outcomes == ["ok"] + ["refused LG-ELIG-2"] * (racers - 1), outcomes
+    with engine.database.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar() == 1

@@ -92,7 +92,9 @@ def run_demo(engine: Engine, clock: ManualClock, say: Callable[[str], None] = pr
     at(clock, "2025-10-20 09:00")
     engine.fire(returned.id, "pass_online_review", actor=REVIEWER)
     engine.fire(funded.id, "start_publicity", actor=REVIEWER)
-    at(clock, "2025-10-27 09:00")
+    at(clock, "2025-10-28 00:10")  # 5 working days of publicity ended with Mon 10-27, no objection
+    engine.expire_due()
+    at(clock, "2025-10-28 10:00")
     engine.fire(funded.id, "fund", actor=REVIEWER)
 
     ids = [funded.id, returned.id, late.id, idle.id]

@@ -1,9 +1,14 @@
 """How a deadline's due time follows from its rule, its start, and its ledger.
 
 A working-day deadline is a budget: N working days counted from the day after its clock
-started, ending at the end of the last one in Asia/Shanghai. Its ledger records staff
-extensions (more working days, or a new date); the due time is always derived from rule,
-start and ledger, never edited by hand, so it can be explained and recomputed.
+started, ending at the end of the last one in Asia/Shanghai. Its ledger records, in order,
+staff extensions (more working days) and suspensions: while suspended the clock stops,
+whole days from the suspension day up to the day before the resumption, so a 5-day
+deadline suspended after 2 days has 3 left when it resumes. A fixed-time deadline (a
+window's close) moves by the same extensions, and a suspension shifts it by the time
+it was suspended. The due time is always derived from rule, start and ledger, never
+edited by hand, so it can be explained (:func:`explain`) and recomputed when the
+calendar changes.
 """
 
 from __future__ import annotations
@@ -14,14 +19,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from workflow.clock import SHANGHAI, shanghai_day_end
-from workflow.workdays import DayNote, WorkingDayCalendar
+from workflow.workdays import DayNote, WorkingDayCalendar, summarise
 
 
 @dataclass(frozen=True, slots=True)
 class DueTime:
-    due_at: datetime
+    """The derived due instant (``None`` while suspended) and how it was reached."""
+
+    due_at: datetime | None
     last_day: date | None
     walk: tuple[DayNote, ...] = ()
+    remaining_working_days: int | None = None
+    estimated: bool = False
+
+    @property
+    def suspended(self) -> bool:
+        return self.due_at is None
 
 
 def shanghai_date(instant: datetime) -> date:
@@ -36,28 +49,76 @@ def compute_due(
     ledger: Sequence[Mapping[str, Any]],
     calendar: WorkingDayCalendar,
 ) -> DueTime:
-    """Derive the due instant from the rule, the start and the ledger's extensions."""
-    extra = sum(int(entry.get("working_days", 0)) for entry in ledger if entry.get("kind") == "extend")
-    moved_to = [entry["to_date"] for entry in ledger if entry.get("kind") == "extend_to"]
+    """Derive the due instant from the rule, the start and the ledger."""
     if working_days is None:
         assert fixed_due is not None
-        due = fixed_due
-        walk: tuple[DayNote, ...] = ()
-        last_day: date | None = None
-        if extra:
-            start = shanghai_date(fixed_due - timedelta(microseconds=1))
-            notes = calendar.walk(start, extra)
-            last_day = notes[-1].day
-            due = shanghai_day_end(last_day)
-            walk = tuple(notes)
+        return _fixed(fixed_due, ledger, calendar)
+    return _working(working_days, started_at, ledger, calendar)
+
+
+def _working(
+    budget: int, started_at: datetime, ledger: Sequence[Mapping[str, Any]], calendar: WorkingDayCalendar
+) -> DueTime:
+    budget += sum(int(e.get("working_days", 0)) for e in ledger if e.get("kind") == "extend")
+    cursor = shanghai_date(started_at)  # counting starts the day after
+    used = 0
+    walk: list[DayNote] = []
+    for entry in ledger:
+        if entry.get("kind") == "suspend":
+            stop = shanghai_date(datetime.fromisoformat(entry["at"]))
+            while cursor + timedelta(days=1) < stop and used < budget:
+                cursor += timedelta(days=1)
+                note = calendar.note(cursor)
+                walk.append(note)
+                used += note.working
+            cursor = max(cursor, stop - timedelta(days=1))
+        elif entry.get("kind") == "resume":
+            restart = shanghai_date(datetime.fromisoformat(entry["at"]))
+            suspended_from = cursor + timedelta(days=1)
+            why = f"suspended: {entry.get('reason') or 'clock stopped'}"
+            walk.extend(
+                DayNote(suspended_from + timedelta(days=i), False, why) for i in range((restart - suspended_from).days)
+            )
+            cursor = max(cursor, restart - timedelta(days=1))
+    if ledger and ledger[-1].get("kind") == "suspend":
+        return DueTime(None, None, tuple(walk), budget - used, any(n.estimated for n in walk))
+    remaining = budget - used
+    rest = calendar.walk(cursor, remaining) if remaining > 0 else []
+    walk.extend(rest)
+    last_day = rest[-1].day if rest else cursor
+    return DueTime(shanghai_day_end(last_day), last_day, tuple(walk), remaining, any(n.estimated for n in walk))
+
+
+def _fixed(fixed_due: datetime, ledger: Sequence[Mapping[str, Any]], calendar: WorkingDayCalendar) -> DueTime:
+    due = fixed_due
+    walk: list[DayNote] = []
+    suspended_at: datetime | None = None
+    for entry in ledger:
+        kind = entry.get("kind")
+        if kind == "extend":
+            start = shanghai_date(due - timedelta(microseconds=1))
+            notes = calendar.walk(start, int(entry["working_days"]))
+            walk.extend(notes)
+            due = shanghai_day_end(notes[-1].day)
+        elif kind == "suspend":
+            suspended_at = datetime.fromisoformat(entry["at"])
+        elif kind == "resume" and suspended_at is not None:
+            due += datetime.fromisoformat(entry["at"]) - suspended_at
+            suspended_at = None
+    if suspended_at is not None:
+        return DueTime(None, None, tuple(walk), None, any(n.estimated for n in walk))
+    last_day = shanghai_date(due - timedelta(microseconds=1))
+    return DueTime(due, last_day, tuple(walk), None, any(n.estimated for n in walk))
+
+
+def explain(due: DueTime) -> list[str]:
+    """The days counted and skipped, one line per run, ending with the due time."""
+    lines = summarise(list(due.walk))
+    if due.due_at is None:
+        lines.append(f"suspended: {due.remaining_working_days} working day(s) left when it resumes")
     else:
-        notes = calendar.walk(shanghai_date(started_at), working_days + extra)
-        last_day = notes[-1].day
-        due = shanghai_day_end(last_day)
-        walk = tuple(notes)
-    if moved_to:
-        target = date.fromisoformat(moved_to[-1])
-        moved_due = shanghai_day_end(target)
-        if moved_due > due:
-            due, last_day = moved_due, target
-    return DueTime(due_at=due, last_day=last_day, walk=walk)
+        local = (due.due_at - timedelta(microseconds=1)).astimezone(SHANGHAI)
+        lines.append(f"due by the end of {local.date().isoformat()} (Asia/Shanghai)")
+    if due.estimated:
+        lines.append("estimated: part of this period falls in a year whose official arrangement is not known yet")
+    return lines

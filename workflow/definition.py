@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from workflow.workdays import WorkingDayCalendar
@@ -86,11 +86,33 @@ class Guard:
 
 @dataclass(frozen=True, slots=True)
 class NoticeRule:
-    """A notice queued in the outbox when a state is entered (or a deadline changes)."""
+    """A notice queued in the outbox when a state is entered (or a deadline changes).
+
+    ``audience`` is ``applicant`` (contacts from the case) or ``staff`` (the configured
+    staff mailbox, resolved when the notice is delivered).
+    """
 
     kind: str
     channels: tuple[str, ...] = ("sms", "email")
     rule: str | None = None
+    audience: str = "applicant"
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRung:
+    """One rung of a deadline's reminder ladder, sent once per due date.
+
+    Its moment is ``at`` (Asia/Shanghai) on the day N calendar days, or N working days,
+    before the deadline's last day (0 = the morning of the last day). A rung is only
+    sent until the next rung's moment (or the due time): a "1 day left" found late by a
+    worker that was down is dropped, not sent after the fact.
+    """
+
+    key: str
+    notice: NoticeRule
+    calendar_days_before: int | None = None
+    working_days_before: int | None = None
+    at: time = time(9, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +132,8 @@ class DeadlineRule:
     working_days: int | None = None
     due: datetime | None = None
     met_by: tuple[str, ...] = ()
+    reminders: tuple[ReminderRung, ...] = ()
+    expiry_alert: NoticeRule | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,7 @@ its audit event, its deadlines and its outbox notices in one transaction
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ import sqlalchemy as sa
 
 from workflow.applicants import Applicant, parse_applicant
 from workflow.audit import GENESIS
-from workflow.clock import Clock
+from workflow.deadline_commands import DeadlineCommands
 from workflow.definition import (
     STAFF_ROLES,
     SYSTEM,
@@ -28,44 +27,22 @@ from workflow.definition import (
     NoticeRule,
     Refusal,
 )
+from workflow.engine_base import require_reason
 from workflow.errors import (
-    CaseNotFound,
-    ConflictError,
     GuardRefused,
     InvalidInput,
     NotPermitted,
     TransitionNotAllowed,
 )
 from workflow.idempotency import check_key, find_replay, fingerprint, remember
-from workflow.process import CompiledProcess, ProgramCatalog
+from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
-from workflow.views import AuditEntry, CaseSnapshot, DeadlineView, EventOption, OverrideOutcome
-from workflow.workdays import WorkingDayCalendar
+from workflow.views import AuditEntry, CaseSnapshot, EventOption, OverrideOutcome
 from workflow.writes import Change, apply_change, json_native
 
-MAX_REASON = 2000
 
-
-class Engine:
+class Engine(DeadlineCommands):
     """Drives cases through their programs' processes; knows no program itself."""
-
-    def __init__(
-        self,
-        *,
-        database: sa.Engine,
-        programs: ProgramCatalog,
-        clock: Clock,
-        calendar: WorkingDayCalendar,
-        audit_key: bytes,
-    ) -> None:
-        self.database = database
-        self.programs = programs
-        self.clock = clock
-        self.calendar = calendar
-        self._audit_key = audit_key
-
-    def __repr__(self) -> str:
-        return f"Engine({self.database.url.render_as_string(hide_password=True)!r}, clock={self.clock!r})"
 
     # ---- commands -------------------------------------------------------------------
 
@@ -202,7 +179,7 @@ class Engine:
         """
         if actor.role not in STAFF_ROLES:
             raise NotPermitted("only staff may override", case_id=case_id, field="role")
-        reason = _require_reason(reason, case_id=case_id)
+        reason = require_reason(reason, case_id=case_id)
         now = self.clock.now()
         with self.database.connect() as conn:
             transaction = conn.begin()
@@ -282,10 +259,6 @@ class Engine:
 
     # ---- queries --------------------------------------------------------------------
 
-    def get_case(self, case_id: int) -> CaseSnapshot:
-        with self.database.connect() as conn:
-            return self._snapshot(conn, case_id)
-
     def available_events(self, case_id: int, *, actor: Actor) -> list[EventOption]:
         """Every event leaving the current state, allowed or with the reason it is not."""
         with self.database.connect() as conn:
@@ -317,35 +290,6 @@ class Engine:
 
     # ---- internals ------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(
-        self, *, case_id: int | None = None, event: str | None = None, live_rule: str | None = None
-    ) -> Iterator[sa.Connection]:
-        """One command's transaction; a unique-constraint race becomes our own error.
-
-        Two commands that pass their checks concurrently can still collide on a unique
-        constraint at commit (two opens for one applicant, one idempotency key used twice
-        at once): the loser gets the error it would have got a moment later.
-        """
-        try:
-            with self.database.begin() as conn:
-                yield conn
-        except sa.exc.IntegrityError as exc:
-            if live_rule is not None and "live_key" in str(exc.orig):
-                raise GuardRefused(
-                    "the applicant already has a live case in this round: no duplicate filing of the same matter",
-                    field="applicant.code",
-                    rule=live_rule,
-                ) from exc
-            raise ConflictError(
-                "a concurrent command changed the same case; read it again and retry",
-                expected=None,
-                actual=None,
-                case_id=case_id,
-                event=event,
-                field="version" if case_id is not None else None,
-            ) from exc
-
     def _fire_loaded(
         self,
         conn: sa.Connection,
@@ -356,6 +300,7 @@ class Engine:
         payload: dict[str, Any],
         now: datetime,
         extra: Mapping[str, Any] | None = None,
+        extra_notices: tuple[NoticeRule, ...] = (),
     ) -> None:
         case_id = row["id"]
         process = self._process(row)
@@ -379,7 +324,7 @@ class Engine:
                     f"event {name!r} requires {key!r}", case_id=case_id, event=name, field=f"payload.{key}"
                 )
         if "reason" in payload:
-            payload["reason"] = _require_reason(payload["reason"], case_id=case_id)
+            payload["reason"] = require_reason(payload["reason"], case_id=case_id)
         data = dict(row["data"])
         old_values: dict[str, Any] = {"state": row["state"]}
         new_values: dict[str, Any] = {}
@@ -427,6 +372,7 @@ class Engine:
             old_values=old_values,
             new_values=new_values,
             notice_context={"payload": details, "amount_fen": case_values.get("amount_fen", row["amount_fen"])},
+            extra_notices=extra_notices,
         )
         apply_change(
             conn,
@@ -448,6 +394,8 @@ class Engine:
             if deadline is None:
                 return None
             row = self._load(conn, deadline["case_id"])
+            rule = self._process(row).deadlines.get(deadline["key"])
+            alert = (rule.expiry_alert,) if rule is not None and rule.expiry_alert is not None else ()
             late_seconds = int((now - deadline["due_at"]).total_seconds())
             self._fire_loaded(
                 conn,
@@ -461,6 +409,7 @@ class Engine:
                     "due_at": deadline["due_at"].isoformat(),
                     "processed_late_seconds": late_seconds,
                 },
+                extra_notices=alert,
             )
             return deadline["case_id"], deadline["key"]
 
@@ -478,28 +427,6 @@ class Engine:
                 rule=rule,
             )
         return live_key
-
-    def _check_version(self, row: sa.RowMapping, expected: int | None, event: str | None) -> None:
-        if expected is not None and expected != row["version"]:
-            raise ConflictError(
-                f"case {row['id']} is at version {row['version']}, not {expected}",
-                expected=expected,
-                actual=row["version"],
-                case_id=row["id"],
-                event=event,
-                field="version",
-            )
-
-    def _load(self, conn: sa.Connection, case_id: int) -> sa.RowMapping:
-        if not isinstance(case_id, int) or isinstance(case_id, bool):
-            raise InvalidInput("case id must be an integer", field="case_id")
-        row = conn.execute(sa.select(cases).where(cases.c.id == case_id)).mappings().first()
-        if row is None:
-            raise CaseNotFound(f"no case {case_id}", case_id=case_id, field="case_id")
-        return row
-
-    def _process(self, row: sa.RowMapping) -> CompiledProcess:
-        return self.programs.get(row["program_key"], row["program_version"])
 
     def _guard_context(
         self,
@@ -522,53 +449,6 @@ class Engine:
             reference=process.definition.reference,
         )
 
-    def _snapshot(self, conn: sa.Connection, case_id: int) -> CaseSnapshot:
-        row = self._load(conn, case_id)
-        process = self._process(row)
-        open_deadlines = conn.execute(
-            sa.select(deadlines)
-            .where(deadlines.c.case_id == case_id, deadlines.c.status == "pending")
-            .order_by(deadlines.c.due_at)
-        ).mappings()
-        return CaseSnapshot(
-            id=row["id"],
-            program=row["program_key"],
-            program_version=row["program_version"],
-            state=row["state"],
-            state_label=process.state(row["state"]).label,
-            final=row["final"],
-            version=row["version"],
-            applicant=Applicant(
-                name=row["applicant_name"],
-                code=row["applicant_code"],
-                email=row["applicant_email"],
-                phone=row["applicant_phone"],
-            ),
-            data=dict(row["data"]),
-            amount_fen=row["amount_fen"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            submitted_at=row["submitted_at"],
-            deadlines=tuple(_deadline_view(d) for d in open_deadlines),
-        )
-
-
-def _deadline_view(row: sa.RowMapping) -> DeadlineView:
-    return DeadlineView(
-        id=row["id"],
-        key=row["key"],
-        rule=row["rule"],
-        label=row["label"],
-        state=row["state"],
-        due_at=row["due_at"],
-        status=row["status"],
-        started_at=row["started_at"],
-        working_days=row["working_days"],
-        estimated=row["estimated"],
-        ledger=tuple(row["ledger"]),
-        closed_at=row["closed_at"],
-    )
-
 
 def _role_refusal(event: Event, actor: Actor) -> Refusal | None:
     if actor.role in event.roles:
@@ -583,11 +463,3 @@ def _first_refusal(event: Event, context: GuardContext) -> Refusal | None:
         if refusal is not None:
             return refusal
     return None
-
-
-def _require_reason(reason: object, *, case_id: int | None) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("a reason is required", case_id=case_id, field="reason")
-    if len(reason) > MAX_REASON:
-        raise InvalidInput(f"reason is longer than {MAX_REASON} characters", case_id=case_id, field="reason")
-    return reason.strip()

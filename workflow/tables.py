@@ -120,6 +120,12 @@ class DeadlineRow(SQLModel, table=True):
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         ),
+        sa.Index(
+            "ix_deadlines_pending_reminder",
+            "next_reminder_at",
+            sqlite_where=sa.text("status = 'pending' AND next_reminder_at IS NOT NULL"),
+            postgresql_where=sa.text("status = 'pending' AND next_reminder_at IS NOT NULL"),
+        ),
         sa.Index("ix_deadlines_case", "case_id"),
     )
 
@@ -134,10 +140,12 @@ class DeadlineRow(SQLModel, table=True):
     fixed_due: datetime | None = _utc(default=None)
     started_at: datetime = _utc()
     ledger: list[dict[str, Any]] = _json(default_factory=list)
-    due_at: datetime = _utc()
+    due_at: datetime | None = _utc(default=None)
     estimated: bool = False
     status: str = Field(default="pending", max_length=20)
     closed_at: datetime | None = _utc(default=None)
+    next_rung: int = 0
+    next_reminder_at: datetime | None = _utc(default=None)
 
 
 class NoticeRow(SQLModel, table=True):
@@ -195,10 +203,33 @@ class CalendarOverrideRow(SQLModel, table=True):
     created_at: datetime = _utc()
 
 
+class CalendarYearRow(SQLModel, table=True):
+    """A year's official working-day arrangement loaded by staff (``filingflow calendar load``)."""
+
+    __tablename__ = "calendar_years"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    arrangement: dict[str, Any] = _json(default_factory=dict)
+    actor: str = Field(max_length=200)
+    loaded_at: datetime = _utc()
+
+
+class WorkerHeartbeatRow(SQLModel, table=True):
+    """The last tick of each scheduler worker, for health checks."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: str = Field(primary_key=True, max_length=200)
+    beat_at: datetime = _utc()
+    info: dict[str, Any] = _json(default_factory=dict)
+
+
 cases = CaseRow.__table__  # type: ignore[attr-defined]
 audit_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 deadlines = DeadlineRow.__table__  # type: ignore[attr-defined]
 notices = NoticeRow.__table__  # type: ignore[attr-defined]
 idempotency_keys = IdempotencyRow.__table__  # type: ignore[attr-defined]
 calendar_overrides = CalendarOverrideRow.__table__  # type: ignore[attr-defined]
+calendar_years = CalendarYearRow.__table__  # type: ignore[attr-defined]
+worker_heartbeats = WorkerHeartbeatRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

@@ -4,8 +4,12 @@ Working days follow the State Council's yearly arrangement: weekends are off exc
 make-up working days (调休上班), statutory holidays are off. The data comes from the
 ``chinesecalendar`` package (verified against the notices for 2024-2026); staff
 overrides (an extra closure for a typhoon, a corrected date) apply on top. For a year
-the package does not know, :class:`WorkingDayCalendar` raises
-:class:`~workflow.errors.CalendarYearUnknown` rather than guess silently.
+the package does not know, the calendar does not guess silently: it uses an official
+arrangement loaded into the database (:class:`YearArrangement`, ``filingflow calendar
+load``), else an *estimate* (weekends plus the fixed-date statutory holidays) whose every
+note is marked ``estimated`` so deadlines computed from it say so, and are recomputed when
+the official data arrives; ``strict=True`` raises
+:class:`~workflow.errors.CalendarYearUnknown` instead.
 """
 
 from __future__ import annotations
@@ -30,6 +34,19 @@ _HOLIDAY_NAMES_ZH = {
 }
 
 
+# Statutory holidays on fixed Gregorian dates (State Council rules as amended in 2024):
+# New Year's Day, Labour Day (two days), National Day (three days). The lunar festivals and
+# the make-up working days are only known once a year's arrangement is published.
+FIXED_DATE_HOLIDAYS = {
+    (1, 1): "New Year's Day",
+    (5, 1): "Labour Day",
+    (5, 2): "Labour Day",
+    (10, 1): "National Day",
+    (10, 2): "National Day",
+    (10, 3): "National Day",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class DayNote:
     """Why one calendar day counts as a working day or not."""
@@ -38,9 +55,45 @@ class DayNote:
     working: bool
     why: str
     holiday: str | None = None
+    estimated: bool = False
 
     def __repr__(self) -> str:
         return f"DayNote({self.day.isoformat()}, working={self.working}, {self.why!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class YearArrangement:
+    """A year's official arrangement: its days off and its make-up working days."""
+
+    year: int
+    holidays: Mapping[date, str]
+    workdays: Mapping[date, str]
+    source: str = "loaded"
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> YearArrangement:
+        """Parse ``{"year": 2027, "holidays": {"2027-01-01": "New Year's Day"}, "workdays": {...}}``."""
+        try:
+            year = int(str(raw["year"]))
+            holidays = {date.fromisoformat(k): str(v) for k, v in _mapping(raw.get("holidays")).items()}
+            workdays = {date.fromisoformat(k): str(v) for k, v in _mapping(raw.get("workdays")).items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"calendar file is malformed: {exc}", field="calendar") from None
+        for day in (*holidays, *workdays):
+            if day.year != year:
+                raise InvalidInput(f"{day} is not in {year}", field="calendar")
+        overlap = sorted(set(holidays) & set(workdays))
+        if overlap:
+            raise InvalidInput(f"{overlap[0]} is listed both as a holiday and a working day", field="calendar")
+        return cls(year, holidays, workdays, str(raw.get("source") or "loaded"))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "year": self.year,
+            "holidays": {d.isoformat(): n for d, n in sorted(self.holidays.items())},
+            "workdays": {d.isoformat(): n for d, n in sorted(self.workdays.items())},
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,21 +108,49 @@ class CalendarOverride:
 class WorkingDayCalendar:
     """Answers "is this a working day" and "N working days after this date"."""
 
-    def __init__(self, overrides: Mapping[date, CalendarOverride] | None = None) -> None:
+    def __init__(
+        self,
+        overrides: Mapping[date, CalendarOverride] | None = None,
+        arrangements: Mapping[int, YearArrangement] | None = None,
+        *,
+        strict: bool = False,
+    ) -> None:
         self._overrides = dict(overrides or {})
+        self._arrangements = dict(arrangements or {})
+        self._strict = strict
+
+    def knows(self, year: int) -> bool:
+        """True when the year's official arrangement is known (loaded or packaged)."""
+        if year in self._arrangements:
+            return True
+        try:
+            chinese_calendar.is_workday(date(year, 6, 1))
+        except NotImplementedError:
+            return False
+        return True
 
     def note(self, day: date) -> DayNote:
-        """Classify ``day`` and say why, overrides first."""
+        """Classify ``day`` and say why: staff override, loaded arrangement, package, estimate."""
         override = self._overrides.get(day)
         if override is not None:
             kind = "working day" if override.working else "closure"
             return DayNote(day, override.working, f"staff override ({kind}): {override.reason}")
+        weekend = day.weekday() >= 5
+        arrangement = self._arrangements.get(day.year)
+        if arrangement is not None:
+            if day in arrangement.workdays:
+                return DayNote(day, True, f"make-up working day for {arrangement.workdays[day]}")
+            if day in arrangement.holidays:
+                name = arrangement.holidays[day]
+                return DayNote(day, False, f"{name} holiday ({_HOLIDAY_NAMES_ZH.get(name, name)})", holiday=name)
+            return DayNote(day, not weekend, "weekend" if weekend else "working day")
         try:
             working = chinese_calendar.is_workday(day)
             on_holiday, name = chinese_calendar.get_holiday_detail(day)
         except NotImplementedError as exc:
-            raise CalendarYearUnknown(day.year) from exc
-        weekend = day.weekday() >= 5
+            if self._strict:
+                raise CalendarYearUnknown(day.year) from exc
+            return _estimate(day)
         if working and weekend:
             label = f" for {name}" if name else ""
             return DayNote(day, True, f"make-up working day{label}")
@@ -103,6 +184,24 @@ class WorkingDayCalendar:
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in the half-open interval ``(start, end]``."""
         return sum(self.is_working_day(start + timedelta(days=i)) for i in range(1, (end - start).days + 1))
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError("holidays and workdays must be objects of date: name")
+    return value
+
+
+def _estimate(day: date) -> DayNote:
+    name = FIXED_DATE_HOLIDAYS.get((day.month, day.day))
+    if name is not None:
+        zh = _HOLIDAY_NAMES_ZH.get(name, name)
+        return DayNote(day, False, f"{name} holiday ({zh}), estimated", holiday=name, estimated=True)
+    if day.weekday() >= 5:
+        return DayNote(day, False, "weekend, estimated", estimated=True)
+    return DayNote(day, True, f"working day, estimated (no official arrangement for {day.year} yet)", estimated=True)
 
 
 def _days_after(start: date) -> Iterator[date]:

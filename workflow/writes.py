@@ -17,10 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from workflow.audit import canonical, chain_hash
-from workflow.deadlines import compute_due
-from workflow.definition import Actor, NoticeRule
+from workflow.deadlines import DueTime, compute_due
+from workflow.definition import Actor, DeadlineRule, NoticeRule
 from workflow.errors import ConflictError
 from workflow.process import CompiledProcess
+from workflow.reminders import ladder, next_rung
 from workflow.tables import audit_events, cases, deadlines, notices
 from workflow.workdays import WorkingDayCalendar
 
@@ -54,6 +55,23 @@ def json_native(value: Any) -> Any:
     return json.loads(canonical(value))
 
 
+OPEN_STATUSES = ("pending", "suspended")
+
+
+def schedule(rule: DeadlineRule, due: DueTime, *, now: datetime, calendar: WorkingDayCalendar) -> dict[str, Any]:
+    """The stored columns that follow from a deadline's due time: due, estimate flag, next reminder."""
+    values: dict[str, Any] = {
+        "due_at": due.due_at,
+        "estimated": due.estimated,
+        "next_rung": 0,
+        "next_reminder_at": None,
+    }
+    if due.due_at is not None and due.last_day is not None and rule.reminders:
+        rungs = ladder(rule, due_at=due.due_at, last_day=due.last_day, calendar=calendar)
+        values["next_rung"], values["next_reminder_at"] = next_rung(rungs, sent_before=0, now=now)
+    return values
+
+
 def close_status(event: str | None, rule_on_expiry: str, met_by: Iterable[str]) -> str:
     if event is not None and event == rule_on_expiry:
         return "expired"
@@ -82,7 +100,7 @@ def apply_change(
     open_rows = (
         connection.execute(
             sa.select(deadlines.c.id, deadlines.c.key, deadlines.c.state, deadlines.c.on_expiry).where(
-                deadlines.c.case_id == case_id, deadlines.c.status == "pending"
+                deadlines.c.case_id == case_id, deadlines.c.status.in_(OPEN_STATUSES)
             )
         ).all()
         if leaving
@@ -107,15 +125,26 @@ def apply_change(
                 "fixed_due": rule.due,
                 "started_at": now,
                 "ledger": [],
-                "due_at": due.due_at,
-                "estimated": False,
                 "status": "pending",
+                **schedule(rule, due, now=now, calendar=calendar),
             }
         )
 
     rules = list(target.notices) if leaving else []
     rules.extend(change.extra_notices)
-    notice_rows, queued, skipped = _notice_rows(case, change, rules, new_version, opened_rows, now)
+    context = {
+        "case_id": case_id,
+        "program": case["program_key"],
+        "applicant_name": case["applicant_name"],
+        "state": change.to_state,
+        "event": change.event,
+        "reason": change.reason,
+        "deadlines": {r["key"]: _iso(r["due_at"]) for r in opened_rows},
+        **change.notice_context,
+    }
+    outbox, queued, skipped = notice_rows(
+        case, rules, key_prefix=f"case/{case_id}/v{new_version}", context=context, now=now
+    )
 
     if closing:
         change.new_values["deadlines_closed"] = {
@@ -125,7 +154,7 @@ def apply_change(
             for r in closing
         }
     if opened_rows:
-        change.new_values["deadlines_opened"] = {r["key"]: r["due_at"].isoformat() for r in opened_rows}
+        change.new_values["deadlines_opened"] = {r["key"]: _iso(r["due_at"]) for r in opened_rows}
     if queued:
         change.new_values["notices"] = queued
     if skipped:
@@ -179,8 +208,8 @@ def apply_change(
         connection.execute(deadlines.update().where(deadlines.c.id == row.id).values(status=status, closed_at=now))
     if opened_rows:
         connection.execute(deadlines.insert(), opened_rows)
-    if notice_rows:
-        connection.execute(notices.insert(), notice_rows)
+    if outbox:
+        connection.execute(notices.insert(), outbox)
     return WriteResult(
         version=new_version,
         deadlines_closed=tuple(r.key for r in closing),
@@ -189,29 +218,34 @@ def apply_change(
     )
 
 
-def _notice_rows(
+STAFF_CONTACTS = {"email": "staff"}  # resolved to the configured staff mailbox on delivery
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def notice_rows(
     case: sa.RowMapping,
-    change: Change,
-    rules: list[NoticeRule],
-    version: int,
-    opened: list[dict[str, Any]],
+    rules: Iterable[NoticeRule],
+    *,
+    key_prefix: str,
+    context: Mapping[str, Any],
     now: datetime,
 ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-    contacts = {"email": case["applicant_email"], "sms": case["applicant_phone"]}
-    context = {
-        "case_id": case["id"],
-        "program": case["program_key"],
-        "applicant_name": case["applicant_name"],
-        "state": change.to_state,
-        "event": change.event,
-        "reason": change.reason,
-        "deadlines": {r["key"]: r["due_at"].isoformat() for r in opened},
-        **change.notice_context,
-    }
+    """Outbox rows for ``rules``, one per channel the audience can be reached on.
+
+    Returns the rows, the ``kind/channel`` labels queued, and the ones skipped with why
+    (a case without a phone gets email only, and the audit says so). The idempotency key
+    is ``{key_prefix}/{kind}/{channel}``: stable for the change or rung that caused it.
+    """
+    applicant = {"email": case["applicant_email"], "sms": case["applicant_phone"]}
     rows: list[dict[str, Any]] = []
     queued: list[str] = []
     skipped: list[str] = []
+    payload = json_native(dict(context))
     for rule in rules:
+        contacts = STAFF_CONTACTS if rule.audience == "staff" else applicant
         for channel in rule.channels:
             recipient = contacts.get(channel)
             label = f"{rule.kind}/{channel}"
@@ -224,8 +258,8 @@ def _notice_rows(
                     "kind": rule.kind,
                     "channel": channel,
                     "recipient": recipient,
-                    "idempotency_key": f"case/{case['id']}/v{version}/{rule.kind}/{channel}",
-                    "context": json_native(context),
+                    "idempotency_key": f"{key_prefix}/{rule.kind}/{channel}",
+                    "context": payload,
                     "status": "pending",
                     "attempts": 0,
                     "next_attempt_at": now,

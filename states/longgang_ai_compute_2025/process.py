@@ -24,6 +24,7 @@ from workflow.definition import (
     Guard,
     NoticeRule,
     ProcessDefinition,
+    ReminderRung,
     State,
 )
 
@@ -46,6 +47,7 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
     """The Longgang process for one round's parameters."""
     eligibility = rules.eligibility_guards(round_)
     live = ("online_review", "returned", "online_approved", "portal_review", "awaiting_paper", "evaluation")
+    # publicity and after: the applicant can no longer withdraw, the office decides
     states = (
         State("draft", "草稿（未提交）", "draft", opens=("online_window",)),
         State("online_review", "线上审核中", "online review", notices=_notice("submission_received")),
@@ -62,7 +64,20 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             notices=_notice("portal_approved", "LG-DL-1"),
         ),
         State("evaluation", "书面材料已受理，评审中", "paper received, evaluation", notices=_notice("paper_received")),
-        State("publicity", "拟资助名单公示中", "publicity", notices=_notice("publicity_started", "LG-FLOW-6")),
+        State(
+            "publicity",
+            "拟资助名单公示中",
+            "publicity",
+            opens=("publicity_period",),
+            notices=_notice("publicity_started", "LG-FLOW-6"),
+        ),
+        State(
+            "objection_review",
+            "公示异议处理中",
+            "objection under review",
+            notices=(NoticeRule("objection_raised", ("email",), "LG-FLOW-6", audience="staff"),),
+        ),
+        State("awaiting_decision", "公示期满，待资助决定", "publicity ended, awaiting decision"),
         State("funded", "已资助", "funded", final=True, notices=_notice("funded")),
         State("rejected", "不予资助", "rejected", final=True, notices=_notice("rejected")),
         State("abandoned", "逾期视作放弃", "abandoned (late)", final=True, notices=_notice("abandoned")),
@@ -104,20 +119,35 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         Event("miss_paper_deadline", "逾期未递交书面材料", ("awaiting_paper",), "abandoned", SYSTEM_ONLY),
         Event("window_closed", "申报期结束未提交", ("draft",), "abandoned", SYSTEM_ONLY),
         Event("start_publicity", "公示拟资助名单", ("evaluation",), "publicity", STAFF),
-        Event("fund", "作出资助决定", ("publicity",), "funded", STAFF),
+        Event("publicity_ended", "公示期满无异议", ("publicity",), "awaiting_decision", SYSTEM_ONLY),
+        Event("raise_objection", "登记公示异议", ("publicity",), "objection_review", PORTAL, requires=("reason",)),
+        Event(
+            "resolve_objection", "异议处理完毕", ("objection_review",), "awaiting_decision", STAFF, requires=("reason",)
+        ),
+        Event("fund", "作出资助决定", ("awaiting_decision",), "funded", STAFF),
         Event(
             "reject",
             "不予资助",
-            ("online_review", "portal_review", "evaluation", "publicity"),
+            ("online_review", "portal_review", "evaluation", "publicity", "objection_review", "awaiting_decision"),
             "rejected",
             STAFF,
             requires=("reason",),
         ),
         Event("withdraw", "撤回申请", ("draft", *live), "withdrawn", APPLICANT),
     )
+    window_reminder = NoticeRule("window_closing", rule="LG-NOTE-1")
     deadlines = (
         DeadlineRule(
-            "online_window", "LG-WIN-1", "线上申报截止", "window_closed", due=round_.closes_at, met_by=("submit",)
+            "online_window",
+            "LG-WIN-1",
+            "线上申报截止",
+            "window_closed",
+            due=round_.closes_at,
+            met_by=("submit",),
+            reminders=(
+                ReminderRung("3_days_before", window_reminder, calendar_days_before=3),
+                ReminderRung("1_day_before", window_reminder, calendar_days_before=1),
+            ),
         ),
         DeadlineRule(
             "paper_delivery",
@@ -126,6 +156,22 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             "miss_paper_deadline",
             working_days=round_.paper_working_days,
             met_by=("receive_paper",),
+            reminders=(
+                ReminderRung(
+                    "2_working_days_before", NoticeRule("paper_due_soon", rule="LG-NOTE-1"), working_days_before=2
+                ),
+                ReminderRung(
+                    "last_day_morning", NoticeRule("paper_due_today", rule="LG-NOTE-1"), working_days_before=0
+                ),
+            ),
+            expiry_alert=NoticeRule("paper_deadline_missed", ("email",), "LG-DL-1", audience="staff"),
+        ),
+        DeadlineRule(
+            "publicity_period",
+            "LG-FLOW-6",
+            "公示期",
+            "publicity_ended",
+            working_days=round_.publicity_working_days,
         ),
     )
     return ProcessDefinition(

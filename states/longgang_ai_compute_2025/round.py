@@ -21,6 +21,7 @@ class LonggangRound:
     window_opens: date
     window_closes: date
     paper_working_days: int = 5
+    publicity_working_days: int = 5  # the guide does not fix it (LG-FLOW-6)
     min_fees_fen: int = 50_000_000
     subsidy_percent: Decimal = Decimal(30)
     cap_fen: int = 600_000_000

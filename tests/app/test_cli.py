@@ -71,14 +71,16 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     assert set(heads) == {"1", "2", "3", "4"}
     database = create_database_engine(db_env["FILINGFLOW_DATABASE_URL"])
     with database.begin() as conn:  # truncate case 1's tail and rewind its row to match
-        prev = conn.exec_driver_sql("SELECT hash FROM audit_events WHERE case_id=1 AND seq=7").scalar_one()
-        conn.exec_driver_sql("DELETE FROM audit_events WHERE case_id=1 AND seq=8")
-        conn.execute(sa.text("UPDATE cases SET version=7, chain_head=:h WHERE id=1"), {"h": prev})
+        last = conn.exec_driver_sql("SELECT version FROM cases WHERE id=1").scalar_one()
+        query = sa.text("SELECT hash FROM audit_events WHERE case_id=1 AND seq=:s")
+        prev = conn.execute(query, {"s": last - 1}).scalar_one()
+        conn.execute(sa.text("DELETE FROM audit_events WHERE case_id=1 AND seq=:s"), {"s": last})
+        conn.execute(sa.text("UPDATE cases SET version=:v, chain_head=:h WHERE id=1"), {"v": last - 1, "h": prev})
     database.dispose()
     assert run("audit", "verify", env=db_env).returncode == 0
     caught = run("audit", "verify", "--anchor", str(anchor), env=db_env)
     assert caught.returncode == 1
-    assert "BROKEN case 1 event 8" in caught.stderr
+    assert f"BROKEN case 1 event {last}" in caught.stderr
     assert "truncated tail" in caught.stderr
 
 
@@ -103,12 +105,13 @@ def test_db_commands_migrate_an_empty_database(db_env: dict[str, str]) -> None:
     database = create_database_engine(db_env["FILINGFLOW_DATABASE_URL"])
     schema.downgrade(database, "base")
     database.dispose()
-    assert "current (empty), head 0001 (run filingflow db upgrade)" in run("db", "current", env=db_env).stdout
+    head = schema.head_revision()
+    assert f"current (empty), head {head} (run filingflow db upgrade)" in run("db", "current", env=db_env).stdout
     refused = run("audit", "verify", env=db_env)
     assert refused.returncode == 2
     assert "run `filingflow db upgrade`" in refused.stderr
     upgraded = run("db", "upgrade", env=db_env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.strip().endswith("database at 0001")
-    assert run("db", "current", env=db_env).stdout.strip() == "current 0001, head 0001"
+    assert upgraded.stdout.strip().endswith(f"database at {head}")
+    assert run("db", "current", env=db_env).stdout.strip() == f"current {head}, head {head}"
     assert run("db", "downgrade", "base", env=db_env).stdout.strip() == "database at None"

@@ -21,8 +21,13 @@ FULL_PATH = [
     ("approve_on_portal", PLATFORM, {}, "awaiting_paper"),  # LG-FLOW-5
     ("receive_paper", STAFF, {"service_window": 1}, "evaluation"),  # LG-FLOW-5
     ("start_publicity", STAFF, {}, "publicity"),  # LG-FLOW-6
-    ("fund", STAFF, {}, "funded"),  # LG-FLOW-6
 ]
+
+
+def _end_publicity(engine: Engine, clock: ManualClock) -> None:
+    """The publicity period (5 working days by default) runs out; the sweep moves the case on."""
+    clock.advance(timedelta(days=10))
+    assert [key for _, key in engine.expire_due()] == ["publicity_period"]
 
 
 def _notice_kinds(engine: Engine, case_id: int) -> list[tuple[str, str]]:
@@ -41,20 +46,26 @@ def test_case_goes_from_draft_to_funded(engine: Engine, clock: ManualClock, audi
         clock.advance(timedelta(hours=1))
         case = engine.fire(case.id, event, actor=actor, payload=payload, expected_version=case.version)
         assert case.state == expected, event
+    _end_publicity(engine, clock)
+    assert engine.get_case(case.id).state == "awaiting_decision"
+    case = engine.fire(case.id, "fund", actor=STAFF)
     assert case.final is True
     assert case.amount_fen == 36_000_000
     history = engine.history(case.id)
-    assert [h.event for h in history] == [None] + [step[0] for step in FULL_PATH]
+    assert [h.event for h in history] == [None, *[step[0] for step in FULL_PATH], "publicity_ended", "fund"]
+    assert (history[-2].role, history[-2].kind) == ("system", "system")
     assert history[2].reason == "请补充算力使用报告"
     assert all(h.at.tzinfo is not None for h in history)
     assert_invariants(engine, audit_key)
 
 
-def test_every_decision_queues_sms_and_email(engine: Engine) -> None:
+def test_every_decision_queues_sms_and_email(engine: Engine, clock: ManualClock) -> None:
     # LG-NOTE-1: the portal-approval notice (starting the 5-day clock) and every decision reach the applicant
     case = engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=PLATFORM)
     for event, actor, payload, _ in FULL_PATH:
         engine.fire(case.id, event, actor=actor, payload=payload)
+    _end_publicity(engine, clock)
+    engine.fire(case.id, "fund", actor=STAFF)
     kinds = _notice_kinds(engine, case.id)
     expected = [
         "submission_received",

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import holidays
 import pytest
 
-from workflow.errors import CalendarYearUnknown
-from workflow.workdays import CalendarOverride, WorkingDayCalendar, summarise
+from workflow.errors import CalendarYearUnknown, InvalidInput
+from workflow.workdays import CalendarOverride, WorkingDayCalendar, YearArrangement, summarise
 
 CAL = WorkingDayCalendar()
 
@@ -48,10 +48,60 @@ def test_statutory_holidays_agree_with_the_holidays_package(year: int) -> None:
         day += timedelta(days=1)
 
 
-def test_unknown_year_is_an_error_not_a_guess() -> None:
+def test_unknown_year_is_estimated_and_marked_not_guessed_silently() -> None:
+    # 2027 is not yet published: weekends and fixed-date holidays only, every day marked estimated
+    notes = CAL.walk(date(2026, 12, 28), 5)
+    assert [n.day for n in notes if n.working] == [
+        date(2026, 12, 29),
+        date(2026, 12, 30),
+        date(2026, 12, 31),
+        date(2027, 1, 4),
+        date(2027, 1, 5),
+    ]
+    assert not any(n.estimated for n in notes if n.day.year == 2026)
+    assert all(n.estimated for n in notes if n.day.year == 2027)
+    assert "New Year's Day holiday (元旦), estimated" in CAL.note(date(2027, 1, 1)).why
+    assert not CAL.knows(2027)
+    assert CAL.knows(2026)
+
+
+def test_strict_calendar_refuses_an_unknown_year() -> None:
     with pytest.raises(CalendarYearUnknown) as raised:
-        CAL.add_working_days(date(2026, 12, 28), 5)
+        WorkingDayCalendar(strict=True).add_working_days(date(2026, 12, 28), 5)
     assert raised.value.year == 2027
+
+
+def test_a_loaded_arrangement_replaces_the_estimate() -> None:
+    arrangement = YearArrangement.from_json(
+        {
+            "year": 2027,
+            "holidays": {"2027-01-01": "New Year's Day", "2027-01-04": "New Year's Day"},
+            "workdays": {"2027-01-09": "New Year's Day"},
+        }
+    )
+    loaded = WorkingDayCalendar(arrangements={2027: arrangement})
+    assert loaded.knows(2027)
+    assert not loaded.is_working_day(date(2027, 1, 4))
+    assert loaded.is_working_day(date(2027, 1, 9))
+    assert loaded.note(date(2027, 1, 9)).why == "make-up working day for New Year's Day"
+    assert not loaded.note(date(2027, 1, 5)).estimated
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"holidays": {}}, "malformed"),
+        ({"year": 2027, "holidays": {"2027-13-01": "x"}}, "malformed"),
+        ({"year": 2027, "holidays": {"2028-01-01": "x"}}, "not in 2027"),
+        ({"year": 2027, "holidays": {"2027-01-01": "x"}, "workdays": {"2027-01-01": "x"}}, "both"),
+        ({"year": 2027, "holidays": ["2027-01-01"]}, "malformed"),
+    ],
+)
+def test_malformed_calendar_files_are_refused(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        YearArrangement.from_json(raw)
+    assert message in str(refused.value)
+    assert refused.value.field == "calendar"
 
 
 def test_staff_override_applies_on_top() -> None:

@@ -1,0 +1,444 @@
+"""Deadline commands: extend, suspend, resume, explain, recompute, and the reminder ladder.
+
+Every change is a staff command with a reason; it appends to the deadline's ledger,
+re-derives the due time, and, in the same transaction, writes one audit event on the
+case and queues a notice to the applicant. The calendar itself (staff overrides and
+official arrangements loaded for new years) lives in the database; changing it
+recomputes the open deadlines it affects, each recomputation audited like any change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from workflow.deadlines import DueTime, compute_due, explain, shanghai_date
+from workflow.definition import STAFF_ROLES, SYSTEM, Actor, DeadlineRule, NoticeRule
+from workflow.engine_base import EngineBase, deadline_view, require_reason
+from workflow.errors import DeadlineNotFound, InvalidInput, NotPermitted
+from workflow.reminders import ladder, next_rung
+from workflow.tables import calendar_overrides, calendar_years, deadlines, notices
+from workflow.views import DeadlineView
+from workflow.workdays import CalendarOverride, WorkingDayCalendar, YearArrangement
+from workflow.writes import OPEN_STATUSES, Change, apply_change, notice_rows, schedule
+
+MAX_EXTENSION_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineExplanation:
+    deadline: DeadlineView
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Recomputed:
+    case_id: int
+    deadline: str
+    old_due: datetime | None
+    new_due: datetime | None
+    estimated: bool
+
+
+LedgerEntryMaker = Callable[[sa.RowMapping, DueTime, datetime], dict[str, Any]]
+
+
+class DeadlineCommands(EngineBase):
+    """The deadline half of the engine's commands."""
+
+    # ---- staff changes --------------------------------------------------------------
+
+    def extend_deadline(
+        self,
+        case_id: int,
+        deadline_id: int,
+        *,
+        actor: Actor,
+        reason: str,
+        working_days: int | None = None,
+        to_date: date | None = None,
+        expected_version: int | None = None,
+    ) -> DeadlineView:
+        """Give more time: ``working_days`` more, or until the end of ``to_date`` (a working day)."""
+        if (working_days is None) == (to_date is None):
+            raise InvalidInput("give exactly one of working_days or to_date", case_id=case_id, field="working_days")
+        if working_days is not None and (
+            isinstance(working_days, bool) or not isinstance(working_days, int) or not 1 <= working_days <= 60
+        ):
+            raise InvalidInput(f"working_days must be 1..{MAX_EXTENSION_DAYS}", case_id=case_id, field="working_days")
+
+        def entry(row: sa.RowMapping, due: DueTime, now: datetime) -> dict[str, Any]:
+            if to_date is None:
+                return {"kind": "extend", "working_days": working_days}
+            if due.last_day is None:
+                raise InvalidInput("a suspended deadline can only be extended by working days", field="to_date")
+            if to_date <= due.last_day:
+                raise InvalidInput(f"{to_date} is not after the current last day {due.last_day}", field="to_date")
+            if not self.calendar.is_working_day(to_date):
+                raise InvalidInput(f"{to_date} is not a working day", field="to_date")
+            extra = self.calendar.working_days_between(due.last_day, to_date)
+            return {"kind": "extend", "working_days": extra, "to_date": to_date.isoformat()}
+
+        return self._change_deadline(
+            case_id,
+            deadline_id,
+            actor=actor,
+            reason=reason,
+            verb="extend",
+            expected_version=expected_version,
+            make_entry=entry,
+            notice="deadline_extended",
+        )
+
+    def suspend_deadline(
+        self, case_id: int, deadline_id: int, *, actor: Actor, reason: str, expected_version: int | None = None
+    ) -> DeadlineView:
+        """Stop the clock (e.g. while the office waits on a third party); resumes with the days left."""
+
+        def entry(row: sa.RowMapping, due: DueTime, now: datetime) -> dict[str, Any]:
+            if row["status"] != "pending":
+                raise InvalidInput(f"deadline is {row['status']}, only a running one can be suspended", field="status")
+            if due.due_at is not None and due.due_at <= now:
+                raise InvalidInput("deadline has already passed; it cannot be suspended", field="status")
+            return {"kind": "suspend"}
+
+        return self._change_deadline(
+            case_id,
+            deadline_id,
+            actor=actor,
+            reason=reason,
+            verb="suspend",
+            expected_version=expected_version,
+            make_entry=entry,
+            notice="deadline_suspended",
+        )
+
+    def resume_deadline(
+        self, case_id: int, deadline_id: int, *, actor: Actor, reason: str, expected_version: int | None = None
+    ) -> DeadlineView:
+        """Restart a suspended clock: the remaining working days continue from today."""
+
+        def entry(row: sa.RowMapping, due: DueTime, now: datetime) -> dict[str, Any]:
+            if row["status"] != "suspended":
+                raise InvalidInput(f"deadline is {row['status']}, not suspended", field="status")
+            return {"kind": "resume"}
+
+        return self._change_deadline(
+            case_id,
+            deadline_id,
+            actor=actor,
+            reason=reason,
+            verb="resume",
+            expected_version=expected_version,
+            make_entry=entry,
+            notice="deadline_resumed",
+        )
+
+    def _change_deadline(
+        self,
+        case_id: int,
+        deadline_id: int,
+        *,
+        actor: Actor,
+        reason: str,
+        verb: str,
+        expected_version: int | None,
+        make_entry: LedgerEntryMaker,
+        notice: str,
+    ) -> DeadlineView:
+        if actor.role not in STAFF_ROLES:
+            raise NotPermitted(f"only staff may {verb} a deadline", case_id=case_id, field="role")
+        reason = require_reason(reason, case_id=case_id)
+        now = self.clock.now()
+        with self._transaction(case_id=case_id, event=f"deadline.{verb}") as conn:
+            row = self._load(conn, case_id)
+            self._check_version(row, expected_version, f"deadline.{verb}")
+            deadline = self._deadline_row(conn, case_id, deadline_id)
+            if deadline["status"] not in OPEN_STATUSES:
+                raise InvalidInput(
+                    f"deadline {deadline_id} is {deadline['status']}; only open deadlines change",
+                    case_id=case_id,
+                    field="deadline_id",
+                )
+            current = self._due(deadline, deadline["ledger"])
+            entry = {**make_entry(deadline, current, now), "at": now.isoformat(), "actor": actor.name, "reason": reason}
+            process = self._process(row)
+            self._store_due(conn, process.deadlines.get(deadline["key"]), deadline, [*deadline["ledger"], entry], now)
+            fresh = self._deadline_row(conn, case_id, deadline_id)
+            change = Change(
+                kind="deadline",
+                actor=actor,
+                event=f"deadline.{verb}",
+                from_state=row["state"],
+                to_state=row["state"],
+                reason=reason,
+                old_values={
+                    "deadline": deadline["key"],
+                    "status": deadline["status"],
+                    "due_at": _iso(deadline["due_at"]),
+                },
+                new_values={
+                    "deadline": deadline["key"],
+                    "status": fresh["status"],
+                    "due_at": _iso(fresh["due_at"]),
+                    "ledger": entry,
+                },
+                extra_notices=(NoticeRule(notice),),
+                notice_context={
+                    "deadline": deadline["key"],
+                    "label": deadline["label"],
+                    "due_at": _iso(fresh["due_at"]),
+                    "old_due_at": _iso(deadline["due_at"]),
+                },
+            )
+            apply_change(
+                conn,
+                process=process,
+                case=row,
+                change=change,
+                now=now,
+                calendar=self.calendar,
+                audit_key=self._audit_key,
+            )
+            return deadline_view(fresh)
+
+    # ---- explanation and recomputation ----------------------------------------------
+
+    def explain_deadlines(self, case_id: int) -> list[DeadlineExplanation]:
+        """Every deadline of a case with the days counted and skipped towards it."""
+        with self.database.connect() as conn:
+            self._load(conn, case_id)
+            rows = (
+                conn.execute(sa.select(deadlines).where(deadlines.c.case_id == case_id).order_by(deadlines.c.id))
+                .mappings()
+                .all()
+            )
+        out = []
+        for row in rows:
+            lines = explain(self._due(row, row["ledger"]))
+            for entry in row["ledger"]:
+                lines.append(f"{entry['kind']} by {entry['actor']} at {entry['at']}: {entry['reason']}")
+            out.append(DeadlineExplanation(deadline_view(row), tuple(lines)))
+        return out
+
+    def recompute_deadlines(self, *, actor: Actor = SYSTEM, reason: str) -> list[Recomputed]:
+        """Re-derive every open deadline from the current calendar; audit and notify the moved ones."""
+        with self.database.connect() as conn:
+            candidates = conn.execute(
+                sa.select(deadlines.c.id, deadlines.c.case_id).where(deadlines.c.status.in_(OPEN_STATUSES))
+            ).all()
+        changed: list[Recomputed] = []
+        for deadline_id, case_id in candidates:
+            outcome = self._recompute_one(case_id, deadline_id, actor=actor, reason=reason)
+            if outcome is not None:
+                changed.append(outcome)
+        return changed
+
+    def _recompute_one(self, case_id: int, deadline_id: int, *, actor: Actor, reason: str) -> Recomputed | None:
+        now = self.clock.now()
+        with self._transaction(case_id=case_id, event="deadline.recompute") as conn:
+            deadline = self._deadline_row(conn, case_id, deadline_id)
+            if deadline["status"] not in OPEN_STATUSES:
+                return None
+            due = self._due(deadline, deadline["ledger"])
+            if (due.due_at, due.estimated) == (deadline["due_at"], deadline["estimated"]):
+                return None
+            row = self._load(conn, case_id)
+            process = self._process(row)
+            self._store_due(conn, process.deadlines.get(deadline["key"]), deadline, deadline["ledger"], now)
+            moved = due.due_at != deadline["due_at"]
+            change = Change(
+                kind="deadline",
+                actor=actor,
+                event="deadline.recompute",
+                from_state=row["state"],
+                to_state=row["state"],
+                reason=reason,
+                old_values={
+                    "deadline": deadline["key"],
+                    "due_at": _iso(deadline["due_at"]),
+                    "estimated": deadline["estimated"],
+                },
+                new_values={"deadline": deadline["key"], "due_at": _iso(due.due_at), "estimated": due.estimated},
+                extra_notices=(NoticeRule("deadline_moved"),) if moved else (),
+                notice_context={
+                    "deadline": deadline["key"],
+                    "label": deadline["label"],
+                    "due_at": _iso(due.due_at),
+                    "old_due_at": _iso(deadline["due_at"]),
+                },
+            )
+            apply_change(
+                conn,
+                process=process,
+                case=row,
+                change=change,
+                now=now,
+                calendar=self.calendar,
+                audit_key=self._audit_key,
+            )
+            return Recomputed(case_id, deadline["key"], deadline["due_at"], due.due_at, due.estimated)
+
+    # ---- the calendar kept in the database -------------------------------------------
+
+    def reload_calendar(self) -> None:
+        """Rebuild the calendar from the staff overrides and loaded arrangements in the database."""
+        with self.database.connect() as conn:
+            overrides = {
+                date.fromisoformat(r.day): CalendarOverride(date.fromisoformat(r.day), r.working, r.reason)
+                for r in conn.execute(sa.select(calendar_overrides))
+            }
+            years = {r.year: YearArrangement.from_json(r.arrangement) for r in conn.execute(sa.select(calendar_years))}
+        self.calendar = WorkingDayCalendar(overrides, years)
+
+    def override_calendar_day(self, day: date, *, working: bool, actor: Actor, reason: str) -> list[Recomputed]:
+        """Declare ``day`` a closure (typhoon) or a working day, then recompute what it moves."""
+        if actor.role not in STAFF_ROLES:
+            raise NotPermitted("only staff may change the calendar", field="role")
+        reason = require_reason(reason, case_id=None)
+        with self.database.begin() as conn:
+            conn.execute(calendar_overrides.delete().where(calendar_overrides.c.day == day.isoformat()))
+            conn.execute(
+                calendar_overrides.insert().values(
+                    day=day.isoformat(), working=working, reason=reason, actor=actor.name, created_at=self.clock.now()
+                )
+            )
+        self.reload_calendar()
+        return self.recompute_deadlines(actor=actor, reason=f"calendar changed: {day} {reason}")
+
+    def load_calendar_year(self, arrangement: YearArrangement, *, actor: Actor) -> list[Recomputed]:
+        """Store a year's official arrangement, then recompute the deadlines estimated without it."""
+        if actor.role not in STAFF_ROLES:
+            raise NotPermitted("only staff may load the calendar", field="role")
+        with self.database.begin() as conn:
+            conn.execute(calendar_years.delete().where(calendar_years.c.year == arrangement.year))
+            conn.execute(
+                calendar_years.insert().values(
+                    year=arrangement.year,
+                    arrangement=arrangement.to_json(),
+                    actor=actor.name,
+                    loaded_at=self.clock.now(),
+                )
+            )
+        self.reload_calendar()
+        return self.recompute_deadlines(
+            actor=actor, reason=f"official {arrangement.year} working-day arrangement loaded"
+        )
+
+    # ---- reminders --------------------------------------------------------------------
+
+    def send_due_reminders(self, *, limit: int = 500) -> int:
+        """Queue every reminder rung now due, once each; returns how many rungs were sent."""
+        now = self.clock.now()
+        with self.database.connect() as conn:
+            due = (
+                conn.execute(
+                    sa.select(deadlines.c.id)
+                    .where(deadlines.c.status == "pending", deadlines.c.next_reminder_at <= now)
+                    .order_by(deadlines.c.next_reminder_at, deadlines.c.id)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+        return sum(self._remind_one(deadline_id, now) for deadline_id in due)
+
+    def _remind_one(self, deadline_id: int, now: datetime) -> int:
+        with self._transaction() as conn:
+            query = sa.select(deadlines).where(
+                deadlines.c.id == deadline_id, deadlines.c.status == "pending", deadlines.c.next_reminder_at <= now
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            deadline = conn.execute(query).mappings().first()
+            if deadline is None:
+                return 0
+            case = self._load(conn, deadline["case_id"])
+            rule = self._process(case).deadlines.get(deadline["key"])
+            sent = 0
+            position, upcoming = len(rule.reminders) if rule else 0, None
+            if rule is not None and deadline["due_at"] is not None:
+                last_day = shanghai_date(deadline["due_at"] - timedelta(microseconds=1))
+                rungs = ladder(rule, due_at=deadline["due_at"], last_day=last_day, calendar=self.calendar)
+                position = deadline["next_rung"]
+                if position < len(rungs) and rungs[position].moment <= now:
+                    rung = rungs[position]
+                    if now < rung.valid_until:
+                        context = {
+                            "deadline": deadline["key"],
+                            "label": deadline["label"],
+                            "rung": rung.rung.key,
+                            "due_at": deadline["due_at"].isoformat(),
+                            "last_day": last_day.isoformat(),
+                            "applicant_name": case["applicant_name"],
+                            "case_id": case["id"],
+                            "program": case["program_key"],
+                            "state": case["state"],
+                        }
+                        rows, _, _ = notice_rows(
+                            case,
+                            (rung.rung.notice,),
+                            context=context,
+                            now=now,
+                            key_prefix=f"deadline/{deadline_id}/{rung.rung.key}/{last_day.isoformat()}",
+                        )
+                        if rows:
+                            conn.execute(notices.insert(), rows)
+                        sent = 1
+                    position += 1
+                position, upcoming = next_rung(rungs, sent_before=position, now=now)
+            conn.execute(
+                deadlines.update()
+                .where(deadlines.c.id == deadline_id)
+                .values(next_rung=position, next_reminder_at=upcoming)
+            )
+            return sent
+
+    # ---- internals ------------------------------------------------------------------------
+
+    def _deadline_row(self, conn: sa.Connection, case_id: int, deadline_id: int) -> sa.RowMapping:
+        query = sa.select(deadlines).where(deadlines.c.id == deadline_id, deadlines.c.case_id == case_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            raise DeadlineNotFound(
+                f"case {case_id} has no deadline {deadline_id}", case_id=case_id, field="deadline_id"
+            )
+        return row
+
+    def _due(self, deadline: sa.RowMapping, ledger: list[dict[str, Any]]) -> DueTime:
+        return compute_due(
+            working_days=deadline["working_days"],
+            fixed_due=deadline["fixed_due"],
+            started_at=deadline["started_at"],
+            ledger=ledger,
+            calendar=self.calendar,
+        )
+
+    def _store_due(
+        self,
+        conn: sa.Connection,
+        rule: DeadlineRule | None,
+        deadline: sa.RowMapping,
+        ledger: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        due = self._due(deadline, ledger)
+        values: dict[str, Any] = {
+            "due_at": due.due_at,
+            "estimated": due.estimated,
+            "ledger": ledger,
+            "status": "suspended" if due.suspended else "pending",
+        }
+        if rule is not None:
+            values.update(schedule(rule, due, now=now, calendar=self.calendar))
+        conn.execute(deadlines.update().where(deadlines.c.id == deadline["id"]).values(**values))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

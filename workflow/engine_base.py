@@ -1,0 +1,150 @@
+"""What every engine command shares: configuration, the transaction, loading and snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from workflow.applicants import Applicant
+from workflow.clock import Clock
+from workflow.errors import CaseNotFound, ConflictError, GuardRefused, InvalidInput
+from workflow.process import CompiledProcess, ProgramCatalog
+from workflow.tables import cases, deadlines
+from workflow.views import CaseSnapshot, DeadlineView
+from workflow.workdays import WorkingDayCalendar
+
+MAX_REASON = 2000
+
+
+class EngineBase:
+    """Configuration and internals shared by the case and deadline commands."""
+
+    def __init__(
+        self,
+        *,
+        database: sa.Engine,
+        programs: ProgramCatalog,
+        clock: Clock,
+        calendar: WorkingDayCalendar,
+        audit_key: bytes,
+    ) -> None:
+        self.database = database
+        self.programs = programs
+        self.clock = clock
+        self.calendar = calendar
+        self._audit_key = audit_key
+
+    def __repr__(self) -> str:
+        return f"Engine({self.database.url.render_as_string(hide_password=True)!r}, clock={self.clock!r})"
+
+    def get_case(self, case_id: int) -> CaseSnapshot:
+        with self.database.connect() as conn:
+            return self._snapshot(conn, case_id)
+
+    @contextmanager
+    def _transaction(
+        self, *, case_id: int | None = None, event: str | None = None, live_rule: str | None = None
+    ) -> Iterator[sa.Connection]:
+        """One command's transaction; a unique-constraint race becomes our own error.
+
+        Two commands that pass their checks concurrently can still collide on a unique
+        constraint at commit (two opens for one applicant, one idempotency key used twice
+        at once): the loser gets the error it would have got a moment later.
+        """
+        try:
+            with self.database.begin() as conn:
+                yield conn
+        except sa.exc.IntegrityError as exc:
+            if live_rule is not None and "live_key" in str(exc.orig):
+                raise GuardRefused(
+                    "the applicant already has a live case in this round: no duplicate filing of the same matter",
+                    field="applicant.code",
+                    rule=live_rule,
+                ) from exc
+            raise ConflictError(
+                "a concurrent command changed the same case; read it again and retry",
+                expected=None,
+                actual=None,
+                case_id=case_id,
+                event=event,
+                field="version" if case_id is not None else None,
+            ) from exc
+
+    def _check_version(self, row: sa.RowMapping, expected: int | None, event: str | None) -> None:
+        if expected is not None and expected != row["version"]:
+            raise ConflictError(
+                f"case {row['id']} is at version {row['version']}, not {expected}",
+                expected=expected,
+                actual=row["version"],
+                case_id=row["id"],
+                event=event,
+                field="version",
+            )
+
+    def _load(self, conn: sa.Connection, case_id: int) -> sa.RowMapping:
+        if not isinstance(case_id, int) or isinstance(case_id, bool):
+            raise InvalidInput("case id must be an integer", field="case_id")
+        row = conn.execute(sa.select(cases).where(cases.c.id == case_id)).mappings().first()
+        if row is None:
+            raise CaseNotFound(f"no case {case_id}", case_id=case_id, field="case_id")
+        return row
+
+    def _process(self, row: sa.RowMapping) -> CompiledProcess:
+        return self.programs.get(row["program_key"], row["program_version"])
+
+    def _snapshot(self, conn: sa.Connection, case_id: int) -> CaseSnapshot:
+        row = self._load(conn, case_id)
+        process = self._process(row)
+        open_deadlines = conn.execute(
+            sa.select(deadlines)
+            .where(deadlines.c.case_id == case_id, deadlines.c.status == "pending")
+            .order_by(deadlines.c.due_at)
+        ).mappings()
+        return CaseSnapshot(
+            id=row["id"],
+            program=row["program_key"],
+            program_version=row["program_version"],
+            state=row["state"],
+            state_label=process.state(row["state"]).label,
+            final=row["final"],
+            version=row["version"],
+            applicant=Applicant(
+                name=row["applicant_name"],
+                code=row["applicant_code"],
+                email=row["applicant_email"],
+                phone=row["applicant_phone"],
+            ),
+            data=dict(row["data"]),
+            amount_fen=row["amount_fen"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            submitted_at=row["submitted_at"],
+            deadlines=tuple(deadline_view(d) for d in open_deadlines),
+        )
+
+
+def deadline_view(row: sa.RowMapping) -> DeadlineView:
+    return DeadlineView(
+        id=row["id"],
+        key=row["key"],
+        rule=row["rule"],
+        label=row["label"],
+        state=row["state"],
+        due_at=row["due_at"],
+        status=row["status"],
+        started_at=row["started_at"],
+        working_days=row["working_days"],
+        estimated=row["estimated"],
+        ledger=tuple(row["ledger"]),
+        closed_at=row["closed_at"],
+    )
+
+
+def require_reason(reason: object, *, case_id: int | None) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a reason is required", case_id=case_id, field="reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"reason is longer than {MAX_REASON} characters", case_id=case_id, field="reason")
+    return reason.strip()

@@ -9,7 +9,7 @@ recomputes the open deadlines it affects, each recomputation audited like any ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any

@@ -31,10 +31,12 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool |
     if migrate is None:
         migrate = database.dialect.name == "sqlite"
     ensure_current(database, migrate=migrate)
-    return Engine(
+    engine = Engine(
         database=database,
         programs=default_catalog(),
         clock=clock or SystemClock(),
         calendar=WorkingDayCalendar(),
         audit_key=settings.audit_key.encode(),
     )
+    engine.reload_calendar()  # staff overrides and loaded years live in the database
+    return engine

@@ -365,9 +365,9 @@ class DeadlineCommands(EngineBase):
                 last_day = shanghai_date(deadline["due_at"] - timedelta(microseconds=1))
                 rungs = ladder(rule, due_at=deadline["due_at"], last_day=last_day, calendar=self.calendar)
                 position = deadline["next_rung"]
-                if position < len(rungs) and rungs[position].moment <= now:
+                while position < len(rungs) and rungs[position].moment <= now:
                     rung = rungs[position]
-                    if now < rung.valid_until:
+                    if now < rung.valid_until:  # else stale: a later rung or the due time has come
                         context = {
                             "deadline": deadline["key"],
                             "label": deadline["label"],
@@ -388,7 +388,7 @@ class DeadlineCommands(EngineBase):
                         )
                         if rows:
                             conn.execute(notices.insert(), rows)
-                        sent = 1
+                        sent += 1
                     position += 1
                 position, upcoming = next_rung(rungs, sent_before=position, now=now)
             conn.execute(

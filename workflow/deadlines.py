@@ -63,8 +63,10 @@ def _working(
     cursor = shanghai_date(started_at)  # counting starts the day after
     used = 0
     walk: list[DayNote] = []
+    why = "suspended"
     for entry in ledger:
         if entry.get("kind") == "suspend":
+            why = f"suspended: {entry.get('reason') or 'clock stopped'}"
             stop = shanghai_date(datetime.fromisoformat(entry["at"]))
             while cursor + timedelta(days=1) < stop and used < budget:
                 cursor += timedelta(days=1)
@@ -75,7 +77,6 @@ def _working(
         elif entry.get("kind") == "resume":
             restart = shanghai_date(datetime.fromisoformat(entry["at"]))
             suspended_from = cursor + timedelta(days=1)
-            why = f"suspended: {entry.get('reason') or 'clock stopped'}"
             walk.extend(
                 DayNote(suspended_from + timedelta(days=i), False, why) for i in range((restart - suspended_from).days)
             )

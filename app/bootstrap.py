@@ -6,7 +6,7 @@ import logging
 
 from app.settings import Settings
 from states.registry import default_catalog
-from workflow.clock import Clock, SystemClock
+from workflow.clock import Clock, OffsetClock, SystemClock
 from workflow.database import create_database_engine
 from workflow.engine import Engine
 from workflow.schema import ensure_current
@@ -31,6 +31,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool |
     if migrate is None:
         migrate = database.dialect.name == "sqlite"
     ensure_current(database, migrate=migrate)
+    if clock is None and settings.clock_start is not None:
+        log.warning("SANDBOX: the clock starts at %s and runs forward in real time", settings.clock_start.isoformat())
+        clock = OffsetClock(settings.clock_start)
     engine = Engine(
         database=database,
         programs=default_catalog(),

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 import typer
 
 from app.bootstrap import bootstrap
-from app.settings import Settings
+from app.cli_operations import calendar_cli, deadlines_cli, worker
+from app.settings import Settings, SettingsError
 from workflow import schema
 from workflow.audit import export_anchor, verify_chains
 from workflow.clock import SHANGHAI, ManualClock
@@ -27,6 +28,9 @@ db_cli = typer.Typer(no_args_is_help=True, help="Schema migrations (Alembic).")
 cli.add_typer(programs_cli, name="programs")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(db_cli, name="db")
+cli.add_typer(deadlines_cli, name="deadlines")
+cli.add_typer(calendar_cli, name="calendar")
+cli.command()(worker)
 
 DEMO_DATABASE = Path("var/demo.db")
 
@@ -142,8 +146,10 @@ def db_current() -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         cli()
-    except FilingFlowError as exc:
+    except (FilingFlowError, SettingsError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

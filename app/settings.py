@@ -8,9 +8,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/filingflow.db"
 DEV_AUDIT_KEY = "filingflow-development-audit-key-do-not-use-in-production"
+
+
+class SettingsError(ValueError):
+    """A configuration value is malformed or unsafe; the message names the variable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +23,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     audit_key: str = DEV_AUDIT_KEY
     database_url_from_env: bool = False
+    clock_start: datetime | None = None
+    worker_interval: float = 30.0
 
     @property
     def audit_key_is_default(self) -> bool:
@@ -31,4 +38,38 @@ class Settings:
             database_url=url or DEFAULT_DATABASE_URL,
             audit_key=env.get("FILINGFLOW_AUDIT_KEY", "").strip() or DEV_AUDIT_KEY,
             database_url_from_env=bool(url),
+            clock_start=_sandbox_start(env),
+            worker_interval=_positive(env, "FILINGFLOW_WORKER_INTERVAL", 30.0),
         )
+
+
+def _sandbox_start(env: Mapping[str, str]) -> datetime | None:
+    """``FILINGFLOW_CLOCK_START`` moves the clock, and only together with ``FILINGFLOW_SANDBOX=1``."""
+    raw = env.get("FILINGFLOW_CLOCK_START", "").strip()
+    if not raw:
+        return None
+    if env.get("FILINGFLOW_SANDBOX", "").strip() != "1":
+        raise SettingsError(
+            "FILINGFLOW_CLOCK_START is set but FILINGFLOW_SANDBOX is not 1: a moved clock is refused "
+            "outside a sandbox so it never reaches a production database"
+        )
+    try:
+        start = datetime.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(f"FILINGFLOW_CLOCK_START={raw!r} is not an ISO 8601 date-time") from None
+    if start.tzinfo is None:
+        raise SettingsError("FILINGFLOW_CLOCK_START needs a UTC offset, e.g. 2025-08-20T09:00:00+08:00")
+    return start
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive")
+    return value

@@ -9,6 +9,7 @@ recomputes the open deadlines it affects, each recomputation audited like any ch
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from workflow.deadlines import DueTime, compute_due, explain, shanghai_date
 from workflow.definition import STAFF_ROLES, SYSTEM, Actor, DeadlineRule, NoticeRule
 from workflow.engine_base import EngineBase, deadline_view, require_reason
-from workflow.errors import DeadlineNotFound, InvalidInput, NotPermitted
+from workflow.errors import DeadlineNotFound, FilingFlowError, InvalidInput, NotPermitted
 from workflow.reminders import ladder, next_rung
 from workflow.tables import calendar_overrides, calendar_years, deadlines, notices
 from workflow.views import DeadlineView
@@ -27,6 +28,7 @@ from workflow.workdays import CalendarOverride, WorkingDayCalendar, YearArrangem
 from workflow.writes import OPEN_STATUSES, Change, apply_change, notice_rows, schedule
 
 MAX_EXTENSION_DAYS = 60
+log = logging.getLogger("filingflow.engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +347,13 @@ class DeadlineCommands(EngineBase):
                 .scalars()
                 .all()
             )
-        return sum(self._remind_one(deadline_id, now) for deadline_id in due)
+        sent = 0
+        for deadline_id in due:
+            try:
+                sent += self._remind_one(deadline_id, now)
+            except FilingFlowError as exc:  # never let one row stop the ladder for everyone
+                log.error("reminders for deadline %s failed, will retry: %s", deadline_id, exc)
+        return sent
 
     def _remind_one(self, deadline_id: int, now: datetime) -> int:
         with self._transaction() as conn:

@@ -9,6 +9,7 @@ its audit event, its deadlines and its outbox notices in one transaction
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from workflow.definition import (
 )
 from workflow.engine_base import require_reason
 from workflow.errors import (
+    FilingFlowError,
     GuardRefused,
     InvalidInput,
     NotPermitted,
@@ -39,6 +41,8 @@ from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
 from workflow.views import AuditEntry, CaseSnapshot, EventOption, OverrideOutcome
 from workflow.writes import Change, apply_change, json_native
+
+log = logging.getLogger("filingflow.engine")
 
 
 class Engine(DeadlineCommands):
@@ -252,7 +256,11 @@ class Engine(DeadlineCommands):
             )
         done: list[tuple[int, str]] = []
         for deadline_id in due:
-            outcome = self._expire_one(deadline_id, now)
+            try:
+                outcome = self._expire_one(deadline_id, now)
+            except FilingFlowError as exc:  # one bad row must not block every later deadline
+                log.error("deadline %s could not be expired, will retry: %s", deadline_id, exc)
+                continue
             if outcome is not None:
                 done.append(outcome)
         return done

@@ -1,0 +1,135 @@
+"""CLI commands staff and operators use day to day: the worker, deadlines, the calendar."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.bootstrap import bootstrap
+from app.settings import Settings
+from scheduler import jobs
+from scheduler.worker import run_worker
+from workflow.clock import SHANGHAI
+from workflow.definition import Actor
+from workflow.engine import Engine
+from workflow.workdays import WorkingDayCalendar, YearArrangement, summarise
+
+deadlines_cli = typer.Typer(no_args_is_help=True, help="Explain and change case deadlines.")
+calendar_cli = typer.Typer(no_args_is_help=True, help="The PRC working-day calendar.")
+
+StaffName = Annotated[str, typer.Option("--actor", help="Staff member responsible (recorded in the audit).")]
+Reason = Annotated[str, typer.Option(help="Why (required, recorded in the audit and told to the applicant).")]
+
+
+def _engine() -> Engine:
+    return bootstrap(Settings.from_env())
+
+
+def worker(
+    once: Annotated[bool, typer.Option(help="Run every job once and exit (for cron or a check).")] = False,
+    interval: Annotated[float | None, typer.Option(help="Seconds between ticks.")] = None,
+) -> None:
+    """Run the scheduler worker: deadline sweeps, reminders, calendar refresh, heartbeat."""
+    settings = Settings.from_env()
+    engine = bootstrap(settings)
+    if once:
+        report = jobs.tick(engine, jobs.worker_name())
+        typer.echo(f"worker tick: {report}")
+        return
+    run_worker(engine, interval=interval or settings.worker_interval)
+
+
+@deadlines_cli.command("explain")
+def deadlines_explain(case_id: int) -> None:
+    """List a case's deadlines with the days counted and skipped towards each."""
+    for item in _engine().explain_deadlines(case_id):
+        d = item.deadline
+        due = d.due_at.astimezone(SHANGHAI).isoformat() if d.due_at else "(suspended)"
+        typer.echo(f"[{d.id}] {d.key} ({d.rule}, {d.label}) {d.status}, due {due}{' ESTIMATED' if d.estimated else ''}")
+        for line in item.lines:
+            typer.echo(f"    {line}")
+
+
+@deadlines_cli.command("extend")
+def deadlines_extend(
+    case_id: int,
+    deadline_id: int,
+    actor: StaffName,
+    reason: Reason,
+    working_days: Annotated[int | None, typer.Option(help="Add this many working days.")] = None,
+    to: Annotated[str | None, typer.Option(help="Or move the last day to this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Extend a deadline (staff), audited and told to the applicant."""
+    to_date = date.fromisoformat(to) if to else None
+    view = _engine().extend_deadline(
+        case_id,
+        deadline_id,
+        actor=Actor(actor, "staff", "cli"),
+        reason=reason,
+        working_days=working_days,
+        to_date=to_date,
+    )
+    typer.echo(f"deadline {view.id} now due {view.due_at}")
+
+
+@deadlines_cli.command("suspend")
+def deadlines_suspend(case_id: int, deadline_id: int, actor: StaffName, reason: Reason) -> None:
+    """Stop a deadline's clock (staff)."""
+    _engine().suspend_deadline(case_id, deadline_id, actor=Actor(actor, "staff", "cli"), reason=reason)
+    typer.echo(f"deadline {deadline_id} suspended")
+
+
+@deadlines_cli.command("resume")
+def deadlines_resume(case_id: int, deadline_id: int, actor: StaffName, reason: Reason) -> None:
+    """Restart a suspended deadline's clock (staff)."""
+    view = _engine().resume_deadline(case_id, deadline_id, actor=Actor(actor, "staff", "cli"), reason=reason)
+    typer.echo(f"deadline {view.id} resumed, due {view.due_at}")
+
+
+@calendar_cli.command("is-working-day")
+def calendar_is_working_day(day: str) -> None:
+    """Is DAY (YYYY-MM-DD) an official working day, and why."""
+    note = _calendar().note(date.fromisoformat(day))
+    typer.echo(f"{note.day.isoformat()} {'is' if note.working else 'is not'} a working day: {note.why}")
+
+
+@calendar_cli.command("add-working-days")
+def calendar_add_working_days(day: str, count: int) -> None:
+    """The COUNT-th working day after DAY, with the days counted and skipped."""
+    notes = _calendar().walk(date.fromisoformat(day), count)
+    for line in summarise(notes):
+        typer.echo(f"  {line}")
+    typer.echo(notes[-1].day.isoformat() if notes else day)
+
+
+@calendar_cli.command("load")
+def calendar_load(path: Path, actor: StaffName) -> None:
+    """Load a year's official arrangement (JSON) and recompute the deadlines it moves."""
+    arrangement = YearArrangement.from_json(json.loads(path.read_text(encoding="utf-8")))
+    changed = _engine().load_calendar_year(arrangement, actor=Actor(actor, "staff", "cli"))
+    typer.echo(
+        f"loaded {arrangement.year}: {len(arrangement.holidays)} holidays, {len(arrangement.workdays)} "
+        f"make-up working days; {len(changed)} deadlines recomputed"
+    )
+
+
+@calendar_cli.command("override")
+def calendar_override(
+    day: str,
+    actor: StaffName,
+    reason: Reason,
+    closed: Annotated[bool, typer.Option("--closed/--working", help="A closure, or a working day.")] = True,
+) -> None:
+    """Declare one day closed (e.g. a typhoon) or working, and recompute the deadlines it moves."""
+    changed = _engine().override_calendar_day(
+        date.fromisoformat(day), working=not closed, actor=Actor(actor, "staff", "cli"), reason=reason
+    )
+    typer.echo(f"{day} is now {'closed' if closed else 'a working day'}; {len(changed)} deadlines recomputed")
+
+
+def _calendar() -> WorkingDayCalendar:
+    return _engine().calendar

@@ -50,7 +50,12 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
     # publicity and after: the applicant can no longer withdraw, the office decides
     states = (
         State("draft", "草稿（未提交）", "draft", opens=("online_window",)),
-        State("online_review", "线上审核中", "online review", notices=_notice("submission_received")),
+        State(
+            "online_review",
+            "线上审核中",
+            "online review",
+            notices=(*_notice("submission_received"), NoticeRule("new_submission", ("email",), audience="staff")),
+        ),
         State("returned", "退回修改", "returned for correction", notices=_notice("returned_for_correction")),
         State(
             "online_approved", "已通过线上终审", "passed online final review", notices=_notice("passed_online_review")

@@ -30,10 +30,14 @@ def _end_publicity(engine: Engine, clock: ManualClock) -> None:
     assert [key for _, key in engine.expire_due()] == ["publicity_period"]
 
 
-def _notice_kinds(engine: Engine, case_id: int) -> list[tuple[str, str]]:
+def _notice_kinds(engine: Engine, case_id: int, *, staff: bool = False) -> list[tuple[str, str]]:
+    """The notices queued for the applicant (or, with ``staff``, for the staff mailbox)."""
+    audience = notices.c.recipient == "staff" if staff else notices.c.recipient != "staff"
     with engine.database.connect() as conn:
         rows = conn.execute(
-            sa.select(notices.c.kind, notices.c.channel).where(notices.c.case_id == case_id).order_by(notices.c.id)
+            sa.select(notices.c.kind, notices.c.channel)
+            .where(notices.c.case_id == case_id, audience)
+            .order_by(notices.c.id)
         )
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
@@ -79,6 +83,9 @@ def test_every_decision_queues_sms_and_email(engine: Engine, clock: ManualClock)
         "funded",
     ]
     assert kinds == [(k, ch) for k in expected for ch in ("sms", "email")]
+    assert _notice_kinds(engine, case.id, staff=True) == [("new_submission", "email")] * 2, (
+        "staff hear of (re)submissions"
+    )
 
 
 def test_a_case_without_a_phone_gets_email_only_and_the_audit_says_so(engine: Engine) -> None:

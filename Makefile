@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/filingflow demo
+	$(BIN)/filingflow serve
 
-demo: run
+demo: $(STAMP)
+	$(BIN)/filingflow demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

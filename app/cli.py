@@ -12,7 +12,8 @@ import sqlalchemy as sa
 import typer
 
 from app.bootstrap import bootstrap
-from app.cli_operations import calendar_cli, deadlines_cli, worker
+from app.cli_operations import calendar_cli, deadlines_cli, notifications_cli, worker
+from app.cli_service import serve, tokens_cli
 from app.settings import Settings, SettingsError
 from workflow import schema
 from workflow.audit import export_anchor, verify_chains
@@ -30,6 +31,9 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(deadlines_cli, name="deadlines")
 cli.add_typer(calendar_cli, name="calendar")
+cli.add_typer(notifications_cli, name="notifications")
+cli.add_typer(tokens_cli, name="tokens")
+cli.command()(serve)
 cli.command()(worker)
 
 DEMO_DATABASE = Path("var/demo.db")

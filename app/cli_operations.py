@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from app.bootstrap import bootstrap
+from app.delivery import build_dispatcher
 from app.settings import Settings
 from scheduler import jobs
 from scheduler.worker import run_worker
@@ -19,6 +20,7 @@ from workflow.engine import Engine
 from workflow.workdays import WorkingDayCalendar, YearArrangement, summarise
 
 deadlines_cli = typer.Typer(no_args_is_help=True, help="Explain and change case deadlines.")
+notifications_cli = typer.Typer(no_args_is_help=True, help="The outbox: deliver, list and retry notices.")
 calendar_cli = typer.Typer(no_args_is_help=True, help="The PRC working-day calendar.")
 
 StaffName = Annotated[str, typer.Option("--actor", help="Staff member responsible (recorded in the audit).")]
@@ -36,11 +38,12 @@ def worker(
     """Run the scheduler worker: deadline sweeps, reminders, calendar refresh, heartbeat."""
     settings = Settings.from_env()
     engine = bootstrap(settings)
+    dispatcher = build_dispatcher(settings, engine)
     if once:
-        report = jobs.tick(engine, jobs.worker_name())
+        report = jobs.tick(engine, jobs.worker_name(), dispatcher)
         typer.echo(f"worker tick: {report}")
         return
-    run_worker(engine, interval=interval or settings.worker_interval)
+    run_worker(engine, interval=interval or settings.worker_interval, dispatcher=dispatcher)
 
 
 @deadlines_cli.command("explain")
@@ -133,3 +136,52 @@ def calendar_override(
 
 def _calendar() -> WorkingDayCalendar:
     return _engine().calendar
+
+
+@notifications_cli.command("dispatch")
+def notifications_dispatch(
+    once: Annotated[bool, typer.Option(help="Deliver everything due now, then exit.")] = True,
+) -> None:
+    """Deliver the notices that are due (the worker does this on every tick)."""
+    settings = Settings.from_env()
+    engine = bootstrap(settings)
+    report = build_dispatcher(settings, engine).dispatch_all()
+    typer.echo(f"dispatch: {report}")
+    for error in report.errors:
+        typer.echo(f"  {error}", err=True)
+
+
+@notifications_cli.command("list")
+def notifications_list(
+    status: Annotated[str, typer.Option(help="pending, sent or dead.")] = "dead",
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+) -> None:
+    """List notices by status, with their last error."""
+    import sqlalchemy as sa
+
+    from workflow.tables import notices
+
+    if status not in {"pending", "sent", "dead"}:
+        raise typer.BadParameter("status must be pending, sent or dead", param_hint="--status")
+    engine = _engine()
+    with engine.database.connect() as conn:
+        rows = conn.execute(
+            sa.select(notices).where(notices.c.status == status).order_by(notices.c.id.desc()).limit(limit)
+        ).mappings()
+        for row in rows:
+            error = f"  last error: {row['last_error']}" if row["last_error"] else ""
+            typer.echo(
+                f"[{row['id']}] case {row['case_id']} {row['kind']}/{row['channel']} to {row['recipient']} "
+                f"{row['status']} after {row['attempts']} attempt(s){error}"
+            )
+
+
+@notifications_cli.command("retry")
+def notifications_retry(notice_id: int) -> None:
+    """Queue a dead notice again (after fixing what killed it)."""
+    from notifications.dispatcher import retry_notice
+
+    if not retry_notice(_engine(), notice_id):
+        typer.echo(f"notice {notice_id} is not dead (or does not exist)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"notice {notice_id} queued again")

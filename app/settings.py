@@ -25,6 +25,18 @@ class Settings:
     database_url_from_env: bool = False
     clock_start: datetime | None = None
     worker_interval: float = 30.0
+    var_dir: str = "var"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_tls: str = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "FilingFlow <noreply@filingflow.local>"
+    sms_gateway_url: str | None = None
+    sms_gateway_secret: str | None = None
+    staff_email: str = "staff@filingflow.local"
+    outbox_max_attempts: int = 8
+    outbox_lease_seconds: float = 120.0
 
     @property
     def audit_key_is_default(self) -> bool:
@@ -40,6 +52,18 @@ class Settings:
             database_url_from_env=bool(url),
             clock_start=_sandbox_start(env),
             worker_interval=_positive(env, "FILINGFLOW_WORKER_INTERVAL", 30.0),
+            var_dir=env.get("FILINGFLOW_VAR_DIR", "").strip() or "var",
+            smtp_host=env.get("FILINGFLOW_SMTP_HOST", "").strip() or None,
+            smtp_port=int(_positive(env, "FILINGFLOW_SMTP_PORT", 25)),
+            smtp_tls=_choice(env, "FILINGFLOW_SMTP_TLS", ("none", "starttls", "ssl"), "none"),
+            smtp_username=env.get("FILINGFLOW_SMTP_USERNAME", "").strip() or None,
+            smtp_password=env.get("FILINGFLOW_SMTP_PASSWORD") or None,
+            mail_from=env.get("FILINGFLOW_MAIL_FROM", "").strip() or "FilingFlow <noreply@filingflow.local>",
+            sms_gateway_url=env.get("FILINGFLOW_SMS_GATEWAY_URL", "").strip() or None,
+            sms_gateway_secret=env.get("FILINGFLOW_SMS_GATEWAY_SECRET") or None,
+            staff_email=env.get("FILINGFLOW_STAFF_EMAIL", "").strip() or "staff@filingflow.local",
+            outbox_max_attempts=int(_positive(env, "FILINGFLOW_OUTBOX_MAX_ATTEMPTS", 8)),
+            outbox_lease_seconds=_positive(env, "FILINGFLOW_OUTBOX_LEASE_SECONDS", 120.0),
         )
 
 
@@ -60,6 +84,13 @@ def _sandbox_start(env: Mapping[str, str]) -> datetime | None:
     if start.tzinfo is None:
         raise SettingsError("FILINGFLOW_CLOCK_START needs a UTC offset, e.g. 2025-08-20T09:00:00+08:00")
     return start
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in allowed:
+        raise SettingsError(f"{name}={value!r} must be one of {', '.join(allowed)}")
+    return value
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:

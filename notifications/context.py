@@ -71,7 +71,10 @@ def build_context(stored: Mapping[str, Any], process: CompiledProcess, *, kind: 
 
 
 def _iso_day(value: str | None) -> str | None:
+    """``2025-09-13`` or ``2024-12-09T18:00:00+08:00`` as ``2025年9月13日`` (Asia/Shanghai)."""
     if not value:
         return None
+    if "T" in value:
+        return zh_date(datetime.fromisoformat(value))
     year, month, day = (int(part) for part in value.split("-"))
     return f"{year}年{month}月{day}日"

@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from notifications.dispatcher import Dispatcher, DispatchReport
 from workflow.engine import Engine
 from workflow.tables import worker_heartbeats
 
@@ -32,9 +33,11 @@ MAX_PASSES = 1000  # a tick stops after this many batches; the next tick carries
 class TickReport:
     expired: list[tuple[int, str]] = field(default_factory=list)
     reminders: int = 0
+    notices: DispatchReport | None = None
 
     def __str__(self) -> str:
-        return f"{len(self.expired)} deadlines expired, {self.reminders} reminders queued"
+        sent = f", notices: {self.notices}" if self.notices is not None else ""
+        return f"{len(self.expired)} deadlines expired, {self.reminders} reminders queued{sent}"
 
 
 def worker_name() -> str:
@@ -91,9 +94,18 @@ def latest_heartbeat(engine: Engine) -> Any:
         return conn.execute(sa.select(sa.func.max(worker_heartbeats.c.beat_at))).scalar()
 
 
-def tick(engine: Engine, name: str) -> TickReport:
-    """One pass of every job, in the order a person would do them."""
+def dispatch_outbox(dispatcher: Dispatcher) -> DispatchReport:
+    report = dispatcher.dispatch_all()
+    if report.claimed:
+        log.info("outbox: %s", report)
+    return report
+
+
+def tick(engine: Engine, name: str, dispatcher: Dispatcher | None = None) -> TickReport:
+    """One pass of every job, in the order a person would do them: decide, remind, deliver."""
     refresh_calendar(engine)
     report = TickReport(expired=sweep_deadlines(engine), reminders=send_reminders(engine))
+    if dispatcher is not None:
+        report.notices = dispatch_outbox(dispatcher)
     heartbeat(engine, name, {"last": str(report)})
     return report

@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from notifications.dispatcher import Dispatcher
 from scheduler import jobs
 from workflow.engine import Engine
 
@@ -38,6 +39,7 @@ def build_scheduler(
     interval: float = DEFAULT_INTERVAL,
     name: str | None = None,
     background: bool = False,
+    dispatcher: Dispatcher | None = None,
     extra_jobs: dict[str, Callable[[], object]] | None = None,
 ) -> BaseScheduler:
     """A scheduler with the tick job (and any extra jobs) every ``interval`` seconds."""
@@ -52,7 +54,7 @@ def build_scheduler(
 
     def tick() -> None:
         try:
-            report = jobs.tick(engine, name)
+            report = jobs.tick(engine, name, dispatcher)
             log.debug("tick: %s", report)
         except Exception:  # one bad tick must not stop the worker; the next tick retries
             log.exception("scheduler tick failed")
@@ -70,9 +72,9 @@ def _soon() -> Any:
     return datetime.now(UTC)  # noqa: TID251 - APScheduler's own timeline, not a business time
 
 
-def run_worker(engine: Engine, *, interval: float = DEFAULT_INTERVAL) -> None:
+def run_worker(engine: Engine, *, interval: float = DEFAULT_INTERVAL, dispatcher: Dispatcher | None = None) -> None:
     """Run until SIGTERM or SIGINT, then finish the current tick and stop."""
-    scheduler = build_scheduler(engine, interval=interval)
+    scheduler = build_scheduler(engine, interval=interval, dispatcher=dispatcher)
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping the worker after the current tick", signum)

@@ -55,6 +55,7 @@ class GuardContext:
     """What a guard may look at. Guards are pure: they read this and nothing else."""
 
     case_id: int | None
+    applicant_code: str
     state: str
     data: Mapping[str, Any]
     payload: Mapping[str, Any]
@@ -161,6 +162,8 @@ class Event:
     requires: tuple[str, ...] = ()
     accepts_data: bool = False
     marks_submission: bool = False
+    in_submission_order: str | None = None
+    """Rule ID (e.g. ``SZ-FLOW-3``) when cases must take this event in submission order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,15 +181,22 @@ class Amount:
 
 
 DataPreparer = Callable[[Mapping[str, Any]], JSONDict]
-AmountRule = Callable[[Mapping[str, Any]], Amount | None]
+AmountRule = Callable[[Mapping[str, Any], int], Amount | None]
+"""``amount(data, already_fen)``: ``already_fen`` is what the applicant's earlier cases in the
+same cap group already claim (0 for programs without a ``cap_group``)."""
+Checklist = Callable[[Mapping[str, Any]], list[JSONDict]]
 
 
 def _identity(data: Mapping[str, Any]) -> JSONDict:
     return dict(data)
 
 
-def _no_amount(data: Mapping[str, Any]) -> Amount | None:
+def _no_amount(data: Mapping[str, Any], already_fen: int) -> Amount | None:
     return None
+
+
+def _no_checklist(data: Mapping[str, Any]) -> list[JSONDict]:
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +205,8 @@ class ProcessDefinition:
 
     ``prepare_data`` validates and normalises a case's program data (raising
     :class:`~workflow.errors.InvalidInput` naming the field) into JSON-native values;
-    ``amount`` computes the subsidy exactly; ``unique_live_case_rule`` names the rule that
+    ``amount`` computes the subsidy exactly; ``checklist`` lists the materials with
+    ``key, label, rule, required, status, missing`` for a case's data; ``unique_live_case_rule`` names the rule that
     forbids an applicant two live cases in this round (e.g. ``LG-ELIG-2``); ``reference``
     holds the round's reference data (service windows, dates) for guards and notices.
     """
@@ -210,6 +221,9 @@ class ProcessDefinition:
     title_en: str = ""
     prepare_data: DataPreparer = _identity
     amount: AmountRule = _no_amount
+    checklist: Checklist = _no_checklist
     unique_live_case_rule: str | None = None
+    cap_group: str | None = None
+    granted_states: tuple[str, ...] = ()
     reference: Mapping[str, Any] = field(default_factory=dict)
     override_notice: NoticeRule | None = None

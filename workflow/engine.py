@@ -23,6 +23,7 @@ from workflow.definition import (
     STAFF_ROLES,
     SYSTEM,
     Actor,
+    Amount,
     Event,
     GuardContext,
     NoticeRule,
@@ -68,7 +69,6 @@ class Engine(DeadlineCommands):
         if not isinstance(data, Mapping):
             raise InvalidInput("data must be an object", field="data")
         prepared = process.definition.prepare_data(data)
-        amount = process.definition.amount(prepared)
         print_ = fingerprint("open", program=program, applicant=person.to_json(), data=prepared)
         now = self.clock.now()
         with self._transaction(live_rule=process.definition.unique_live_case_rule) as conn:
@@ -76,6 +76,9 @@ class Engine(DeadlineCommands):
             if replay is not None:
                 return CaseSnapshot.from_json(replay)
             live_key = self._check_unique_live(conn, process, person)
+            amount = process.definition.amount(
+                prepared, self._already_claimed(conn, process, person.code, before_case=None)
+            )
             initial = process.state(process.definition.initial)
             inserted = conn.execute(
                 cases.insert().values(
@@ -288,6 +291,14 @@ class Engine(DeadlineCommands):
             )
         return options
 
+    def explain_amount(self, case_id: int) -> Amount | None:
+        """The case's amount with the steps (rule IDs) that produce it, as the engine computes it."""
+        with self.database.connect() as conn:
+            row = self._load(conn, case_id)
+            process = self._process(row)
+            already = self._already_claimed(conn, process, row["applicant_code"], before_case=case_id)
+        return process.definition.amount(row["data"], already)
+
     def history(self, case_id: int) -> list[AuditEntry]:
         with self.database.connect() as conn:
             self._load(conn, case_id)
@@ -350,16 +361,20 @@ class Engine(DeadlineCommands):
                     old_values.setdefault("data", {})[key] = row["data"].get(key)
                     new_values.setdefault("data", {})[key] = data.get(key)
         context = self._guard_context(row, process, actor=actor, payload=payload, data=data)
-        refusal = _first_refusal(event, context)
+        refusal = _first_refusal(event, context) or self._order_refusal(conn, process, row, event)
         if refusal is not None:
             raise GuardRefused(refusal.reason, case_id=case_id, event=name, field=refusal.field, rule=refusal.rule)
         target = process.move(row["state"], name)
         new_values["state"] = target
         case_values: dict[str, Any] = {}
         if "data" in new_values:
-            amount = process.definition.amount(data)
-            case_values.update(data=json_native(data), amount_fen=amount.fen if amount else None)
-            if (amount.fen if amount else None) != row["amount_fen"]:
+            case_values["data"] = json_native(data)
+        if "data" in new_values or process.definition.cap_group is not None:
+            # a shared annual cap (SZ-AMT-2) can change as the applicant's other cases move
+            already = self._already_claimed(conn, process, row["applicant_code"], before_case=case_id)
+            amount = process.definition.amount(data, already)
+            case_values["amount_fen"] = amount.fen if amount else None
+            if case_values["amount_fen"] != row["amount_fen"]:
                 old_values["amount_fen"] = row["amount_fen"]
                 new_values["amount_fen"] = case_values["amount_fen"]
         if event.marks_submission and row["submitted_at"] is None:
@@ -421,6 +436,51 @@ class Engine(DeadlineCommands):
             )
             return deadline["case_id"], deadline["key"]
 
+    def _already_claimed(
+        self, conn: sa.Connection, process: CompiledProcess, applicant_code: str, *, before_case: int | None
+    ) -> int:
+        """What the applicant's earlier cases in the cap group claim (SZ-AMT-2); 0 without a group."""
+        definition = process.definition
+        if definition.cap_group is None:
+            return 0
+        keys = [p.key for p in self.programs if p.definition.cap_group == definition.cap_group]
+        query = sa.select(sa.func.coalesce(sa.func.sum(cases.c.amount_fen), 0)).where(
+            cases.c.program_key.in_(keys),
+            cases.c.applicant_code == applicant_code,
+            sa.or_(cases.c.final.is_(False), cases.c.state.in_(definition.granted_states)),
+        )
+        if before_case is not None:
+            query = query.where(cases.c.id < before_case)
+        return int(conn.execute(query).scalar_one())
+
+    def _order_refusal(
+        self, conn: sa.Connection, process: CompiledProcess, row: sa.RowMapping, event: Event
+    ) -> Refusal | None:
+        """Refuse taking a case out of submission order (SZ-FLOW-3): an override with a reason may."""
+        if event.in_submission_order is None or row["submitted_at"] is None:
+            return None
+        earlier = conn.execute(
+            sa.select(cases.c.id)
+            .where(
+                cases.c.program_key == row["program_key"],
+                cases.c.state == row["state"],
+                sa.or_(
+                    cases.c.submitted_at < row["submitted_at"],
+                    sa.and_(cases.c.submitted_at == row["submitted_at"], cases.c.id < row["id"]),
+                ),
+            )
+            .order_by(cases.c.submitted_at, cases.c.id)
+            .limit(1)
+        ).scalar()
+        if earlier is None:
+            return None
+        return Refusal(
+            event.in_submission_order,
+            f"case {earlier} was submitted earlier and waits in the same stage: process in submission order "
+            "(or override with a reason)",
+            "case_id",
+        )
+
     def _check_unique_live(self, conn: sa.Connection, process: CompiledProcess, person: Applicant) -> str | None:
         rule = process.definition.unique_live_case_rule
         if rule is None:
@@ -447,6 +507,7 @@ class Engine(DeadlineCommands):
     ) -> GuardContext:
         return GuardContext(
             case_id=row["id"],
+            applicant_code=row["applicant_code"],
             state=row["state"],
             data=data,
             payload=payload,

@@ -99,7 +99,7 @@ class EngineBase:
         process = self._process(row)
         open_deadlines = conn.execute(
             sa.select(deadlines)
-            .where(deadlines.c.case_id == case_id, deadlines.c.status == "pending")
+            .where(deadlines.c.case_id == case_id, deadlines.c.status.in_(("pending", "suspended")))
             .order_by(deadlines.c.due_at)
         ).mappings()
         return CaseSnapshot(

@@ -8,6 +8,7 @@ loaded case's state: never a Machine per case, never a SQLModel row as the model
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from transitions import Machine
@@ -119,5 +120,5 @@ class ProgramCatalog:
         keys = sorted({k for (k, _) in self._by_ref})
         return [self.get(k) for k in keys]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[CompiledProcess]:
         return iter(self._by_ref.values())

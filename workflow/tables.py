@@ -224,6 +224,63 @@ class WorkerHeartbeatRow(SQLModel, table=True):
     info: dict[str, Any] = _json(default_factory=dict)
 
 
+class ApiTokenRow(SQLModel, table=True):
+    """A bearer token of the HTTP API: only its SHA-256 is stored; revocable."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    role: str = Field(max_length=20)
+    applicant_code: str | None = Field(default=None, max_length=18)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _utc()
+    revoked_at: datetime | None = _utc(default=None)
+
+
+class HttpIdempotencyRow(SQLModel, table=True):
+    """An HTTP request made with an ``Idempotency-Key``: in flight, then its first response."""
+
+    __tablename__ = "http_idempotency"
+    __table_args__ = (sa.Index("ix_http_idempotency_created", "created_at"),)
+
+    token_id: int = Field(primary_key=True)
+    key: str = Field(primary_key=True, max_length=255)
+    request_hash: str = Field(max_length=64)
+    status: str = Field(max_length=20)  # in_flight | done
+    response_status: int | None = None
+    response_body: dict[str, Any] | None = _json(default=None)
+    response_headers: dict[str, Any] | None = _json(default=None)
+    created_at: datetime = _utc()
+
+
+class WebhookSubscriptionRow(SQLModel, table=True):
+    """A backend that wants to hear of changes: URL, signing secret, and an event filter."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    secret: str = Field(max_length=200)
+    events: list[str] = _json(default_factory=list)  # empty = every change
+    active: bool = True
+    created_by: str = Field(max_length=200)
+    created_at: datetime = _utc()
+
+
+class NoticeResendRow(SQLModel, table=True):
+    """A request to send a notice again; counted to rate-limit re-sends per case."""
+
+    __tablename__ = "notice_resends"
+    __table_args__ = (sa.Index("ix_notice_resends_case_at", "case_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    notice_id: int
+    actor: str = Field(max_length=200)
+    at: datetime = _utc()
+
+
 cases = CaseRow.__table__  # type: ignore[attr-defined]
 audit_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 deadlines = DeadlineRow.__table__  # type: ignore[attr-defined]
@@ -232,4 +289,8 @@ idempotency_keys = IdempotencyRow.__table__  # type: ignore[attr-defined]
 calendar_overrides = CalendarOverrideRow.__table__  # type: ignore[attr-defined]
 calendar_years = CalendarYearRow.__table__  # type: ignore[attr-defined]
 worker_heartbeats = WorkerHeartbeatRow.__table__  # type: ignore[attr-defined]
+api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
+http_idempotency = HttpIdempotencyRow.__table__  # type: ignore[attr-defined]
+webhook_subscriptions = WebhookSubscriptionRow.__table__  # type: ignore[attr-defined]
+notice_resends = NoticeResendRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

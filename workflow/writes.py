@@ -22,7 +22,7 @@ from workflow.definition import Actor, DeadlineRule, NoticeRule
 from workflow.errors import ConflictError
 from workflow.process import CompiledProcess
 from workflow.reminders import ladder, next_rung
-from workflow.tables import audit_events, cases, deadlines, notices
+from workflow.tables import audit_events, cases, deadlines, notices, webhook_subscriptions
 from workflow.workdays import WorkingDayCalendar
 
 
@@ -145,6 +145,7 @@ def apply_change(
     outbox, queued, skipped = notice_rows(
         case, rules, key_prefix=f"case/{case_id}/v{new_version}", context=context, now=now
     )
+    outbox.extend(_webhook_rows(connection, case, change, new_version, now))
 
     if closing:
         change.new_values["deadlines_closed"] = {
@@ -216,6 +217,48 @@ def apply_change(
         deadlines_opened=tuple(r["key"] for r in opened_rows),
         notices=tuple(queued),
     )
+
+
+def _webhook_rows(
+    connection: sa.Connection, case: sa.RowMapping, change: Change, version: int, now: datetime
+) -> list[dict[str, Any]]:
+    """One outbox row per subscribed backend, so it learns of changes it did not cause."""
+    subscriptions = connection.execute(
+        sa.select(webhook_subscriptions.c.id, webhook_subscriptions.c.events).where(webhook_subscriptions.c.active)
+    ).all()
+    if not subscriptions:
+        return []
+    body = json_native(
+        {
+            "type": "case.changed",
+            "case_id": case["id"],
+            "program": case["program_key"],
+            "version": version,
+            "change": change.kind,
+            "event": change.event,
+            "from_state": change.from_state,
+            "to_state": change.to_state,
+            "actor": {"name": change.actor.name, "role": change.actor.role, "via": change.actor.via},
+            "reason": change.reason,
+            "at": now,
+        }
+    )
+    return [
+        {
+            "case_id": case["id"],
+            "kind": "case.changed",
+            "channel": "webhook",
+            "recipient": str(sub_id),
+            "idempotency_key": f"case/{case['id']}/v{version}/webhook/{sub_id}",
+            "context": body,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for sub_id, events in subscriptions
+        if not events or change.kind in events or (change.event is not None and change.event in events)
+    ]
 
 
 STAFF_CONTACTS = {"email": "staff"}  # resolved to the configured staff mailbox on delivery

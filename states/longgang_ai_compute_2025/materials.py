@@ -100,3 +100,18 @@ def checklist_status(data: Mapping[str, Any]) -> list[MaterialStatus]:
     """Every item with whether it is required for this case and what was declared."""
     declared = data.get("materials") or {}
     return [MaterialStatus(item, item.required_when(data), declared.get(item.key)) for item in CHECKLIST]
+
+
+def checklist_view(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The checklist as plain data for APIs and pages: what is required and what is missing."""
+    return [
+        {
+            "key": s.item.key,
+            "label": s.item.label,
+            "rule": s.item.rule,
+            "required": s.required,
+            "status": s.status,
+            "missing": s.missing,
+        }
+        for s in checklist_status(data)
+    ]

@@ -30,6 +30,7 @@ from workflow.definition import (
 
 from . import rules
 from .data import prepare_data
+from .materials import checklist_view
 from .round import LONGGANG_2025, LonggangRound
 from .service_windows import SERVICE_WINDOWS
 
@@ -190,6 +191,7 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         deadlines=deadlines,
         prepare_data=prepare_data,
         amount=partial(rules.subsidy, round_),
+        checklist=checklist_view,
         unique_live_case_rule="LG-ELIG-2",
         reference={
             "round": {

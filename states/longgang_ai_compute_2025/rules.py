@@ -158,7 +158,7 @@ def eligibility_guards(round_: LonggangRound) -> tuple[Guard, ...]:
     )
 
 
-def subsidy(round_: LonggangRound, data: Mapping[str, Any]) -> Amount | None:
+def subsidy(round_: LonggangRound, data: Mapping[str, Any], already_fen: int = 0) -> Amount | None:
     """LG-AMT-1/LG-AMT-2: 30% of the fees if they reach 500,000 CNY, capped at 6,000,000 CNY."""
     raw = data.get("fees_cny")
     if raw is None:

@@ -1,0 +1,63 @@
+"""The HTTP API (FastAPI), built by :func:`create_app` around a ready engine: no globals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from app.api import problems, routes_admin, routes_cases, routes_programs
+from app.api.limits import BodySizeLimit
+from app.api.routes_cases import PROBLEMS
+from workflow.engine import Engine
+
+DESCRIPTION = """
+FilingFlow drives funding-application cases through their program's process.
+
+* **Authentication**: `Authorization: Bearer <token>` (`filingflow tokens create`). Roles: `platform`,
+  `staff`, `applicant` (own cases only; others' answer 404), `admin`.
+* **Concurrency**: every case response carries its version as `ETag`; send it back as `If-Match`
+  (required for overrides and deadline changes; a mismatch is 412, a lost race 409).
+* **Retries**: `Idempotency-Key` (up to 255 characters, kept 24 h, scoped per token) on POSTs replays the
+  first response; the same key with another body is 422; a twin still in flight is 409.
+* **Errors**: `application/problem+json` (RFC 9457) with a stable `type`, the `field` that failed and the
+  `rule` ID where a program rule refused. Malformed JSON is a 422 with type `malformed-json`. Bodies over
+  1 MiB are 413; page sizes are clamped to 100.
+"""
+
+
+def create_app(engine: Engine, *, sandbox: dict[str, Any] | None = None) -> FastAPI:
+    app = FastAPI(
+        responses=PROBLEMS,
+        title="FilingFlow",
+        version="1.0",
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "cases", "description": "Cases, their events, deadlines, audit trail and notices"},
+            {"name": "programs", "description": "Program rounds as data"},
+            {"name": "admin", "description": "Webhook subscriptions (admin)"},
+        ],
+    )
+    app.state.engine = engine
+    app.state.sandbox = sandbox
+    problems.install(app)
+    app.include_router(routes_cases.router)
+    app.include_router(routes_programs.router)
+    app.include_router(routes_admin.router)
+    app.add_middleware(BodySizeLimit)
+
+    if sandbox is not None:
+        header = f"clock-start={sandbox['clock_start']}"
+
+        @app.middleware("http")
+        async def announce_sandbox(request: Request, call_next: Any) -> Response:
+            response: Response = await call_next(request)
+            response.headers["X-FilingFlow-Sandbox"] = header
+            return response
+
+    return app
+
+
+def sandbox_info(clock_start: datetime | None) -> dict[str, Any] | None:
+    return {"clock_start": clock_start.isoformat()} if clock_start else None

@@ -1,0 +1,101 @@
+"""Bearer tokens: created by ``filingflow tokens create``, stored as SHA-256, revocable.
+
+Roles: ``platform`` (a filing platform backend: opens cases, fires applicant-side events
+on an applicant's behalf, reads all), ``staff`` (review events, overrides, deadline
+changes, reads all), ``applicant`` (reads and acts on its own cases only: another
+applicant's case answers 404), ``admin`` (staff rights plus webhooks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from workflow.applicants import validate_uscc
+from workflow.definition import Actor
+from workflow.errors import InvalidInput
+from workflow.tables import api_tokens
+
+TOKEN_ROLES = ("platform", "staff", "applicant", "admin")
+PREFIX = "ff_"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the token's id, name and role (and, for applicants, their code)."""
+
+    token_id: int
+    name: str
+    role: str
+    applicant_code: str | None
+    via: str = "http"
+
+    def actor(self) -> Actor:
+        return Actor(self.name, self.role, self.via)
+
+    @property
+    def staff(self) -> bool:
+        return self.role in ("staff", "admin")
+
+
+def create_token(
+    database: sa.Engine, *, name: str, role: str, applicant_code: str | None, now: datetime
+) -> tuple[int, str]:
+    """Store a new token (hashed) and return its id and the token, shown once."""
+    if role not in TOKEN_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(TOKEN_ROLES)}", field="role")
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("token name is required (at most 200 characters)", field="name")
+    if role == "applicant":
+        if not applicant_code:
+            raise InvalidInput("an applicant token needs --applicant-code", field="applicant_code")
+        applicant_code = validate_uscc(applicant_code, field="applicant_code")
+    elif applicant_code:
+        raise InvalidInput("only applicant tokens carry an applicant code", field="applicant_code")
+    token = PREFIX + secrets.token_urlsafe(32)
+    with database.begin() as conn:
+        if conn.execute(sa.select(api_tokens.c.id).where(api_tokens.c.name == name)).first():
+            raise InvalidInput(f"a token named {name!r} exists", field="name")
+        inserted = conn.execute(
+            api_tokens.insert().values(
+                name=name, role=role, applicant_code=applicant_code, token_hash=token_hash(token), created_at=now
+            )
+        ).inserted_primary_key
+    assert inserted is not None
+    return int(inserted[0]), token
+
+
+def revoke_token(database: sa.Engine, *, name: str, now: datetime) -> bool:
+    with database.begin() as conn:
+        updated = conn.execute(
+            api_tokens.update()
+            .where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return bool(updated.rowcount)
+
+
+def resolve(database: sa.Engine, token: str) -> Caller | None:
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    with database.connect() as conn:
+        row = (
+            conn.execute(
+                sa.select(api_tokens).where(
+                    api_tokens.c.token_hash == token_hash(token), api_tokens.c.revoked_at.is_(None)
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        return None
+    return Caller(row["id"], row["name"], row["role"], row["applicant_code"])

@@ -1,0 +1,141 @@
+"""Dependencies of the API routes: the engine, the calling token, preconditions, idempotent execution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from app.api import auth, idempotency
+from app.api.problems import ApiProblem
+from workflow.engine import Engine
+from workflow.errors import CaseNotFound, FilingFlowError
+from workflow.views import CaseSnapshot
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def get_caller(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer token")] = None,
+    x_calling_system: Annotated[str | None, Header(max_length=100, description="Recorded in the audit")] = None,
+) -> auth.Caller:
+    engine = get_engine(request)
+    scheme, _, token = (authorization or "").partition(" ")
+    caller = auth.resolve(engine.database, token.strip()) if scheme.lower() == "bearer" else None
+    if caller is None:
+        raise ApiProblem(
+            401,
+            "unauthenticated",
+            "Authentication required",
+            "a valid bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    via = "http" if not x_calling_system else f"http:{''.join(ch for ch in x_calling_system if ch.isprintable())}"
+    return auth.Caller(caller.token_id, caller.name, caller.role, caller.applicant_code, via[:100])
+
+
+CallerDep = Annotated[auth.Caller, Depends(get_caller)]
+
+
+def require_role(caller: auth.Caller, *roles: str) -> None:
+    if caller.role not in roles:
+        raise ApiProblem(
+            403,
+            "forbidden",
+            "Not allowed for this role",
+            f"role {caller.role!r} may not do this (allowed: {', '.join(roles)})",
+            field="role",
+        )
+
+
+def visible_case(engine: Engine, caller: auth.Caller, case_id: int) -> CaseSnapshot:
+    """The case if this caller may see it; another applicant's case is 404, never 403."""
+    case = engine.get_case(case_id)
+    if caller.role == "applicant" and case.applicant.code != caller.applicant_code:
+        raise CaseNotFound(f"no case {case_id}", case_id=case_id, field="case_id")
+    return case
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None, *, required: bool) -> int | None:
+    """The version an ``If-Match`` names (``"3"``, ``W/"3"`` or ``3``); 412 when missing but required."""
+    if value is None or not value.strip():
+        if required:
+            raise ApiProblem(
+                412,
+                "precondition-required",
+                "If-Match required",
+                "send If-Match with the case's ETag (its version)",
+                field="If-Match",
+            )
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if raw == "*":
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise ApiProblem(
+            412,
+            "precondition-failed",
+            "If-Match does not match",
+            f"If-Match {value!r} is not a case version",
+            field="If-Match",
+        )
+    return int(raw)
+
+
+def check_if_match(case: CaseSnapshot, expected: int | None) -> None:
+    if expected is not None and expected != case.version:
+        raise ApiProblem(
+            412,
+            "precondition-failed",
+            "If-Match does not match",
+            f"case {case.id} is at version {case.version}, not {expected}",
+            field="If-Match",
+            case_id=case.id,
+        )
+
+
+def run_idempotent(
+    engine: Engine,
+    caller: auth.Caller,
+    request: Request,
+    *,
+    key: str | None,
+    body: Any,
+    if_match: str | None,
+    action: Callable[[], tuple[int, Any, dict[str, str]]],
+) -> JSONResponse:
+    """Run ``action`` once per Idempotency-Key; replays return the first response."""
+    key = idempotency.check_key(key)
+    if key is None:
+        status, payload, headers = action()
+        return JSONResponse(jsonable_encoder(payload), status_code=status, headers=headers)
+    digest = idempotency.request_hash(request.method, request.url.path, jsonable_encoder(body), if_match)
+    stored = idempotency.begin(engine.database, caller, key, digest, engine.clock.now())
+    if stored is not None:
+        return JSONResponse(
+            stored.body, status_code=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"}
+        )
+    try:
+        status, payload, headers = action()
+    except (FilingFlowError, ApiProblem):
+        idempotency.abandon(engine.database, caller, key)  # refused: nothing done, a corrected retry may run
+        raise
+    except BaseException:
+        raise  # unknown outcome: the key stays in flight until stale; the engine key prevents a double
+    encoded = jsonable_encoder(payload)
+    idempotency.finish(engine.database, caller, key, idempotency.StoredResponse(status, encoded, headers))
+    return JSONResponse(encoded, status_code=status, headers=headers)

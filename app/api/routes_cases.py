@@ -1,0 +1,343 @@
+"""``/v1/cases``: open, read, list, fire events, override, deadlines, audit trail, notices."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Body, Header, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from app.api import schemas
+from app.api.deps import (
+    CallerDep,
+    EngineDep,
+    check_if_match,
+    etag,
+    parse_if_match,
+    require_role,
+    run_idempotent,
+    visible_case,
+)
+from app.api.problems import ApiProblem
+from app.api.views import case_out, deadline_out
+from workflow.errors import CaseNotFound
+from workflow.tables import cases, deadlines, notice_resends, notices
+from workflow.writes import OPEN_STATUSES
+
+router = APIRouter(prefix="/v1", tags=["cases"])
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Case id")]
+DeadlineId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Deadline id")]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64, description="The case's ETag (version)")]
+MAX_PAGE = 100
+RESENDS_PER_HOUR = 3
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/problem+json": {}}}
+    for status, text in {
+        401: "No or an unknown bearer token",
+        403: "The token's role may not do this",
+        404: "No such case (or not the caller's)",
+        409: "Stale version, event not allowed in the current state, or a twin request in flight",
+        412: "If-Match missing where required, or not the case's version",
+        413: "Body over 1 MiB",
+        422: "Bad input (names the field), a program rule refused (names the rule ID), or malformed JSON",
+        429: "Too many notice re-sends for this case",
+        503: "Database unreachable or its schema out of date",
+    }.items()
+}
+
+
+def _case_response(status: int, body: dict[str, Any], *, location: bool = False) -> tuple[int, Any, dict[str, str]]:
+    headers = {"ETag": etag(body["version"])}
+    if location:
+        headers["Location"] = f"/v1/cases/{body['id']}"
+    return status, body, headers
+
+
+@router.post("/cases", status_code=201, response_model=schemas.CaseOut)
+def create_case(
+    request: Request,
+    engine: EngineDep,
+    caller: CallerDep,
+    body: Annotated[schemas.CaseCreate, Body(openapi_examples=schemas.CASE_CREATE_EXAMPLES)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Open a case in the program's first state (platform and admin tokens)."""
+    require_role(caller, "platform", "admin")
+
+    def action() -> tuple[int, Any, dict[str, str]]:
+        case = engine.open_case(
+            body.program,
+            applicant=body.applicant.model_dump(),
+            data=body.data,
+            actor=caller.actor(),
+            idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,
+        )
+        return _case_response(201, case_out(engine, case, caller), location=True)
+
+    return run_idempotent(
+        engine, caller, request, key=idempotency_key, body=body.model_dump(), if_match=None, action=action
+    )
+
+
+@router.get("/cases/{case_id}", response_model=schemas.CaseOut)
+def read_case(case_id: CaseId, engine: EngineDep, caller: CallerDep) -> JSONResponse:
+    """A case with its state, version (also the ETag), deadlines, amount, materials and the caller's options."""
+    case = visible_case(engine, caller, case_id)
+    return JSONResponse(jsonable_encoder(case_out(engine, case, caller)), headers={"ETag": etag(case.version)})
+
+
+@router.get("/cases", response_model=schemas.CasePage)
+def list_cases(
+    engine: EngineDep,
+    caller: CallerDep,
+    program: Annotated[str | None, Query(max_length=80)] = None,
+    state: Annotated[str | None, Query(max_length=60)] = None,
+    applicant_code: Annotated[str | None, Query(max_length=40)] = None,
+    due_before: Annotated[datetime | None, Query(description="Has an open deadline due before this instant")] = None,
+    limit: Annotated[int, Query(description=f"Page size, clamped to 1..{MAX_PAGE}")] = 20,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> dict[str, Any]:
+    """Cases, filtered and paginated (an applicant sees only its own)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    if caller.role == "applicant":
+        applicant_code = caller.applicant_code
+    next_due = (
+        sa.select(deadlines.c.case_id, sa.func.min(deadlines.c.due_at).label("next_due"))
+        .where(deadlines.c.status.in_(OPEN_STATUSES))
+        .group_by(deadlines.c.case_id)
+        .subquery()
+    )
+    query = sa.select(cases, next_due.c.next_due).outerjoin(next_due, next_due.c.case_id == cases.c.id)
+    if program:
+        query = query.where(cases.c.program_key == program)
+    if state:
+        query = query.where(cases.c.state == state)
+    if applicant_code:
+        query = query.where(cases.c.applicant_code == applicant_code.strip().upper())
+    if due_before is not None:
+        if due_before.tzinfo is None:
+            raise ApiProblem(422, "invalid-input", "Invalid input", "due_before needs a UTC offset", field="due_before")
+        query = query.where(next_due.c.next_due < due_before)
+    with engine.database.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.order_by(cases.c.id).limit(limit).offset(offset)).mappings().all()
+    items = []
+    for row in rows:
+        process = engine.programs.get(row["program_key"], row["program_version"])
+        items.append(
+            {
+                "id": row["id"],
+                "program": row["program_key"],
+                "state": row["state"],
+                "state_label": process.states[row["state"]].label if row["state"] in process.states else row["state"],
+                "version": row["version"],
+                "applicant_name": row["applicant_name"],
+                "applicant_code": row["applicant_code"],
+                "amount_fen": row["amount_fen"],
+                "submitted_at": row["submitted_at"],
+                "next_due_at": row["next_due"],
+            }
+        )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.post("/cases/{case_id}/events", response_model=schemas.CaseOut)
+def fire_event(
+    case_id: CaseId,
+    body: schemas.EventIn,
+    request: Request,
+    engine: EngineDep,
+    caller: CallerDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Fire an event; ``If-Match`` (optional) guards against acting on a stale version."""
+
+    def action() -> tuple[int, Any, dict[str, str]]:
+        case = visible_case(engine, caller, case_id)
+        expected = parse_if_match(if_match, required=False)
+        check_if_match(case, expected)
+        after = engine.fire(
+            case_id,
+            body.event,
+            actor=caller.actor(),
+            payload=body.payload,
+            expected_version=case.version,
+            idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,
+        )
+        return _case_response(200, case_out(engine, after, caller))
+
+    return run_idempotent(
+        engine, caller, request, key=idempotency_key, body=body.model_dump(), if_match=if_match, action=action
+    )
+
+
+@router.post("/cases/{case_id}/override", response_model=schemas.OverrideOut)
+def override(
+    case_id: CaseId,
+    body: schemas.OverrideIn,
+    engine: EngineDep,
+    caller: CallerDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Staff force a case into any state, with a reason (``dry_run`` reports without doing). Needs If-Match."""
+    require_role(caller, "staff", "admin")
+    case = visible_case(engine, caller, case_id)
+    expected = parse_if_match(if_match, required=True)
+    check_if_match(case, expected)
+    outcome = engine.override(
+        case_id,
+        body.target_state,
+        actor=caller.actor(),
+        reason=body.reason,
+        expected_version=case.version,
+        dry_run=body.dry_run,
+    )
+    payload = {
+        "case_id": outcome.case_id,
+        "from_state": outcome.from_state,
+        "to_state": outcome.to_state,
+        "dry_run": outcome.dry_run,
+        "version": outcome.version,
+        "deadlines_closed": list(outcome.deadlines_closed),
+        "deadlines_opened": list(outcome.deadlines_opened),
+        "notices": list(outcome.notices),
+    }
+    return JSONResponse(payload, headers={"ETag": etag(outcome.version)})
+
+
+def _deadline_change(case_id: int, if_match: str | None, engine: Any, caller: Any) -> int:
+    require_role(caller, "staff", "admin")
+    case = visible_case(engine, caller, case_id)
+    check_if_match(case, parse_if_match(if_match, required=True))
+    return case.version
+
+
+@router.post("/cases/{case_id}/deadlines/{deadline_id}/extend", response_model=schemas.DeadlineOut)
+def extend_deadline(
+    case_id: CaseId,
+    deadline_id: DeadlineId,
+    body: schemas.ExtendIn,
+    engine: EngineDep,
+    caller: CallerDep,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Give more time: ``working_days`` more, or until ``to_date`` (staff; If-Match required)."""
+    version = _deadline_change(case_id, if_match, engine, caller)
+    view = engine.extend_deadline(
+        case_id,
+        deadline_id,
+        actor=caller.actor(),
+        reason=body.reason,
+        working_days=body.working_days,
+        to_date=body.to_date,
+        expected_version=version,
+    )
+    return deadline_out(view)
+
+
+@router.post("/cases/{case_id}/deadlines/{deadline_id}/suspend", response_model=schemas.DeadlineOut)
+def suspend_deadline(
+    case_id: CaseId,
+    deadline_id: DeadlineId,
+    body: schemas.ReasonIn,
+    engine: EngineDep,
+    caller: CallerDep,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Stop a deadline's clock (staff; If-Match required)."""
+    version = _deadline_change(case_id, if_match, engine, caller)
+    return deadline_out(
+        engine.suspend_deadline(
+            case_id, deadline_id, actor=caller.actor(), reason=body.reason, expected_version=version
+        )
+    )
+
+
+@router.post("/cases/{case_id}/deadlines/{deadline_id}/resume", response_model=schemas.DeadlineOut)
+def resume_deadline(
+    case_id: CaseId,
+    deadline_id: DeadlineId,
+    body: schemas.ReasonIn,
+    engine: EngineDep,
+    caller: CallerDep,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Restart a suspended deadline (staff; If-Match required)."""
+    version = _deadline_change(case_id, if_match, engine, caller)
+    return deadline_out(
+        engine.resume_deadline(case_id, deadline_id, actor=caller.actor(), reason=body.reason, expected_version=version)
+    )
+
+
+@router.get("/cases/{case_id}/audit", response_model=list[schemas.AuditOut])
+def audit_trail(case_id: CaseId, engine: EngineDep, caller: CallerDep) -> list[dict[str, Any]]:
+    """The case's audit events, oldest first."""
+    visible_case(engine, caller, case_id)
+    return [{k: getattr(entry, k) for k in schemas.AuditOut.model_fields} for entry in engine.history(case_id)]
+
+
+@router.get("/cases/{case_id}/notices", response_model=list[schemas.NoticeOut])
+def case_notices(case_id: CaseId, engine: EngineDep, caller: CallerDep) -> list[dict[str, Any]]:
+    """Notices queued for the case and their delivery status."""
+    visible_case(engine, caller, case_id)
+    query = sa.select(notices).where(notices.c.case_id == case_id, notices.c.channel != "webhook")
+    if caller.role == "applicant":
+        query = query.where(notices.c.recipient != "staff")
+    with engine.database.connect() as conn:
+        rows = conn.execute(query.order_by(notices.c.id)).mappings().all()
+    return [{k: row[k] for k in schemas.NoticeOut.model_fields} for row in rows]
+
+
+@router.post("/cases/{case_id}/notices/{notice_id}/resend", status_code=202, response_model=schemas.NoticeOut)
+def resend_notice(
+    case_id: CaseId, notice_id: Annotated[int, Path(ge=1, le=2**31 - 1)], engine: EngineDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Queue a notice again (staff and platform); at most 3 re-sends per case per hour (SMS cost)."""
+    require_role(caller, "staff", "admin", "platform")
+    visible_case(engine, caller, case_id)
+    now = engine.clock.now()
+    with engine.database.begin() as conn:
+        original = (
+            conn.execute(
+                sa.select(notices).where(
+                    notices.c.id == notice_id, notices.c.case_id == case_id, notices.c.channel != "webhook"
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if original is None:
+            raise CaseNotFound(f"case {case_id} has no notice {notice_id}", case_id=case_id, field="notice_id")
+        recent = conn.execute(
+            sa.select(sa.func.count()).where(
+                notice_resends.c.case_id == case_id, notice_resends.c.at > now - timedelta(hours=1)
+            )
+        ).scalar_one()
+        if recent >= RESENDS_PER_HOUR:
+            raise ApiProblem(
+                429,
+                "too-many-resends",
+                "Too many re-sends",
+                f"at most {RESENDS_PER_HOUR} notice re-sends per case per hour",
+                headers={"Retry-After": "3600"},
+                case_id=case_id,
+            )
+        conn.execute(notice_resends.insert().values(case_id=case_id, notice_id=notice_id, actor=caller.name, at=now))
+        values = {k: original[k] for k in ("case_id", "kind", "channel", "recipient", "context")}
+        values.update(
+            idempotency_key=f"{original['idempotency_key']}/resend/{recent + 1}/{int(now.timestamp())}",
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        new_id = conn.execute(notices.insert().values(**values)).inserted_primary_key
+        assert new_id is not None
+        row = conn.execute(sa.select(notices).where(notices.c.id == new_id[0])).mappings().one()
+    return {k: row[k] for k in schemas.NoticeOut.model_fields}

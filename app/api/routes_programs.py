@@ -1,0 +1,74 @@
+"""``/v1/programs``: the program rounds with their states, events, materials and diagram."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from app.api import schemas
+from app.api.deps import CallerDep, EngineDep
+from workflow.diagram import mermaid
+from workflow.process import CompiledProcess
+
+router = APIRouter(prefix="/v1", tags=["programs"])
+
+
+def program_out(process: CompiledProcess) -> dict[str, Any]:
+    d = process.definition
+    return {
+        "key": d.key,
+        "version": d.version,
+        "title": d.title,
+        "title_en": d.title_en,
+        "states": [{"key": s.key, "label": s.label, "label_en": s.label_en, "final": s.final} for s in d.states],
+        "events": [
+            {
+                "name": e.name,
+                "label": e.label,
+                "sources": list(e.sources),
+                "target": e.target,
+                "roles": sorted(e.roles),
+                "rules": [g.rule for g in e.guards],
+                "requires": list(e.requires),
+            }
+            for e in d.events
+        ],
+        "materials": d.checklist({}),
+        "deadlines": [
+            {
+                "key": r.key,
+                "rule": r.rule,
+                "label": r.label,
+                "working_days": r.working_days,
+                "due": r.due.isoformat() if r.due else None,
+                "on_expiry": r.on_expiry,
+                "reminders": [rung.key for rung in r.reminders],
+            }
+            for r in d.deadlines
+        ],
+        "reference": dict(d.reference),
+        "diagram": mermaid(d),
+    }
+
+
+@router.get("/programs", response_model=list[schemas.ProgramOut])
+def list_programs(engine: EngineDep, caller: CallerDep) -> list[dict[str, Any]]:
+    """The newest version of every program round."""
+    return [program_out(p) for p in engine.programs.latest()]
+
+
+@router.get(
+    "/programs/{key}",
+    response_model=schemas.ProgramOut,
+    responses={404: {"description": "Unknown program", "content": {"application/problem+json": {}}}},
+)
+def read_program(key: Annotated[str, Path(max_length=80)], engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
+    """One program round's definition, as data and as a Mermaid diagram."""
+    from app.api.problems import ApiProblem
+    from workflow.errors import UnknownProgram
+
+    try:
+        return program_out(engine.programs.get(key))
+    except UnknownProgram:
+        raise ApiProblem(404, "not-found", "No such program", f"unknown program {key!r}", field="key") from None

@@ -1,0 +1,255 @@
+"""Request and response bodies of the HTTP API (pydantic), with examples for the OpenAPI spec.
+
+Request bodies forbid unknown fields: a caller that sends ``state``, ``version``,
+``amount_fen`` or an owner is refused with the field named, never silently ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from states.longgang_ai_compute_2025.data import EXAMPLE as LONGGANG_DATA
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApplicantIn(Strict):
+    name: str = Field(min_length=1, max_length=200, examples=["深圳市龙岗云智科技有限公司"])
+    code: str = Field(
+        min_length=1,
+        max_length=40,
+        description="Unified social credit code (GB 32100-2015)",
+        examples=["91440300000000001H"],
+    )
+    email: str | None = Field(default=None, max_length=254, examples=["filing@example.cn"])
+    phone: str | None = Field(default=None, max_length=20, examples=["13800138000"])
+
+
+class CaseCreate(Strict):
+    program: str = Field(max_length=80, examples=["longgang-ai-compute-2025"])
+    applicant: ApplicantIn
+    data: dict[str, Any] = Field(default_factory=dict, description="Program-specific data; see the examples.")
+
+
+CASE_CREATE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "longgang-ai-compute-2025": {
+        "summary": "2025 Longgang AI compute subsidy (rules LG-*)",
+        "description": "fees_cny is a decimal string (integer fen internally); materials map each checklist "
+        "item (LG-MAT-1/2) to provided or not_applicable; supplier flags decide LG-ELIG-3/5.",
+        "value": {
+            "program": "longgang-ai-compute-2025",
+            "applicant": {
+                "name": "深圳市龙岗云智科技有限公司",
+                "code": "91440300000000001H",
+                "email": "filing@example.cn",
+                "phone": "13800138000",
+            },
+            "data": LONGGANG_DATA,
+        },
+    },
+}
+
+
+class EventIn(Strict):
+    event: str = Field(max_length=60, examples=["submit"])
+    payload: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Event payload: 'reason' where the event requires one, 'data' to correct case data on "
+        "submit/resubmit, 'service_window' (1-13) on receive_paper.",
+        examples=[{}, {"reason": "请补充算力使用报告"}, {"service_window": 3}],
+    )
+
+
+class OverrideIn(Strict):
+    target_state: str = Field(max_length=60, examples=["awaiting_paper"])
+    reason: str = Field(min_length=1, max_length=2000, examples=["线下已核验，直接进入纸质材料环节"])
+    dry_run: bool = False
+
+
+class ExtendIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000, examples=["企业申请延期，材料在途"])
+    working_days: int | None = Field(default=None, ge=1, le=60, examples=[2])
+    to_date: date | None = Field(default=None, examples=["2025-10-15"])
+
+
+class ReasonIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000, examples=["等待税务部门出具证明"])
+
+
+class WebhookIn(Strict):
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://", examples=["https://backend.example/hooks"])
+    secret: str = Field(min_length=16, max_length=200)
+    events: list[str] = Field(default_factory=list, max_length=50, examples=[["override", "miss_paper_deadline"]])
+
+
+class ApplicantOut(BaseModel):
+    name: str
+    code: str
+    email: str | None
+    phone: str | None
+
+
+class DeadlineOut(BaseModel):
+    id: int
+    key: str
+    rule: str
+    label: str
+    status: str
+    due_at: datetime | None
+    started_at: datetime
+    working_days: int | None
+    estimated: bool
+    ledger: list[dict[str, Any]]
+
+
+class EventOptionOut(BaseModel):
+    event: str
+    label: str
+    target: str
+    allowed: bool
+    requires: list[str]
+    refusal: dict[str, Any] | None = Field(description="rule, reason and field when not allowed")
+
+
+class AmountOut(BaseModel):
+    fen: int
+    yuan: str
+    steps: list[str]
+
+
+class MaterialOut(BaseModel):
+    key: str
+    label: str
+    rule: str
+    required: bool
+    status: str | None
+    missing: bool
+
+
+class CaseOut(BaseModel):
+    id: int
+    program: str
+    program_version: int
+    state: str
+    state_label: str
+    final: bool
+    version: int
+    applicant: ApplicantOut
+    data: dict[str, Any]
+    amount: AmountOut | None
+    materials: list[MaterialOut]
+    deadlines: list[DeadlineOut]
+    events: list[EventOptionOut]
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class CaseSummary(BaseModel):
+    id: int
+    program: str
+    state: str
+    state_label: str
+    version: int
+    applicant_name: str
+    applicant_code: str
+    amount_fen: int | None
+    submitted_at: datetime | None
+    next_due_at: datetime | None
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class OverrideOut(BaseModel):
+    case_id: int
+    from_state: str
+    to_state: str
+    dry_run: bool
+    version: int
+    deadlines_closed: list[str]
+    deadlines_opened: list[str]
+    notices: list[str]
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    role: str
+    via: str
+    event: str | None
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    old_values: dict[str, Any]
+    new_values: dict[str, Any]
+
+
+class NoticeOut(BaseModel):
+    id: int
+    kind: str
+    channel: str
+    recipient: str
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    provider_id: str | None
+
+
+class StateOut(BaseModel):
+    key: str
+    label: str
+    label_en: str
+    final: bool
+
+
+class EventOut(BaseModel):
+    name: str
+    label: str
+    sources: list[str]
+    target: str
+    roles: list[str]
+    rules: list[str]
+    requires: list[str]
+
+
+class ProgramOut(BaseModel):
+    key: str
+    version: int
+    title: str
+    title_en: str
+    states: list[StateOut]
+    events: list[EventOut]
+    materials: list[MaterialOut]
+    deadlines: list[dict[str, Any]]
+    reference: dict[str, Any]
+    diagram: str = Field(description="Mermaid stateDiagram-v2, generated from the definition")
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str
+    worker_heartbeat_age_seconds: float | None
+    sandbox: dict[str, Any] | None
+    now: datetime

@@ -1,0 +1,63 @@
+"""SZ-MAT-1: the online materials (no paper step), plus the signed-and-stamped page (SZ-FLOW-1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MATERIAL_STATUSES = ("provided", "not_applicable")
+
+
+def _always(data: Mapping[str, Any]) -> bool:
+    return True
+
+
+def _not_public_institution(data: Mapping[str, Any]) -> bool:
+    return data.get("entity_type") == "enterprise"
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialItem:
+    key: str
+    rule: str
+    label: str
+    required_when: Callable[[Mapping[str, Any]], bool] = _always
+
+
+CHECKLIST: tuple[MaterialItem, ...] = (
+    MaterialItem("business_licence", "SZ-MAT-1", "营业执照或事业单位登记证书复印件（法人签名并加盖公章）"),
+    MaterialItem("compute_contract", "SZ-MAT-1", "算力服务合同（含AI大模型训练及应用的具体内容、收费金额）"),
+    MaterialItem(
+        "financial_report",
+        "SZ-MAT-1",
+        "上一年度财务审计报告（含二维验证码封面）或财务决算报表；注册未满一年的提供验资报告",
+    ),
+    MaterialItem("tax_certificate", "SZ-MAT-1", "上年度纳税证明（非事业单位提供）", _not_public_institution),
+    MaterialItem(
+        "commitment_letters",
+        "SZ-MAT-1",
+        "承诺书：科研诚信承诺书、廉洁告知书、知识产权合规性声明、训力审计同意书（法人签名并加盖公章）",
+    ),
+    MaterialItem("signed_page", "SZ-FLOW-1", "签字盖章页（打印、签字盖章后扫描上传）"),
+)
+ITEMS = {item.key: item for item in CHECKLIST}
+
+
+def checklist_view(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    declared = data.get("materials") or {}
+    out = []
+    for item in CHECKLIST:
+        required = item.required_when(data)
+        status = declared.get(item.key)
+        out.append(
+            {
+                "key": item.key,
+                "label": item.label,
+                "rule": item.rule,
+                "required": required,
+                "status": status,
+                "missing": required and status != "provided",
+            }
+        )
+    return out

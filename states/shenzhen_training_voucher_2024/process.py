@@ -1,0 +1,188 @@
+"""The 2024 Shenzhen training-compute voucher as a process definition (SZ-FLOW-1..3).
+
+  draft --submit (SZ-WIN-1, SZ-ELIG-1..5, SZ-MAT-1, signed page)--> pending_acceptance  SZ-FLOW-1
+  pending_acceptance --accept--> preliminary_review --pass_preliminary--> expert_review  SZ-FLOW-2
+  preliminary_review --return_for_correction--> returned --resubmit--> preliminary_review
+  expert_review --pass_expert_review--> public_notice (N working days)
+  public_notice --notice_ended (system)--> awaiting_approval --approve--> approved
+  approved --issue_voucher (approval document)--> voucher_issued
+  accept, pass_preliminary and pass_expert_review go in submission order, in batches  SZ-FLOW-3
+Online only: there is no paper step (SZ-MAT-1).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from workflow.definition import (
+    APPLICANT_SIDE,
+    STAFF_ROLES,
+    DeadlineRule,
+    Event,
+    NoticeRule,
+    ProcessDefinition,
+    ReminderRung,
+    State,
+)
+
+from . import rules
+from .data import prepare_data
+from .materials import checklist_view
+from .round import SHENZHEN_2024, VoucherRound
+
+SYSTEM_ONLY = frozenset({"system"})
+STAFF = frozenset(STAFF_ROLES)
+APPLICANT = frozenset(APPLICANT_SIDE)
+PORTAL = frozenset(STAFF_ROLES | {"platform"})
+ORDER = "SZ-FLOW-3"
+
+
+def _notice(kind: str, rule: str = "SZ-FLOW-2") -> tuple[NoticeRule, ...]:
+    return (NoticeRule(kind, ("sms", "email"), rule),)
+
+
+def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
+    """The voucher process for one round's parameters."""
+    eligibility = rules.eligibility_guards(round_)
+    states = (
+        State("draft", "草稿（未提交）", "draft", opens=("online_window",)),
+        State(
+            "pending_acceptance",
+            "待窗口受理",
+            "pending window acceptance",
+            notices=(
+                *_notice("submission_received", "SZ-FLOW-1"),
+                NoticeRule("new_submission", ("email",), audience="staff"),
+            ),
+        ),
+        State("preliminary_review", "电子材料初审中", "preliminary review", notices=_notice("accepted_for_review")),
+        State("returned", "退回修改", "returned for correction", notices=_notice("returned_for_correction")),
+        State("expert_review", "委托评审中", "commissioned expert review", notices=_notice("expert_review_started")),
+        State(
+            "public_notice",
+            "征求意见及社会公示中",
+            "opinion solicitation and public notice",
+            opens=("publicity_period",),
+            notices=_notice("public_notice_started"),
+        ),
+        State(
+            "objection_review",
+            "公示异议处理中",
+            "objection under review",
+            notices=(NoticeRule("objection_raised", ("email",), "SZ-FLOW-2", audience="staff"),),
+        ),
+        State("awaiting_approval", "项目审定中", "awaiting project approval"),
+        State("approved", "已立项，待发放训力券", "approved", notices=_notice("approved")),
+        State("voucher_issued", "已发放训力券", "voucher issued", final=True, notices=_notice("voucher_issued")),
+        State("rejected", "不予资助", "rejected", final=True, notices=_notice("rejected")),
+        State("abandoned", "逾期未提交", "abandoned (late)", final=True, notices=_notice("abandoned", "SZ-WIN-1")),
+        State("withdrawn", "已撤回", "withdrawn", final=True, notices=_notice("withdrawn")),
+    )
+    reviewable = (
+        "pending_acceptance",
+        "preliminary_review",
+        "expert_review",
+        "public_notice",
+        "objection_review",
+        "awaiting_approval",
+    )
+    events = (
+        Event(
+            "submit",
+            "在线提交申请（已上传签字盖章页）",
+            ("draft",),
+            "pending_acceptance",
+            APPLICANT,
+            guards=(rules.window_guard(round_), *eligibility),
+            accepts_data=True,
+            marks_submission=True,
+        ),
+        Event("accept", "窗口受理", ("pending_acceptance",), "preliminary_review", STAFF, in_submission_order=ORDER),
+        Event("return_for_correction", "退回修改", ("preliminary_review",), "returned", STAFF, requires=("reason",)),
+        Event(
+            "resubmit",
+            "修改后重新提交",
+            ("returned",),
+            "preliminary_review",
+            APPLICANT,
+            guards=eligibility,
+            accepts_data=True,
+        ),
+        Event(
+            "pass_preliminary", "初审通过", ("preliminary_review",), "expert_review", STAFF, in_submission_order=ORDER
+        ),
+        Event(
+            "pass_expert_review",
+            "评审通过，进入公示",
+            ("expert_review",),
+            "public_notice",
+            STAFF,
+            in_submission_order=ORDER,
+        ),
+        Event("notice_ended", "公示期满无异议", ("public_notice",), "awaiting_approval", SYSTEM_ONLY),
+        Event("raise_objection", "登记公示异议", ("public_notice",), "objection_review", PORTAL, requires=("reason",)),
+        Event(
+            "resolve_objection", "异议处理完毕", ("objection_review",), "awaiting_approval", STAFF, requires=("reason",)
+        ),
+        Event("approve", "项目审定通过", ("awaiting_approval",), "approved", STAFF),
+        Event(
+            "issue_voucher",
+            "印发批准文件（发放训力券）",
+            ("approved",),
+            "voucher_issued",
+            STAFF,
+            requires=("approval_document",),
+        ),
+        Event("reject", "不予资助", reviewable, "rejected", STAFF, requires=("reason",)),
+        Event("window_closed", "申请期结束未提交", ("draft",), "abandoned", SYSTEM_ONLY),
+        Event(
+            "withdraw",
+            "撤回申请",
+            ("draft", "pending_acceptance", "preliminary_review", "returned", "expert_review"),
+            "withdrawn",
+            APPLICANT,
+        ),
+    )
+    closing = NoticeRule("window_closing", rule="SZ-WIN-1")
+    deadlines = (
+        DeadlineRule(
+            "online_window",
+            "SZ-WIN-1",
+            "网上申报截止（18:00）",
+            "window_closed",
+            due=round_.closes_at,
+            met_by=("submit",),
+            reminders=(
+                ReminderRung("3_days_before", closing, calendar_days_before=3),
+                ReminderRung("1_day_before", closing, calendar_days_before=1),
+            ),
+        ),
+        DeadlineRule(
+            "publicity_period", "SZ-FLOW-2", "公示期", "notice_ended", working_days=round_.publicity_working_days
+        ),
+    )
+    return ProcessDefinition(
+        key=round_.key,
+        version=round_.version,
+        title=f"{round_.year}年度深圳市训力券",
+        title_en=f"{round_.year} Shenzhen training-compute voucher",
+        initial="draft",
+        states=states,
+        events=events,
+        deadlines=deadlines,
+        prepare_data=prepare_data,
+        amount=partial(rules.voucher, round_),
+        checklist=checklist_view,
+        cap_group=f"shenzhen-training-voucher:{round_.year}",
+        granted_states=("voucher_issued",),
+        reference={
+            "round": {
+                "year": round_.year,
+                "window_opens": round_.opens_at.isoformat(),
+                "window_closes": round_.closes_at.isoformat(),
+            },
+            "office": "深圳市科技创新局",
+            "contact": {"business": "88102501, 88100672", "technical": "86576087, 86576088"},
+        },
+        override_notice=NoticeRule("override", ("sms", "email")),
+    )

@@ -9,13 +9,20 @@ from states.registry import default_catalog
 from workflow.clock import Clock, OffsetClock, SystemClock
 from workflow.database import create_database_engine
 from workflow.engine import Engine
+from workflow.process import ProgramCatalog
 from workflow.schema import ensure_current
 from workflow.workdays import WorkingDayCalendar
 
 log = logging.getLogger("filingflow")
 
 
-def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> Engine:
+def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate: bool | None = None,
+    programs: ProgramCatalog | None = None,
+) -> Engine:
     """Wire a ready :class:`Engine`; warns when the development audit key is in use.
 
     The embedded SQLite database is migrated to the current schema by itself
@@ -36,7 +43,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool |
         clock = OffsetClock(settings.clock_start)
     engine = Engine(
         database=database,
-        programs=default_catalog(),
+        programs=programs or default_catalog(),
         clock=clock or SystemClock(),
         calendar=WorkingDayCalendar(),
         audit_key=settings.audit_key.encode(),

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import typer
 
 from app.bootstrap import bootstrap
-from app.cli_operations import calendar_cli, deadlines_cli, notifications_cli, worker
+from app.cli_operations import calendar_cli, cases_cli, deadlines_cli, notifications_cli, worker
 from app.cli_service import serve, tokens_cli
 from app.settings import Settings, SettingsError
 from workflow import schema
@@ -32,6 +32,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(deadlines_cli, name="deadlines")
 cli.add_typer(calendar_cli, name="calendar")
 cli.add_typer(notifications_cli, name="notifications")
+cli.add_typer(cases_cli, name="cases")
 cli.add_typer(tokens_cli, name="tokens")
 cli.command()(serve)
 cli.command()(worker)
@@ -82,6 +83,41 @@ def programs_diagram(
     from states.registry import default_catalog
 
     typer.echo(mermaid(default_catalog().get(key, version).definition), nl=False)
+
+
+@programs_cli.command("migrate")
+def programs_migrate(
+    key: str,
+    from_version: Annotated[int, typer.Option("--from", help="Version the open cases are on.")],
+    to_version: Annotated[int, typer.Option("--to", help="Version to move them to.")],
+    actor: Annotated[str, typer.Option(help="Staff member responsible (audited).")],
+    reason: Annotated[str, typer.Option(help="Why (audited).")],
+    map_: Annotated[list[str] | None, typer.Option("--map", help="OLD_STATE=NEW_STATE, repeatable.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Check and show the moves without doing them.")] = False,
+) -> None:
+    """Move a program's open cases to a new definition version with an explicit state mapping."""
+    from workflow.definition import Actor
+
+    mapping = {}
+    for item in map_ or []:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            raise typer.BadParameter(f"{item!r} is not OLD_STATE=NEW_STATE", param_hint="--map")
+        mapping[old] = new
+    engine = bootstrap(_settings())
+    plan = engine.migrate_cases(
+        key,
+        from_version=from_version,
+        to_version=to_version,
+        mapping=mapping,
+        actor=Actor(actor, "staff", "cli"),
+        reason=reason,
+        dry_run=dry_run,
+    )
+    for case_id, before, after in plan.moves:
+        typer.echo(f"case {case_id}: {before} -> {after}")
+    verb = "would move" if dry_run else "moved"
+    typer.echo(f"{verb} {len(plan.moves)} open cases of {key} from v{from_version} to v{to_version}")
 
 
 @audit_cli.command("verify")

@@ -21,6 +21,24 @@ from workflow.workdays import WorkingDayCalendar, YearArrangement, summarise
 
 deadlines_cli = typer.Typer(no_args_is_help=True, help="Explain and change case deadlines.")
 notifications_cli = typer.Typer(no_args_is_help=True, help="The outbox: deliver, list and retry notices.")
+cases_cli = typer.Typer(no_args_is_help=True, help="Staff work on cases in bulk.")
+
+
+@cases_cli.command("advance")
+def cases_advance(
+    program: str,
+    event: str,
+    actor: StaffName,
+    count: Annotated[int, typer.Option(help="How many cases, oldest submission first.")] = 10,
+) -> None:
+    """Fire EVENT on the next COUNT cases of PROGRAM in submission order (SZ-FLOW-3)."""
+    outcome = _engine().advance_batch(program, event, count=count, actor=Actor(actor, "staff", "cli"))
+    typer.echo(f"advanced {len(outcome.advanced)} cases: {', '.join(map(str, outcome.advanced)) or '-'}")
+    if outcome.stopped_at is not None:
+        typer.echo(f"stopped at case {outcome.stopped_at}: {outcome.reason}", err=True)
+        raise typer.Exit(1)
+
+
 calendar_cli = typer.Typer(no_args_is_help=True, help="The PRC working-day calendar.")
 
 StaffName = Annotated[str, typer.Option("--actor", help="Staff member responsible (recorded in the audit).")]

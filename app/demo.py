@@ -1,9 +1,10 @@
-"""``filingflow demo``: a 2025 Longgang round replayed on a manual clock.
+"""``filingflow demo``: a 2025 Longgang round and a 2024 Shenzhen voucher round on a manual clock.
 
-Four cases show the guide's paths: one funded end to end; one returned for correction
-and resubmitted after the window closed (LG-WIN-2); one that misses the 5-working-day
-paper deadline across National Day (LG-DL-1); one left in draft when the window closes
-(LG-WIN-1). Deadlines are expired by the same sweep the scheduler runs.
+Longgang: one case funded end to end; one returned for correction and resubmitted after
+the window closed (LG-WIN-2); one that misses the 5-working-day paper deadline across
+National Day (LG-DL-1); one left in draft when the window closes (LG-WIN-1). Shenzhen:
+two cases of one SME, the second hitting the annual cap (SZ-AMT-2), advanced in batches
+in submission order (SZ-FLOW-3). Deadlines are expired by the same sweep the scheduler runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 from app.timeline import render_timeline
 from states.longgang_ai_compute_2025 import LONGGANG_2025
 from states.longgang_ai_compute_2025.data import EXAMPLE
+from states.shenzhen_training_voucher_2024 import SHENZHEN_2024
+from states.shenzhen_training_voucher_2024.data import EXAMPLE as VOUCHER_EXAMPLE
 from workflow.applicants import uscc_check_digit
 from workflow.clock import SHANGHAI, ManualClock
 from workflow.definition import Actor
@@ -43,6 +46,33 @@ def _applicant(serial: int, name: str, *, phone: bool = True) -> dict[str, Any]:
 
 def at(clock: ManualClock, text: str) -> None:
     clock.set(datetime.fromisoformat(text).replace(tzinfo=SHANGHAI))
+
+
+def _voucher_round(engine: Engine, clock: ManualClock) -> list[int]:
+    """2024 Shenzhen vouchers: one SME's first contract (4,000,000) and a second (3,000,000) that hits
+    the 3,000,000 annual cap (SZ-AMT-2), taken in submission order (SZ-FLOW-3)."""
+    program = SHENZHEN_2024.key
+    sme = _applicant(5, "深圳市南山智训科技有限公司")
+    first_data = copy.deepcopy(VOUCHER_EXAMPLE)
+    second_data = copy.deepcopy(VOUCHER_EXAMPLE)
+    second_data["contracts"][0].update(amount_cny="3000000.00", signed_on="2024-10-15")
+    at(clock, "2024-11-20 10:00")
+    first = engine.open_case(program, applicant=sme, data=first_data, actor=PLATFORM)
+    engine.fire(first.id, "submit", actor=PLATFORM)
+    at(clock, "2024-12-02 15:00")
+    second = engine.open_case(program, applicant=sme, data=second_data, actor=PLATFORM)
+    engine.fire(second.id, "submit", actor=PLATFORM)
+    at(clock, "2024-12-10 09:30")
+    for event in ("accept", "pass_preliminary", "pass_expert_review"):
+        engine.advance_batch(program, event, count=10, actor=REVIEWER)
+    at(clock, "2024-12-18 09:00")  # the 5-working-day public notice ended with Tue 12-17
+    engine.expire_due()
+    for case in (first, second):
+        engine.fire(case.id, "approve", actor=REVIEWER)
+    at(clock, "2024-12-25 10:00")
+    engine.fire(first.id, "issue_voucher", actor=REVIEWER, payload={"approval_document": "深科技创新〔2024〕示例1号"})
+    engine.fire(second.id, "issue_voucher", actor=REVIEWER, payload={"approval_document": "深科技创新〔2024〕示例2号"})
+    return [first.id, second.id]
 
 
 def run_demo(engine: Engine, clock: ManualClock, say: Callable[[str], None] = print) -> list[int]:
@@ -97,7 +127,7 @@ def run_demo(engine: Engine, clock: ManualClock, say: Callable[[str], None] = pr
     at(clock, "2025-10-28 10:00")
     engine.fire(funded.id, "fund", actor=REVIEWER)
 
-    ids = [funded.id, returned.id, late.id, idle.id]
+    ids = [funded.id, returned.id, late.id, idle.id, *_voucher_round(engine, clock)]
     for case_id in ids:
         case = engine.get_case(case_id)
         process = engine.programs.get(case.program, case.program_version)

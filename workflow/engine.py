@@ -40,13 +40,14 @@ from workflow.errors import (
 from workflow.idempotency import check_key, find_replay, fingerprint, remember
 from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
-from workflow.views import AuditEntry, CaseSnapshot, EventOption, OverrideOutcome
+from workflow.version_commands import VersionCommands
+from workflow.views import AuditEntry, BatchOutcome, CaseSnapshot, EventOption, OverrideOutcome
 from workflow.writes import Change, apply_change, json_native
 
 log = logging.getLogger("filingflow.engine")
 
 
-class Engine(DeadlineCommands):
+class Engine(DeadlineCommands, VersionCommands):
     """Drives cases through their programs' processes; knows no program itself."""
 
     # ---- commands -------------------------------------------------------------------
@@ -237,6 +238,38 @@ class Engine(DeadlineCommands):
             deadlines_opened=result.deadlines_opened,
             notices=result.notices,
         )
+
+    def advance_batch(
+        self, program: str, event: str, *, count: int, actor: Actor, payload: Mapping[str, Any] | None = None
+    ) -> BatchOutcome:
+        """Fire ``event`` on the next ``count`` cases that can take it, in submission order (SZ-FLOW-3).
+
+        Each case is its own command (and transaction); the batch stops at the first case a rule
+        refuses, so a later case never overtakes an earlier one.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 500:
+            raise InvalidInput("count must be 1..500", field="count")
+        process = self.programs.get(program)
+        definition_event = process.event(event)
+        with self.database.connect() as conn:
+            candidates = (
+                conn.execute(
+                    sa.select(cases.c.id)
+                    .where(cases.c.program_key == process.key, cases.c.state.in_(definition_event.sources))
+                    .order_by(cases.c.submitted_at.is_(None), cases.c.submitted_at, cases.c.id)
+                    .limit(count)
+                )
+                .scalars()
+                .all()
+            )
+        advanced: list[int] = []
+        for case_id in candidates:
+            try:
+                self.fire(case_id, event, actor=actor, payload=payload)
+            except FilingFlowError as exc:
+                return BatchOutcome(tuple(advanced), stopped_at=case_id, reason=str(exc))
+            advanced.append(case_id)
+        return BatchOutcome(tuple(advanced))
 
     def expire_due(self, *, limit: int = 500) -> list[tuple[int, str]]:
         """Fire the expiry event of every pending deadline now due, oldest first.

@@ -159,3 +159,12 @@ class OverrideOutcome:
     deadlines_closed: tuple[str, ...]
     deadlines_opened: tuple[str, ...]
     notices: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """Which cases a batch advanced, and where and why it stopped early (if it did)."""
+
+    advanced: tuple[int, ...]
+    stopped_at: int | None = None
+    reason: str | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from app.api import schemas
-from app.api.deps import CallerDep, EngineDep
+from app.api.deps import CallerDep, EngineDep, require_role
 from workflow.diagram import mermaid
 from workflow.process import CompiledProcess
 
@@ -72,3 +72,13 @@ def read_program(key: Annotated[str, Path(max_length=80)], engine: EngineDep, ca
         return program_out(engine.programs.get(key))
     except UnknownProgram:
         raise ApiProblem(404, "not-found", "No such program", f"unknown program {key!r}", field="key") from None
+
+
+@router.post("/programs/{key}/batches", response_model=schemas.BatchOut)
+def advance_batch(
+    key: Annotated[str, Path(max_length=80)], body: schemas.BatchIn, engine: EngineDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Staff advance the next ``count`` cases of a stage in submission order (SZ-FLOW-3)."""
+    require_role(caller, "staff", "admin")
+    outcome = engine.advance_batch(key, body.event, count=body.count, actor=caller.actor())
+    return {"advanced": list(outcome.advanced), "stopped_at": outcome.stopped_at, "reason": outcome.reason}

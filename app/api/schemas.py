@@ -253,3 +253,14 @@ class HealthOut(BaseModel):
     worker_heartbeat_age_seconds: float | None
     sandbox: dict[str, Any] | None
     now: datetime
+
+
+class BatchIn(Strict):
+    event: str = Field(max_length=60, examples=["accept"])
+    count: int = Field(ge=1, le=500, examples=[20])
+
+
+class BatchOut(BaseModel):
+    advanced: list[int]
+    stopped_at: int | None
+    reason: str | None

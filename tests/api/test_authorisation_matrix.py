@@ -30,6 +30,13 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, bool, set[str]]] = [
     ("GET", "/v1/cases", None, False, {"platform", "staff", "admin", "applicant"}),
     ("GET", "/v1/programs", None, False, {"platform", "staff", "admin", "applicant"}),
     ("GET", "/v1/programs/" + PROGRAM, None, False, {"platform", "staff", "admin", "applicant"}),
+    (
+        "POST",
+        "/v1/programs/shenzhen-training-voucher-2024/batches",
+        {"event": "accept", "count": 1},
+        False,
+        {"staff", "admin"},
+    ),
     ("GET", "/v1/webhooks", None, False, {"admin"}),
     ("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "secret": "s" * 16}, False, {"admin"}),
 ]

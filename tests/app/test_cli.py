@@ -48,7 +48,9 @@ def test_demo_runs_the_three_guide_paths_and_verifies(db_env: dict[str, str], tm
     assert "window_closed: draft (草稿（未提交）) -> abandoned" in out
     verify = run("audit", "verify", env=db_env)
     assert verify.returncode == 0, verify.stderr
-    assert "audit verify OK: 4 cases, " in verify.stdout
+    assert "audit verify OK: 6 cases, " in verify.stdout
+    assert "Case 6: 深圳市南山智训科技有限公司" in out
+    assert "subsidy 1,000,000.00 CNY" in out, "the second contract hits the 3,000,000 annual cap (SZ-AMT-2)"
 
 
 def test_demo_without_a_database_url_uses_a_fresh_file(tmp_path: Path) -> None:
@@ -68,7 +70,7 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     exported = run("audit", "anchor", "--out", str(anchor), env=db_env)
     assert exported.returncode == 0, exported.stderr
     heads = json.loads(anchor.read_text())["heads"]
-    assert set(heads) == {"1", "2", "3", "4"}
+    assert set(heads) == {"1", "2", "3", "4", "5", "6"}
     database = create_database_engine(db_env["FILINGFLOW_DATABASE_URL"])
     with database.begin() as conn:  # truncate case 1's tail and rewind its row to match
         last = conn.exec_driver_sql("SELECT version FROM cases WHERE id=1").scalar_one()

@@ -1,0 +1,103 @@
+"""Moving open cases to a new version of their program's definition, with an explicit state mapping.
+
+Cases stay pinned to the definition (key and version) they were opened under; when a
+definition changes while cases are open, staff migrate them deliberately. The mapping is
+checked as a whole before anything moves: a case left in a state the new version does
+not have refuses the migration, naming the state. Each moved case gets one audit event
+(kind ``migration``: old and new version and state, who, why), in its own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from workflow.definition import STAFF_ROLES, Actor
+from workflow.engine_base import EngineBase, require_reason
+from workflow.errors import InvalidInput, NotPermitted
+from workflow.tables import cases
+from workflow.writes import Change, apply_change
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationPlan:
+    program: str
+    from_version: int
+    to_version: int
+    moves: tuple[tuple[int, str, str], ...]  # (case id, old state, new state)
+    dry_run: bool
+
+
+class VersionCommands(EngineBase):
+    def migrate_cases(
+        self,
+        program: str,
+        *,
+        from_version: int,
+        to_version: int,
+        mapping: Mapping[str, str],
+        actor: Actor,
+        reason: str,
+        dry_run: bool = False,
+    ) -> MigrationPlan:
+        """Move every open case of ``program`` v``from_version`` to v``to_version``."""
+        if actor.role not in STAFF_ROLES:
+            raise NotPermitted("only staff may migrate cases", field="role")
+        reason = require_reason(reason, case_id=None)
+        old = self.programs.get(program, from_version)
+        new = self.programs.get(program, to_version)
+        if from_version == to_version:
+            raise InvalidInput("from and to versions are the same", field="to_version")
+        for source, target in mapping.items():
+            if source not in old.states:
+                raise InvalidInput(f"v{from_version} has no state {source!r} to map", field=f"mapping.{source}")
+            if target not in new.states:
+                raise InvalidInput(f"v{to_version} has no state {target!r}", field=f"mapping.{source}")
+        with self.database.connect() as conn:
+            rows = conn.execute(
+                sa.select(cases.c.id, cases.c.state)
+                .where(
+                    cases.c.program_key == program, cases.c.program_version == from_version, cases.c.final.is_(False)
+                )
+                .order_by(cases.c.id)
+            ).all()
+        moves = tuple((r.id, r.state, mapping.get(r.state, r.state)) for r in rows)
+        stranded = sorted({target for _, _, target in moves if target not in new.states})
+        if stranded:
+            raise InvalidInput(
+                f"open cases would be left in states v{to_version} does not have: {', '.join(stranded)}; "
+                "map them explicitly",
+                field=f"mapping.{stranded[0]}",
+            )
+        plan = MigrationPlan(program, from_version, to_version, moves, dry_run)
+        if dry_run:
+            return plan
+        for case_id, before, after in moves:
+            now = self.clock.now()
+            with self._transaction(case_id=case_id, event="migration") as conn:
+                row = self._load(conn, case_id)
+                if row["program_version"] != from_version or row["state"] != before:
+                    continue  # moved meanwhile; it will be picked up by a rerun
+                change = Change(
+                    kind="migration",
+                    actor=actor,
+                    event=None,
+                    from_state=before,
+                    to_state=after,
+                    reason=reason,
+                    old_values={"program_version": from_version, "state": before},
+                    new_values={"program_version": to_version, "state": after},
+                )
+                apply_change(
+                    conn,
+                    process=new,
+                    case=row,
+                    change=change,
+                    now=now,
+                    calendar=self.calendar,
+                    audit_key=self._audit_key,
+                    case_values={"program_version": to_version},
+                )
+        return plan

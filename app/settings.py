@@ -38,6 +38,13 @@ class Settings:
     outbox_max_attempts: int = 8
     outbox_lease_seconds: float = 120.0
 
+    def console_secret(self) -> bytes:
+        """The key that signs console sessions, derived from the audit key (never stored)."""
+        import hashlib
+        import hmac
+
+        return hmac.new(self.audit_key.encode(), b"filingflow-console-sessions", hashlib.sha256).digest()
+
     @property
     def audit_key_is_default(self) -> bool:
         return self.audit_key == DEV_AUDIT_KEY

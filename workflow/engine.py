@@ -36,6 +36,7 @@ from workflow.errors import (
     InvalidInput,
     NotPermitted,
     TransitionNotAllowed,
+    reject_nul,
 )
 from workflow.idempotency import check_key, find_replay, fingerprint, remember
 from workflow.process import CompiledProcess
@@ -66,9 +67,11 @@ class Engine(DeadlineCommands, VersionCommands):
         if actor.role not in {"applicant", "platform", "staff", "admin"}:
             raise NotPermitted(f"role {actor.role!r} may not open cases", field="role")
         process = self.programs.get(program)
-        person = parse_applicant(applicant)
         if not isinstance(data, Mapping):
             raise InvalidInput("data must be an object", field="data")
+        reject_nul(dict(data), "data")
+        reject_nul(applicant.to_json() if isinstance(applicant, Applicant) else dict(applicant), "applicant")
+        person = parse_applicant(applicant)
         prepared = process.definition.prepare_data(data)
         print_ = fingerprint("open", program=program, applicant=person.to_json(), data=prepared)
         now = self.clock.now()
@@ -149,6 +152,7 @@ class Engine(DeadlineCommands, VersionCommands):
         """Fire ``event`` on a case: role, state, payload and guards checked, then written."""
         check_key(idempotency_key)
         payload = dict(payload or {})
+        reject_nul(payload, "payload")
         print_ = fingerprint("fire", case_id=case_id, event=event, payload=payload, expected=expected_version)
         now = self.clock.now()
         with self._transaction(case_id=case_id, event=event) as conn:

@@ -143,6 +143,8 @@ def deadline_view(row: sa.RowMapping) -> DeadlineView:
 
 
 def require_reason(reason: object, *, case_id: int | None) -> str:
+    if isinstance(reason, str) and "\x00" in reason:
+        raise InvalidInput("reason must not contain NUL characters", case_id=case_id, field="reason")
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("a reason is required", case_id=case_id, field="reason")
     if len(reason) > MAX_REASON:

@@ -131,3 +131,21 @@ class CalendarYearUnknown(FilingFlowError, LookupError):
             field="date",
         )
         self.year = year
+
+
+def reject_nul(value: object, field: str) -> None:
+    """Refuse NUL characters anywhere in a structure: PostgreSQL text cannot store them.
+
+    Checked at the engine's door so that a value accepted on SQLite is never refused later
+    by PostgreSQL halfway through a command.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput("text must not contain NUL characters", field=field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key, field)
+            reject_nul(item, f"{field}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            reject_nul(item, f"{field}.{index}")

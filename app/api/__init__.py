@@ -27,7 +27,9 @@ FilingFlow drives funding-application cases through their program's process.
 """
 
 
-def create_app(engine: Engine, *, sandbox: dict[str, Any] | None = None) -> FastAPI:
+def create_app(
+    engine: Engine, *, sandbox: dict[str, Any] | None = None, console_secret: bytes | None = None
+) -> FastAPI:
     app = FastAPI(
         responses=PROBLEMS,
         title="FilingFlow",
@@ -46,6 +48,10 @@ def create_app(engine: Engine, *, sandbox: dict[str, Any] | None = None) -> Fast
     app.include_router(routes_programs.router)
     app.include_router(routes_admin.router)
     app.add_middleware(BodySizeLimit)
+    if console_secret is not None:
+        from app.console.routes import build_console, install
+
+        install(app, build_console(engine, secret=console_secret))
 
     if sandbox is not None:
         header = f"clock-start={sandbox['clock_start']}"

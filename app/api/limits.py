@@ -1,4 +1,4 @@
-"""Resource limits at the door: request bodies over 1 MiB are refused with 413 before parsing."""
+"""Limits at the door: bodies over 1 MiB get 413 before parsing; NUL characters in the URL get 422."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query or b"\x00" in scope.get("path", "").encode():
+            await self._refuse(send, 422, "invalid-input", "Invalid input", "NUL characters are not allowed")
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
@@ -52,22 +56,21 @@ class BodySizeLimit:
             if not started:
                 await self._refuse(send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(
+        self,
+        send: Send,
+        status: int = 413,
+        slug: str = "body-too-large",
+        title: str = "Body too large",
+        detail: str | None = None,
+    ) -> None:
         body: dict[str, Any] = {
-            "type": "https://filingflow.example/problems/body-too-large",
-            "title": "Body too large",
-            "status": 413,
-            "detail": f"request bodies are limited to {self.max_body} bytes",
+            "type": f"https://filingflow.example/problems/{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail or f"request bodies are limited to {self.max_body} bytes",
         }
         data = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
-        )
+        headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(data)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": data})

@@ -6,16 +6,25 @@ Request bodies forbid unknown fields: a caller that sends ``state``, ``version``
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from states.longgang_ai_compute_2025.data import EXAMPLE as LONGGANG_DATA
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """NUL characters cannot be stored by PostgreSQL: refuse them in every request body."""
+        if "\x00" in json.dumps(value, default=str):
+            raise ValueError("text must not contain NUL characters")
+        return value
 
 
 class ApplicantIn(Strict):

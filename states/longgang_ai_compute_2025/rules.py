@@ -137,6 +137,8 @@ def materials_guard(ctx: GuardContext) -> str | Refusal | None:
 
 def service_window_guard(ctx: GuardContext) -> str | Refusal | None:
     """LG-FLOW-5: the paper file is received at one of the 13 listed service windows."""
+    if "service_window" not in ctx.payload:
+        return None  # not given yet: the event's `requires` asks for it; this checks what is given
     number = ctx.payload.get("service_window")
     if isinstance(number, bool) or not isinstance(number, int) or window_by_number(number) is None:
         return Refusal(

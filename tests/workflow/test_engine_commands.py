@@ -192,3 +192,22 @@ def test_override_with_a_stale_version_conflicts(engine: Engine, case_id: int) -
     _refuses(
         engine, ConflictError, lambda: engine.override(case_id, "funded", actor=STAFF, reason="x", expected_version=1)
     )
+
+
+def test_nul_characters_are_refused_at_the_door(engine: Engine, case_id: int) -> None:
+    # PostgreSQL text cannot hold NUL: refuse it on every backend, naming the field, before anything is written
+    bad = {**applicant(5), "name": "深圳\x00公司"}
+    error = _refuses(engine, InvalidInput, lambda: engine.open_case(PROGRAM, applicant=bad, data={}, actor=PLATFORM))
+    assert error.field == "applicant.name"
+    error = _refuses(
+        engine,
+        InvalidInput,
+        lambda: engine.open_case(PROGRAM, applicant=applicant(6), data={"supplier": {"name": "a\x00"}}, actor=PLATFORM),
+    )
+    assert error.field == "data.supplier.name"
+    error = _refuses(
+        engine, InvalidInput, lambda: engine.fire(case_id, "withdraw", actor=PLATFORM, payload={"note": "\x00"})
+    )
+    assert error.field == "payload.note"
+    error = _refuses(engine, InvalidInput, lambda: engine.override(case_id, "funded", actor=STAFF, reason="x\x00"))
+    assert error.field == "reason"

@@ -1,0 +1,127 @@
+"""The read side of the console: the work queue, counts, round overview, CSV rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from workflow.clock import SHANGHAI, shanghai_day_end
+from workflow.engine import Engine
+from workflow.tables import cases, deadlines, notices
+from workflow.writes import OPEN_STATUSES
+
+PAGE = 50
+PUBLICITY_STATES = ("publicity", "public_notice")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    program: str
+    state: str | None = None
+    due_within: int | None = None  # working days
+    overdue: bool = False
+    q: str | None = None
+    sort: str = "submitted"  # submitted | due
+    page: int = 1
+
+
+def _next_due() -> Any:
+    return (
+        sa.select(deadlines.c.case_id, sa.func.min(deadlines.c.due_at).label("next_due"))
+        .where(deadlines.c.status == "pending")
+        .group_by(deadlines.c.case_id)
+        .subquery()
+    )
+
+
+def queue(engine: Engine, f: QueueFilter) -> tuple[list[dict[str, Any]], int]:
+    """Cases of one program matching the filter, sorted and paginated, with the total."""
+    next_due = _next_due()
+    query = (
+        sa.select(cases, next_due.c.next_due)
+        .outerjoin(next_due, next_due.c.case_id == cases.c.id)
+        .where(cases.c.program_key == f.program)
+    )
+    now = engine.clock.now()
+    if f.state:
+        query = query.where(cases.c.state == f.state)
+    if f.overdue:
+        query = query.where(next_due.c.next_due < now)
+    if f.due_within is not None:
+        today = now.astimezone(SHANGHAI).date()
+        limit = shanghai_day_end(engine.calendar.add_working_days(today, f.due_within))
+        query = query.where(next_due.c.next_due <= limit)
+    if f.q:
+        needle = f"%{f.q.strip()}%"
+        query = query.where(sa.or_(cases.c.applicant_name.like(needle), cases.c.applicant_code.like(needle.upper())))
+    if f.sort == "due":
+        query = query.order_by(next_due.c.next_due.is_(None), next_due.c.next_due, cases.c.id)
+    else:
+        query = query.order_by(cases.c.submitted_at.is_(None), cases.c.submitted_at, cases.c.id)
+    with engine.database.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.limit(PAGE).offset((max(f.page, 1) - 1) * PAGE)).mappings().all()
+    return [dict(r) for r in rows], int(total)
+
+
+def state_counts(engine: Engine, program: str) -> dict[str, int]:
+    with engine.database.connect() as conn:
+        rows = conn.execute(
+            sa.select(cases.c.state, sa.func.count()).where(cases.c.program_key == program).group_by(cases.c.state)
+        ).all()
+    return {state: int(n) for state, n in rows}
+
+
+def round_overview(engine: Engine, program: str) -> dict[str, Any]:
+    now = engine.clock.now()
+    with engine.database.connect() as conn:
+        due_soon = (
+            conn.execute(
+                sa.select(deadlines, cases.c.applicant_name)
+                .join(cases, cases.c.id == deadlines.c.case_id)
+                .where(
+                    cases.c.program_key == program,
+                    deadlines.c.status == "pending",
+                    deadlines.c.due_at < now + timedelta(days=7),
+                )
+                .order_by(deadlines.c.due_at)
+            )
+            .mappings()
+            .all()
+        )
+        dead = (
+            conn.execute(
+                sa.select(notices, cases.c.applicant_name)
+                .join(cases, cases.c.id == notices.c.case_id)
+                .where(cases.c.program_key == program, notices.c.status == "dead")
+                .order_by(notices.c.id.desc())
+            )
+            .mappings()
+            .all()
+        )
+    return {"counts": state_counts(engine, program), "due_soon": due_soon, "dead": dead}
+
+
+def export_rows(engine: Engine, program: str, *, publicity_only: bool) -> list[dict[str, Any]]:
+    next_due = _next_due()
+    query = (
+        sa.select(cases, next_due.c.next_due)
+        .outerjoin(next_due, next_due.c.case_id == cases.c.id)
+        .where(cases.c.program_key == program)
+        .order_by(cases.c.submitted_at.is_(None), cases.c.submitted_at, cases.c.id)
+    )
+    if publicity_only:
+        query = query.where(cases.c.state.in_(PUBLICITY_STATES))
+    with engine.database.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def open_deadline_statuses() -> tuple[str, ...]:
+    return OPEN_STATUSES
+
+
+def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(SHANGHAI).strftime(fmt) if value else ""

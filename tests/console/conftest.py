@@ -1,0 +1,49 @@
+"""The console served over real HTTP, with staff, admin, platform and applicant tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from app.api import create_app
+from app.api.auth import create_token
+from tests.support.http import serving
+from tests.support.longgang import uscc
+from workflow.engine import Engine
+
+SECRET = b"console-test-secret"
+
+
+@dataclass
+class Console:
+    base: str
+    tokens: dict[str, str]
+    engine: Engine
+
+    @contextmanager
+    def signed_in(self, role: str = "staff") -> Iterator[httpx.Client]:
+        with httpx.Client(base_url=self.base, timeout=30, follow_redirects=False) as http:
+            response = http.post("/console/login", data={"token": self.tokens[role]})
+            assert response.status_code == 303, response.text
+            yield http
+
+    def csrf(self, http: httpx.Client, path: str = "/console/queue") -> str:
+        page = http.get(path).text
+        marker = 'name="csrf" value="'
+        start = page.index(marker) + len(marker)
+        return page[start : page.index('"', start)]
+
+
+@pytest.fixture
+def console(engine: Engine) -> Iterator[Console]:
+    now = engine.clock.now()
+    tokens = {}
+    for role in ("staff", "admin", "platform", "applicant"):
+        code = uscc(1) if role == "applicant" else None
+        _, tokens[role] = create_token(engine.database, name=f"{role}-console", role=role, applicant_code=code, now=now)
+    with serving(create_app(engine, console_secret=SECRET)) as base:
+        yield Console(base, tokens, engine)

@@ -336,17 +336,7 @@ class DeadlineCommands(EngineBase):
     def send_due_reminders(self, *, limit: int = 500) -> int:
         """Queue every reminder rung now due, once each; returns how many rungs were sent."""
         now = self.clock.now()
-        with self.database.connect() as conn:
-            due = (
-                conn.execute(
-                    sa.select(deadlines.c.id)
-                    .where(deadlines.c.status == "pending", deadlines.c.next_reminder_at <= now)
-                    .order_by(deadlines.c.next_reminder_at, deadlines.c.id)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
-            )
+        due = self._due_deadline_ids(deadlines.c.next_reminder_at, now, limit)
         sent = 0
         for deadline_id in due:
             try:

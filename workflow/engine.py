@@ -283,17 +283,7 @@ class Engine(DeadlineCommands, VersionCommands):
         Returns ``(case_id, deadline_key)`` for each one expired.
         """
         now = self.clock.now()
-        with self.database.connect() as conn:
-            due = (
-                conn.execute(
-                    sa.select(deadlines.c.id)
-                    .where(deadlines.c.status == "pending", deadlines.c.due_at <= now)
-                    .order_by(deadlines.c.due_at, deadlines.c.id)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
-            )
+        due = self._due_deadline_ids(deadlines.c.due_at, now, limit)
         done: list[tuple[int, str]] = []
         for deadline_id in due:
             try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -42,6 +44,22 @@ class EngineBase:
     def get_case(self, case_id: int) -> CaseSnapshot:
         with self.database.connect() as conn:
             return self._snapshot(conn, case_id)
+
+    def _due_deadline_ids(self, column: sa.ColumnElement[Any], now: datetime, limit: int) -> list[int]:
+        """Ids of pending deadlines whose ``column`` (due time, next reminder) has come, oldest first.
+
+        The partial indexes on pending rows keep this proportional to what is due, not to
+        every deadline ever opened.
+        """
+        with self.database.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(deadlines.c.id)
+                    .where(deadlines.c.status == "pending", column <= now)
+                    .order_by(column, deadlines.c.id)
+                    .limit(limit)
+                ).scalars()
+            )
 
     @contextmanager
     def _transaction(

@@ -6,7 +6,6 @@ Request bodies forbid unknown fields: a caller that sends ``state``, ``version``
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -22,9 +21,19 @@ class Strict(BaseModel):
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         """NUL characters cannot be stored by PostgreSQL: refuse them in every request body."""
-        if "\x00" in json.dumps(value, default=str):
+        if _has_nul(value):
             raise ValueError("text must not contain NUL characters")
         return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class ApplicantIn(Strict):

@@ -199,3 +199,15 @@ def test_unauthenticated_and_revoked(api: Api) -> None:
     revoke_token(api.engine.database, name="staff-token", now=api.engine.clock.now())
     with api.client("staff") as http:
         assert http.get("/v1/cases").status_code == 401
+
+
+def test_nul_characters_are_refused_everywhere(api: Api) -> None:
+    # PostgreSQL cannot store NUL: every body, query string and path refuses it with a 422
+    with api.client("admin") as http:
+        hook = http.post("/v1/webhooks", json={"url": "http://\x00", "secret": "0" * 16})
+        assert (hook.status_code, hook.json()["type"].rsplit("/", 1)[1]) == (422, "invalid-input")
+        case = http.post(
+            "/v1/cases", json={"program": PROGRAM, "applicant": {**applicant(), "name": "a\x00"}, "data": {}}
+        )
+        assert case.status_code == 422
+        assert http.get("/v1/cases", params={"program": "a\x00"}).status_code == 422

@@ -9,6 +9,8 @@ legal records), a 30 s busy timeout, foreign keys on, and every transaction star
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,17 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=30000",
     "PRAGMA foreign_keys=ON",
 )
+
+
+READ_ONLY = "filingflow_read_only"
+
+
+@contextmanager
+def read_only(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for queries only: on SQLite its transaction is a deferred BEGIN (WAL
+    readers do not block writers), everywhere else an ordinary one."""
+    with engine.connect() as conn:
+        yield conn.execution_options(**{READ_ONLY: True})
 
 
 def create_database_engine(url: str, **options: Any) -> sa.Engine:
@@ -48,7 +61,9 @@ def _sqlite_engine(url: str, database: str | None, **options: Any) -> sa.Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # reads (see read_only) take a deferred BEGIN so they never queue behind writers
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

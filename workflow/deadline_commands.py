@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from workflow.database import read_only
 from workflow.deadlines import DueTime, compute_due, explain, shanghai_date
 from workflow.definition import STAFF_ROLES, SYSTEM, Actor, DeadlineRule, NoticeRule
 from workflow.engine_base import EngineBase, deadline_view, require_reason
@@ -212,7 +213,7 @@ class DeadlineCommands(EngineBase):
 
     def explain_deadlines(self, case_id: int) -> list[DeadlineExplanation]:
         """Every deadline of a case with the days counted and skipped towards it."""
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             self._load(conn, case_id)
             rows = (
                 conn.execute(sa.select(deadlines).where(deadlines.c.case_id == case_id).order_by(deadlines.c.id))
@@ -229,7 +230,7 @@ class DeadlineCommands(EngineBase):
 
     def recompute_deadlines(self, *, actor: Actor = SYSTEM, reason: str) -> list[Recomputed]:
         """Re-derive every open deadline from the current calendar; audit and notify the moved ones."""
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             candidates = conn.execute(
                 sa.select(deadlines.c.id, deadlines.c.case_id).where(deadlines.c.status.in_(OPEN_STATUSES))
             ).all()
@@ -289,7 +290,7 @@ class DeadlineCommands(EngineBase):
 
     def reload_calendar(self) -> None:
         """Rebuild the calendar from the staff overrides and loaded arrangements in the database."""
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             overrides = {
                 date.fromisoformat(r.day): CalendarOverride(date.fromisoformat(r.day), r.working, r.reason)
                 for r in conn.execute(sa.select(calendar_overrides))

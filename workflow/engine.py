@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from workflow.applicants import Applicant, parse_applicant
 from workflow.audit import GENESIS
+from workflow.database import read_only
 from workflow.deadline_commands import DeadlineCommands
 from workflow.definition import (
     STAFF_ROLES,
@@ -193,7 +194,7 @@ class Engine(DeadlineCommands, VersionCommands):
             raise NotPermitted("only staff may override", case_id=case_id, field="role")
         reason = require_reason(reason, case_id=case_id)
         now = self.clock.now()
-        with self.database.connect() as conn:
+        with self.database.connect() as conn:  # a write transaction, rolled back for a dry run
             transaction = conn.begin()
             try:
                 row = self._load(conn, case_id)
@@ -255,7 +256,7 @@ class Engine(DeadlineCommands, VersionCommands):
             raise InvalidInput("count must be 1..500", field="count")
         process = self.programs.get(program)
         definition_event = process.event(event)
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             candidates = (
                 conn.execute(
                     sa.select(cases.c.id)
@@ -299,7 +300,7 @@ class Engine(DeadlineCommands, VersionCommands):
 
     def available_events(self, case_id: int, *, actor: Actor) -> list[EventOption]:
         """Every event leaving the current state, allowed or with the reason it is not."""
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             row = self._load(conn, case_id)
         process = self._process(row)
         context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"])
@@ -320,14 +321,14 @@ class Engine(DeadlineCommands, VersionCommands):
 
     def explain_amount(self, case_id: int) -> Amount | None:
         """The case's amount with the steps (rule IDs) that produce it, as the engine computes it."""
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             row = self._load(conn, case_id)
             process = self._process(row)
             already = self._already_claimed(conn, process, row["applicant_code"], before_case=case_id)
         return process.definition.amount(row["data"], already)
 
     def history(self, case_id: int) -> list[AuditEntry]:
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             self._load(conn, case_id)
             rows = conn.execute(
                 sa.select(audit_events).where(audit_events.c.case_id == case_id).order_by(audit_events.c.seq)

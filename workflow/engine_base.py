@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from workflow.applicants import Applicant
 from workflow.clock import Clock
+from workflow.database import read_only
 from workflow.errors import CaseNotFound, ConflictError, GuardRefused, InvalidInput
 from workflow.process import CompiledProcess, ProgramCatalog
 from workflow.tables import cases, deadlines
@@ -42,7 +43,7 @@ class EngineBase:
         return f"Engine({self.database.url.render_as_string(hide_password=True)!r}, clock={self.clock!r})"
 
     def get_case(self, case_id: int) -> CaseSnapshot:
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             return self._snapshot(conn, case_id)
 
     def _due_deadline_ids(self, column: sa.ColumnElement[Any], now: datetime, limit: int) -> list[int]:
@@ -51,7 +52,7 @@ class EngineBase:
         The partial indexes on pending rows keep this proportional to what is due, not to
         every deadline ever opened.
         """
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             return list(
                 conn.execute(
                     sa.select(deadlines.c.id)

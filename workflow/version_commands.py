@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from workflow.database import read_only
 from workflow.definition import STAFF_ROLES, Actor
 from workflow.engine_base import EngineBase, require_reason
 from workflow.errors import InvalidInput, NotPermitted
@@ -55,7 +56,7 @@ class VersionCommands(EngineBase):
                 raise InvalidInput(f"v{from_version} has no state {source!r} to map", field=f"mapping.{source}")
             if target not in new.states:
                 raise InvalidInput(f"v{to_version} has no state {target!r}", field=f"mapping.{source}")
-        with self.database.connect() as conn:
+        with read_only(self.database) as conn:
             rows = conn.execute(
                 sa.select(cases.c.id, cases.c.state)
                 .where(

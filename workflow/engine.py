@@ -44,7 +44,7 @@ from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
 from workflow.version_commands import VersionCommands
 from workflow.views import AuditEntry, BatchOutcome, CaseSnapshot, EventOption, OverrideOutcome
-from workflow.writes import Change, apply_change, json_native
+from workflow.writes import Change, WriteResult, apply_change, json_native
 
 log = logging.getLogger("filingflow.engine")
 
@@ -119,7 +119,7 @@ class Engine(DeadlineCommands, VersionCommands):
                     "amount_fen": amount.fen if amount else None,
                 },
             )
-            apply_change(
+            written = apply_change(
                 conn,
                 process=process,
                 case=row,
@@ -128,7 +128,7 @@ class Engine(DeadlineCommands, VersionCommands):
                 calendar=self.calendar,
                 audit_key=self._audit_key,
             )
-            snapshot = self._snapshot(conn, case_id)
+            snapshot = self._snapshot_of(written.case_row, written.open_deadlines)
             remember(
                 conn,
                 scope=actor.name,
@@ -162,8 +162,8 @@ class Engine(DeadlineCommands, VersionCommands):
                 return CaseSnapshot.from_json(replay)
             row = self._load(conn, case_id)
             self._check_version(row, expected_version, event)
-            self._fire_loaded(conn, row, event, actor=actor, payload=payload, now=now)
-            snapshot = self._snapshot(conn, case_id)
+            written = self._fire_loaded(conn, row, event, actor=actor, payload=payload, now=now)
+            snapshot = self._snapshot_of(written.case_row, written.open_deadlines)
             remember(
                 conn,
                 scope=actor.name,
@@ -348,7 +348,7 @@ class Engine(DeadlineCommands, VersionCommands):
         now: datetime,
         extra: Mapping[str, Any] | None = None,
         extra_notices: tuple[NoticeRule, ...] = (),
-    ) -> None:
+    ) -> WriteResult:
         case_id = row["id"]
         process = self._process(row)
         event = process.event(name, case_id=case_id)
@@ -425,7 +425,7 @@ class Engine(DeadlineCommands, VersionCommands):
             notice_context={"payload": details, "amount_fen": case_values.get("amount_fen", row["amount_fen"])},
             extra_notices=extra_notices,
         )
-        apply_change(
+        return apply_change(
             conn,
             process=process,
             case=row,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,13 @@ from workflow.views import CaseSnapshot, DeadlineView
 from workflow.workdays import WorkingDayCalendar
 
 MAX_REASON = 2000
+# built once (see workflow.writes): the read side of every command
+_LOAD_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("case_id"))
+_OPEN_DEADLINES = (
+    sa.select(deadlines)
+    .where(deadlines.c.case_id == sa.bindparam("case_id"), deadlines.c.status.in_(("pending", "suspended")))
+    .order_by(deadlines.c.due_at)
+)
 
 
 class EngineBase:
@@ -105,7 +112,7 @@ class EngineBase:
     def _load(self, conn: sa.Connection, case_id: int) -> sa.RowMapping:
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             raise InvalidInput("case id must be an integer", field="case_id")
-        row = conn.execute(sa.select(cases).where(cases.c.id == case_id)).mappings().first()
+        row = conn.execute(_LOAD_CASE, {"case_id": case_id}).mappings().first()
         if row is None:
             raise CaseNotFound(f"no case {case_id}", case_id=case_id, field="case_id")
         return row
@@ -115,12 +122,11 @@ class EngineBase:
 
     def _snapshot(self, conn: sa.Connection, case_id: int) -> CaseSnapshot:
         row = self._load(conn, case_id)
-        process = self._process(row)
-        open_deadlines = conn.execute(
-            sa.select(deadlines)
-            .where(deadlines.c.case_id == case_id, deadlines.c.status.in_(("pending", "suspended")))
-            .order_by(deadlines.c.due_at)
-        ).mappings()
+        return self._snapshot_of(row, list(conn.execute(_OPEN_DEADLINES, {"case_id": case_id}).mappings()))
+
+    def _snapshot_of(self, row: Mapping[Any, Any], open_deadlines: Iterable[Mapping[Any, Any]]) -> CaseSnapshot:
+        """A snapshot from a case row and its open deadlines as already known (no query)."""
+        process = self.programs.get(row["program_key"], row["program_version"])
         return CaseSnapshot(
             id=row["id"],
             program=row["program_key"],
@@ -144,7 +150,7 @@ class EngineBase:
         )
 
 
-def deadline_view(row: sa.RowMapping) -> DeadlineView:
+def deadline_view(row: Mapping[Any, Any]) -> DeadlineView:
     return DeadlineView(
         id=row["id"],
         key=row["key"],

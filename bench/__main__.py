@@ -7,7 +7,7 @@ import importlib
 import json
 from pathlib import Path
 
-BENCHMARKS = ("transition_sqlite",)
+BENCHMARKS = ("transition_sqlite", "sweep")
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import importlib
 import json
 from pathlib import Path
 
-BENCHMARKS = ("transition_sqlite", "sweep")
+BENCHMARKS = ("transition_sqlite", "sweep", "dispatch")
 
 
 def main() -> None:

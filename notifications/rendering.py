@@ -39,6 +39,7 @@ def environment(root: Path = TEMPLATES) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the code: no stat() per render
     )
 
 
@@ -47,13 +48,19 @@ class Renderer:
 
     def __init__(self, env: jinja2.Environment | None = None) -> None:
         self._env = env or environment()
+        self._found: dict[tuple[str, str, str], jinja2.Template] = {}
 
     def _template(self, program: str, kind: str, part: str) -> jinja2.Template:
+        found = self._found.get((program, kind, part))
+        if found is not None:
+            return found
         for folder in (program, COMMON):
             try:
-                return self._env.get_template(f"{folder}/{kind}.{part}.j2")
+                template = self._env.get_template(f"{folder}/{kind}.{part}.j2")
             except jinja2.TemplateNotFound:
                 continue
+            self._found[(program, kind, part)] = template
+            return template
         raise TemplateMissing(f"no template {kind}.{part}.j2 for {program} or {COMMON}")
 
     def has(self, program: str, kind: str, part: str) -> bool:

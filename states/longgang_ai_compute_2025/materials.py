@@ -8,15 +8,13 @@ may be marked ``not_applicable`` or left out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-MATERIAL_STATUSES = ("provided", "not_applicable")
+from states import common
+from states.common import MATERIAL_STATUSES, MaterialItem, MaterialStatus
 
-
-def _always(data: Mapping[str, Any]) -> bool:
-    return True
+__all__ = ["CHECKLIST", "ITEMS", "MATERIAL_STATUSES", "checklist_status", "checklist_view"]
 
 
 def _branch(data: Mapping[str, Any]) -> bool:
@@ -30,15 +28,6 @@ def _ethics(data: Mapping[str, Any]) -> bool:
 def _outside_catalogue(data: Mapping[str, Any]) -> bool:
     supplier = data.get("supplier") or {}
     return supplier.get("in_voucher_catalogue") is not True
-
-
-@dataclass(frozen=True, slots=True)
-class MaterialItem:
-    key: str
-    rule: str
-    label: str
-    required_when: Callable[[Mapping[str, Any]], bool] = _always
-    condition: str = ""
 
 
 CHECKLIST: tuple[MaterialItem, ...] = (
@@ -85,33 +74,9 @@ CHECKLIST: tuple[MaterialItem, ...] = (
 ITEMS = {item.key: item for item in CHECKLIST}
 
 
-@dataclass(frozen=True, slots=True)
-class MaterialStatus:
-    item: MaterialItem
-    required: bool
-    status: str | None
-
-    @property
-    def missing(self) -> bool:
-        return self.required and self.status != "provided"
-
-
 def checklist_status(data: Mapping[str, Any]) -> list[MaterialStatus]:
-    """Every item with whether it is required for this case and what was declared."""
-    declared = data.get("materials") or {}
-    return [MaterialStatus(item, item.required_when(data), declared.get(item.key)) for item in CHECKLIST]
+    return common.checklist_status(CHECKLIST, data)
 
 
 def checklist_view(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The checklist as plain data for APIs and pages: what is required and what is missing."""
-    return [
-        {
-            "key": s.item.key,
-            "label": s.item.label,
-            "rule": s.item.rule,
-            "required": s.required,
-            "status": s.status,
-            "missing": s.missing,
-        }
-        for s in checklist_status(data)
-    ]
+    return common.checklist_view(CHECKLIST, data)

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, sms_and_email
 from workflow.definition import (
-    APPLICANT_SIDE,
-    STAFF_ROLES,
     DeadlineRule,
     Event,
     Guard,
@@ -34,14 +33,9 @@ from .materials import checklist_view
 from .round import LONGGANG_2025, LonggangRound
 from .service_windows import SERVICE_WINDOWS
 
-SYSTEM_ONLY = frozenset({"system"})
-STAFF = frozenset(STAFF_ROLES)
-APPLICANT = frozenset(APPLICANT_SIDE)
-PORTAL = frozenset(STAFF_ROLES | {"platform"})
-
 
 def _notice(kind: str, rule: str = "LG-NOTE-1") -> tuple[NoticeRule, ...]:
-    return (NoticeRule(kind, ("sms", "email"), rule),)
+    return sms_and_email(kind, rule)
 
 
 def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:

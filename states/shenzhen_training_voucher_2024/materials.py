@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-MATERIAL_STATUSES = ("provided", "not_applicable")
+from states import common
+from states.common import MATERIAL_STATUSES, MaterialItem
 
-
-def _always(data: Mapping[str, Any]) -> bool:
-    return True
+__all__ = ["CHECKLIST", "ITEMS", "MATERIAL_STATUSES", "checklist_view"]
 
 
 def _not_public_institution(data: Mapping[str, Any]) -> bool:
     return data.get("entity_type") == "enterprise"
-
-
-@dataclass(frozen=True, slots=True)
-class MaterialItem:
-    key: str
-    rule: str
-    label: str
-    required_when: Callable[[Mapping[str, Any]], bool] = _always
 
 
 CHECKLIST: tuple[MaterialItem, ...] = (
@@ -45,19 +35,4 @@ ITEMS = {item.key: item for item in CHECKLIST}
 
 
 def checklist_view(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    declared = data.get("materials") or {}
-    out = []
-    for item in CHECKLIST:
-        required = item.required_when(data)
-        status = declared.get(item.key)
-        out.append(
-            {
-                "key": item.key,
-                "label": item.label,
-                "rule": item.rule,
-                "required": required,
-                "status": status,
-                "missing": required and status != "provided",
-            }
-        )
-    return out
+    return common.checklist_view(CHECKLIST, data)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, sms_and_email
 from workflow.definition import (
-    APPLICANT_SIDE,
-    STAFF_ROLES,
     DeadlineRule,
     Event,
     NoticeRule,
@@ -30,15 +29,11 @@ from .data import prepare_data
 from .materials import checklist_view
 from .round import SHENZHEN_2024, VoucherRound
 
-SYSTEM_ONLY = frozenset({"system"})
-STAFF = frozenset(STAFF_ROLES)
-APPLICANT = frozenset(APPLICANT_SIDE)
-PORTAL = frozenset(STAFF_ROLES | {"platform"})
 ORDER = "SZ-FLOW-3"
 
 
 def _notice(kind: str, rule: str = "SZ-FLOW-2") -> tuple[NoticeRule, ...]:
-    return (NoticeRule(kind, ("sms", "email"), rule),)
+    return sms_and_email(kind, rule)
 
 
 def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:

@@ -30,7 +30,7 @@ from workflow.definition import (
     NoticeRule,
     Refusal,
 )
-from workflow.engine_base import require_reason
+from workflow.engine_base import OPEN_DEADLINES, require_reason
 from workflow.errors import (
     FilingFlowError,
     GuardRefused,
@@ -43,7 +43,7 @@ from workflow.idempotency import check_key, find_replay, fingerprint, remember
 from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
 from workflow.version_commands import VersionCommands
-from workflow.views import AuditEntry, BatchOutcome, CaseSnapshot, EventOption, OverrideOutcome
+from workflow.views import AuditEntry, BatchOutcome, CaseInspection, CaseSnapshot, EventOption, OverrideOutcome
 from workflow.writes import Change, WriteResult, apply_change, json_native
 
 log = logging.getLogger("filingflow.engine")
@@ -298,11 +298,24 @@ class Engine(DeadlineCommands, VersionCommands):
 
     # ---- queries --------------------------------------------------------------------
 
+    def inspect(self, case_id: int, *, actor: Actor) -> CaseInspection:
+        """A case, the events this actor may fire now and its amount, from one read (API, console)."""
+        with read_only(self.database) as conn:
+            row = self._load(conn, case_id)
+            process = self._process(row)
+            snapshot = self._snapshot_of(row, conn.execute(OPEN_DEADLINES, {"case_id": case_id}).mappings())
+            already = self._already_claimed(conn, process, row["applicant_code"], before_case=case_id)
+        return CaseInspection(
+            snapshot, self._options(row, process, actor), process.definition.amount(row["data"], already)
+        )
+
     def available_events(self, case_id: int, *, actor: Actor) -> list[EventOption]:
         """Every event leaving the current state, allowed or with the reason it is not."""
         with read_only(self.database) as conn:
             row = self._load(conn, case_id)
-        process = self._process(row)
+        return self._options(row, self._process(row), actor)
+
+    def _options(self, row: sa.RowMapping, process: CompiledProcess, actor: Actor) -> list[EventOption]:
         context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"])
         options = []
         for event in process.events_from(row["state"]):

@@ -21,7 +21,7 @@ from workflow.workdays import WorkingDayCalendar
 MAX_REASON = 2000
 # built once (see workflow.writes): the read side of every command
 _LOAD_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("case_id"))
-_OPEN_DEADLINES = (
+OPEN_DEADLINES = (
     sa.select(deadlines)
     .where(deadlines.c.case_id == sa.bindparam("case_id"), deadlines.c.status.in_(("pending", "suspended")))
     .order_by(deadlines.c.due_at)
@@ -122,7 +122,7 @@ class EngineBase:
 
     def _snapshot(self, conn: sa.Connection, case_id: int) -> CaseSnapshot:
         row = self._load(conn, case_id)
-        return self._snapshot_of(row, list(conn.execute(_OPEN_DEADLINES, {"case_id": case_id}).mappings()))
+        return self._snapshot_of(row, list(conn.execute(OPEN_DEADLINES, {"case_id": case_id}).mappings()))
 
     def _snapshot_of(self, row: Mapping[Any, Any], open_deadlines: Iterable[Mapping[Any, Any]]) -> CaseSnapshot:
         """A snapshot from a case row and its open deadlines as already known (no query)."""

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from workflow.applicants import Applicant
-from workflow.definition import Refusal
+from workflow.definition import Amount, Refusal
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -159,6 +159,15 @@ class OverrideOutcome:
     deadlines_closed: tuple[str, ...]
     deadlines_opened: tuple[str, ...]
     notices: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInspection:
+    """A case with what a given actor may do now and how its amount is computed."""
+
+    case: CaseSnapshot
+    options: list[EventOption]
+    amount: Amount | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,10 @@ def deadline_out(d: DeadlineView) -> dict[str, Any]:
 
 
 def case_out(engine: Engine, case: CaseSnapshot, caller: Caller) -> dict[str, Any]:
+    """The API's view of a case for this caller (one read of the database)."""
+    inspection = engine.inspect(case.id, actor=caller.actor())
+    case, options, amount = inspection.case, inspection.options, inspection.amount
     definition = engine.programs.get(case.program, case.program_version).definition
-    amount = engine.explain_amount(case.id)
-    options = engine.available_events(case.id, actor=caller.actor())
     return {
         "id": case.id,
         "program": case.program,

@@ -26,7 +26,7 @@ from workflow.reminders import ladder, next_rung
 from workflow.tables import calendar_overrides, calendar_years, deadlines, notices
 from workflow.views import DeadlineView
 from workflow.workdays import CalendarOverride, WorkingDayCalendar, YearArrangement
-from workflow.writes import OPEN_STATUSES, Change, apply_change, notice_rows, schedule
+from workflow.writes import OPEN_STATUSES, Change, notice_rows, schedule
 
 MAX_EXTENSION_DAYS = 60
 log = logging.getLogger("filingflow.engine")
@@ -198,15 +198,7 @@ class DeadlineCommands(EngineBase):
                     "old_due_at": _iso(deadline["due_at"]),
                 },
             )
-            apply_change(
-                conn,
-                process=process,
-                case=row,
-                change=change,
-                now=now,
-                calendar=self.calendar,
-                audit_key=self._audit_key,
-            )
+            self._write(conn, process, row, change, now)
             return deadline_view(fresh)
 
     # ---- explanation and recomputation ----------------------------------------------
@@ -275,15 +267,7 @@ class DeadlineCommands(EngineBase):
                     "old_due_at": _iso(deadline["due_at"]),
                 },
             )
-            apply_change(
-                conn,
-                process=process,
-                case=row,
-                change=change,
-                now=now,
-                calendar=self.calendar,
-                audit_key=self._audit_key,
-            )
+            self._write(conn, process, row, change, now)
             return Recomputed(case_id, deadline["key"], deadline["due_at"], due.due_at, due.estimated)
 
     # ---- the calendar kept in the database -------------------------------------------

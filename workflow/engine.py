@@ -44,7 +44,7 @@ from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
 from workflow.version_commands import VersionCommands
 from workflow.views import AuditEntry, BatchOutcome, CaseInspection, CaseSnapshot, EventOption, OverrideOutcome
-from workflow.writes import Change, WriteResult, apply_change, json_native
+from workflow.writes import Change, WriteResult, json_native
 
 log = logging.getLogger("filingflow.engine")
 
@@ -119,15 +119,7 @@ class Engine(DeadlineCommands, VersionCommands):
                     "amount_fen": amount.fen if amount else None,
                 },
             )
-            written = apply_change(
-                conn,
-                process=process,
-                case=row,
-                change=change,
-                now=now,
-                calendar=self.calendar,
-                audit_key=self._audit_key,
-            )
+            written = self._write(conn, process, row, change, now)
             snapshot = self._snapshot_of(written.case_row, written.open_deadlines)
             remember(
                 conn,
@@ -217,15 +209,7 @@ class Engine(DeadlineCommands, VersionCommands):
                     extra_notices=(notice,),
                     notice_context={"from_label": process.state(row["state"]).label, "to_label": state.label},
                 )
-                result = apply_change(
-                    conn,
-                    process=process,
-                    case=row,
-                    change=change,
-                    now=now,
-                    calendar=self.calendar,
-                    audit_key=self._audit_key,
-                )
+                result = self._write(conn, process, row, change, now)
             except BaseException:
                 transaction.rollback()
                 raise
@@ -438,16 +422,7 @@ class Engine(DeadlineCommands, VersionCommands):
             notice_context={"payload": details, "amount_fen": case_values.get("amount_fen", row["amount_fen"])},
             extra_notices=extra_notices,
         )
-        return apply_change(
-            conn,
-            process=process,
-            case=row,
-            change=change,
-            now=now,
-            calendar=self.calendar,
-            audit_key=self._audit_key,
-            case_values=case_values,
-        )
+        return self._write(conn, process, row, change, now, case_values=case_values)
 
     def _expire_one(self, deadline_id: int, now: datetime) -> tuple[int, str] | None:
         with self._transaction() as conn:

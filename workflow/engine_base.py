@@ -17,6 +17,7 @@ from workflow.process import CompiledProcess, ProgramCatalog
 from workflow.tables import cases, deadlines
 from workflow.views import CaseSnapshot, DeadlineView
 from workflow.workdays import WorkingDayCalendar
+from workflow.writes import Change, WriteResult, apply_change
 
 MAX_REASON = 2000
 # built once (see workflow.writes): the read side of every command
@@ -68,6 +69,27 @@ class EngineBase:
                     .limit(limit)
                 ).scalars()
             )
+
+    def _write(
+        self,
+        conn: sa.Connection,
+        process: CompiledProcess,
+        row: Mapping[Any, Any],
+        change: Change,
+        now: datetime,
+        case_values: Mapping[str, Any] | None = None,
+    ) -> WriteResult:
+        """Write one change of a loaded case with this engine's calendar and audit key."""
+        return apply_change(
+            conn,
+            process=process,
+            case=row,
+            change=change,
+            now=now,
+            calendar=self.calendar,
+            audit_key=self._audit_key,
+            case_values=case_values,
+        )
 
     @contextmanager
     def _transaction(

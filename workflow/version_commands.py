@@ -19,7 +19,7 @@ from workflow.definition import STAFF_ROLES, Actor
 from workflow.engine_base import EngineBase, require_reason
 from workflow.errors import InvalidInput, NotPermitted
 from workflow.tables import cases
-from workflow.writes import Change, apply_change
+from workflow.writes import Change
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +91,5 @@ class VersionCommands(EngineBase):
                     old_values={"program_version": from_version, "state": before},
                     new_values={"program_version": to_version, "state": after},
                 )
-                apply_change(
-                    conn,
-                    process=new,
-                    case=row,
-                    change=change,
-                    now=now,
-                    calendar=self.calendar,
-                    audit_key=self._audit_key,
-                    case_values={"program_version": to_version},
-                )
+                self._write(conn, new, row, change, now, case_values={"program_version": to_version})
         return plan

@@ -117,7 +117,7 @@ def apply_change(
     connection: sa.Connection,
     *,
     process: CompiledProcess,
-    case: sa.RowMapping,
+    case: Mapping[Any, Any],
     change: Change,
     now: datetime,
     calendar: WorkingDayCalendar,
@@ -253,7 +253,7 @@ def apply_change(
 
 
 def _webhook_rows(
-    connection: sa.Connection, case: sa.RowMapping, change: Change, version: int, now: datetime
+    connection: sa.Connection, case: Mapping[Any, Any], change: Change, version: int, now: datetime
 ) -> list[dict[str, Any]]:
     """One outbox row per subscribed backend, so it learns of changes it did not cause."""
     subscriptions = connection.execute(_ACTIVE_WEBHOOKS).all()
@@ -300,7 +300,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def notice_rows(
-    case: sa.RowMapping,
+    case: Mapping[Any, Any],
     rules: Iterable[NoticeRule],
     *,
     key_prefix: str,

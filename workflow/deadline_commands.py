@@ -23,10 +23,10 @@ from workflow.definition import STAFF_ROLES, SYSTEM, Actor, DeadlineRule, Notice
 from workflow.engine_base import EngineBase, deadline_view, require_reason
 from workflow.errors import DeadlineNotFound, FilingFlowError, InvalidInput, NotPermitted
 from workflow.reminders import ladder, next_rung
-from workflow.tables import calendar_overrides, calendar_years, deadlines, notices
+from workflow.tables import calendar_overrides, calendar_years, deadlines
 from workflow.views import DeadlineView
 from workflow.workdays import CalendarOverride, WorkingDayCalendar, YearArrangement
-from workflow.writes import OPEN_STATUSES, Change, notice_rows, schedule
+from workflow.writes import OPEN_STATUSES, Change, insert_notices_once, notice_rows, schedule
 
 MAX_EXTENSION_DAYS = 60
 log = logging.getLogger("filingflow.engine")
@@ -70,7 +70,9 @@ class DeadlineCommands(EngineBase):
         if (working_days is None) == (to_date is None):
             raise InvalidInput("give exactly one of working_days or to_date", case_id=case_id, field="working_days")
         if working_days is not None and (
-            isinstance(working_days, bool) or not isinstance(working_days, int) or not 1 <= working_days <= 60
+            isinstance(working_days, bool)
+            or not isinstance(working_days, int)
+            or not 1 <= working_days <= MAX_EXTENSION_DAYS
         ):
             raise InvalidInput(f"working_days must be 1..{MAX_EXTENSION_DAYS}", case_id=case_id, field="working_days")
 
@@ -319,18 +321,30 @@ class DeadlineCommands(EngineBase):
     # ---- reminders --------------------------------------------------------------------
 
     def send_due_reminders(self, *, limit: int = 500) -> int:
-        """Queue every reminder rung now due, once each; returns how many rungs were sent."""
-        now = self.clock.now()
-        due = self._due_deadline_ids(deadlines.c.next_reminder_at, now, limit)
-        sent = 0
-        for deadline_id in due:
-            try:
-                sent += self._remind_one(deadline_id, now)
-            except FilingFlowError as exc:  # never let one row stop the ladder for everyone
-                log.error("reminders for deadline %s failed, will retry: %s", deadline_id, exc)
-        return sent
+        """Queue every reminder rung now due, once each, in batches of ``limit``; returns how many were sent.
 
-    def _remind_one(self, deadline_id: int, now: datetime) -> int:
+        A deadline whose rungs were all stale still counts as handled, so a batch of stale
+        rungs never hides the due ones behind it.
+        """
+        now = self.clock.now()
+        sent = 0
+        while True:
+            due = self._due_deadline_ids(deadlines.c.next_reminder_at, now, limit)
+            handled = 0
+            for deadline_id in due:
+                try:
+                    outcome = self._remind_one(deadline_id, now)
+                except FilingFlowError as exc:  # never let one row stop the ladder for everyone
+                    log.error("reminders for deadline %s failed, will retry: %s", deadline_id, exc)
+                    continue
+                if outcome is not None:
+                    handled += 1
+                    sent += outcome
+            if len(due) < limit or not handled:
+                return sent
+
+    def _remind_one(self, deadline_id: int, now: datetime) -> int | None:
+        """Send the rungs of one deadline that are due; ``None`` if another worker has it."""
         with self._transaction() as conn:
             query = sa.select(deadlines).where(
                 deadlines.c.id == deadline_id, deadlines.c.status == "pending", deadlines.c.next_reminder_at <= now
@@ -339,7 +353,7 @@ class DeadlineCommands(EngineBase):
                 query = query.with_for_update(skip_locked=True)
             deadline = conn.execute(query).mappings().first()
             if deadline is None:
-                return 0
+                return None
             case = self._load(conn, deadline["case_id"])
             rule = self._process(case).deadlines.get(deadline["key"])
             sent = 0
@@ -369,9 +383,8 @@ class DeadlineCommands(EngineBase):
                             now=now,
                             key_prefix=f"deadline/{deadline_id}/{rung.rung.key}/{last_day.isoformat()}",
                         )
-                        if rows:
-                            conn.execute(notices.insert(), rows)
-                        sent += 1
+                        # a recomputation that kept the last day may offer a rung already sent: its key says so
+                        sent += insert_notices_once(conn, rows) > 0
                     position += 1
                 position, upcoming = next_rung(rungs, sent_before=position, now=now)
             conn.execute(

@@ -3,8 +3,10 @@
 A working-day deadline is a budget: N working days counted from the day after its clock
 started, ending at the end of the last one in Asia/Shanghai. Its ledger records, in order,
 staff extensions (more working days) and suspensions: while suspended the clock stops,
-whole days from the suspension day up to the day before the resumption, so a 5-day
-deadline suspended after 2 days has 3 left when it resumes. A fixed-time deadline (a
+whole days from the suspension day up to the day before the resumption (the days in
+``[suspended, resumed)``, so a suspension and resumption on the same day changes nothing),
+so a 5-day deadline suspended after 2 days has 3 left when it resumes. An extension while
+suspended adds working days without restarting the clock. A fixed-time deadline (a
 window's close) moves by the same extensions, and a suspension shifts it by the time
 it was suspended. The due time is always derived from rule, start and ledger, never
 edited by hand, so it can be explained (:func:`explain`) and recomputed when the
@@ -64,8 +66,10 @@ def _working(
     used = 0
     walk: list[DayNote] = []
     why = "suspended"
+    suspended = False  # an extension while suspended adds days but does not restart the clock
     for entry in ledger:
         if entry.get("kind") == "suspend":
+            suspended = True
             why = f"suspended: {entry.get('reason') or 'clock stopped'}"
             stop = shanghai_date(datetime.fromisoformat(entry["at"]))
             while cursor + timedelta(days=1) < stop and used < budget:
@@ -75,18 +79,23 @@ def _working(
                 used += note.working
             cursor = max(cursor, stop - timedelta(days=1))
         elif entry.get("kind") == "resume":
+            suspended = False
             restart = shanghai_date(datetime.fromisoformat(entry["at"]))
             suspended_from = cursor + timedelta(days=1)
             walk.extend(
                 DayNote(suspended_from + timedelta(days=i), False, why) for i in range((restart - suspended_from).days)
             )
             cursor = max(cursor, restart - timedelta(days=1))
-    if ledger and ledger[-1].get("kind") == "suspend":
+    if suspended:
         return DueTime(None, None, tuple(walk), budget - used, any(n.estimated for n in walk))
     remaining = budget - used
     rest = calendar.walk(cursor, remaining) if remaining > 0 else []
     walk.extend(rest)
     last_day = rest[-1].day if rest else cursor
+    # an extension "to a date" is a promise: a later calendar correction never pulls it earlier
+    promised = [date.fromisoformat(e["to_date"]) for e in ledger if e.get("kind") == "extend" and e.get("to_date")]
+    if promised and max(promised) > last_day:
+        last_day = max(promised)
     return DueTime(shanghai_day_end(last_day), last_day, tuple(walk), remaining, any(n.estimated for n in walk))
 
 

@@ -207,7 +207,9 @@ class ProcessDefinition:
     :class:`~workflow.errors.InvalidInput` naming the field) into JSON-native values;
     ``amount`` computes the subsidy exactly; ``checklist`` lists the materials with
     ``key, label, rule, required, status, missing`` for a case's data; ``unique_live_case_rule`` names the rule that
-    forbids an applicant two live cases in this round (e.g. ``LG-ELIG-2``); ``reference``
+    forbids an applicant two live cases in this round (e.g. ``LG-ELIG-2``); ``cap_group``
+    names a cap several cases of one applicant share (``cap_rule`` its rule ID, ``granted_states``
+    the states whose amount is spent; see :mod:`workflow.caps`); ``reference``
     holds the round's reference data (service windows, dates) for guards and notices.
     """
 
@@ -224,6 +226,7 @@ class ProcessDefinition:
     checklist: Checklist = _no_checklist
     unique_live_case_rule: str | None = None
     cap_group: str | None = None
+    cap_rule: str | None = None
     granted_states: tuple[str, ...] = ()
     reference: Mapping[str, Any] = field(default_factory=dict)
     override_notice: NoticeRule | None = None

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from workflow.applicants import Applicant, parse_applicant
 from workflow.audit import GENESIS
+from workflow.caps import CapAllocation
 from workflow.database import read_only
 from workflow.deadline_commands import DeadlineCommands
 from workflow.definition import (
@@ -32,6 +33,7 @@ from workflow.definition import (
 )
 from workflow.engine_base import OPEN_DEADLINES, require_reason
 from workflow.errors import (
+    ConflictError,
     FilingFlowError,
     GuardRefused,
     InvalidInput,
@@ -44,12 +46,14 @@ from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
 from workflow.version_commands import VersionCommands
 from workflow.views import AuditEntry, BatchOutcome, CaseInspection, CaseSnapshot, EventOption, OverrideOutcome
-from workflow.writes import Change, WriteResult, json_native
+from workflow.writes import Change, WriteResult, json_native, live_key
 
 log = logging.getLogger("filingflow.engine")
+DEADLINE_FAILED = NoticeRule("deadline_failed", ("email",), audience="staff")
+"""Staff hear of a deadline the sweep could not expire (its case needs a person)."""
 
 
-class Engine(DeadlineCommands, VersionCommands):
+class Engine(DeadlineCommands, VersionCommands, CapAllocation):
     """Drives cases through their programs' processes; knows no program itself."""
 
     # ---- commands -------------------------------------------------------------------
@@ -80,10 +84,11 @@ class Engine(DeadlineCommands, VersionCommands):
             replay = find_replay(conn, scope=actor.name, key=idempotency_key, print_=print_)
             if replay is not None:
                 return CaseSnapshot.from_json(replay)
-            live_key = self._check_unique_live(conn, process, person)
-            amount = process.definition.amount(
-                prepared, self._already_claimed(conn, process, person.code, before_case=None)
-            )
+            live = self._check_unique_live(conn, process, person.code)
+            # a new draft claims last (workflow.caps): after every granted and live case of the applicant
+            siblings = self._cap_rows(conn, process, person.code)
+            claimed = sum(r["amount_fen"] or 0 for r in siblings if self._granted(r) or not r["final"])
+            amount = process.definition.amount(prepared, claimed)
             initial = process.state(process.definition.initial)
             inserted = conn.execute(
                 cases.insert().values(
@@ -98,7 +103,7 @@ class Engine(DeadlineCommands, VersionCommands):
                     applicant_phone=person.phone,
                     data=json_native(prepared),
                     amount_fen=amount.fen if amount else None,
-                    live_key=live_key,
+                    live_key=live,
                     chain_head=GENESIS,
                     created_at=now,
                     updated_at=now,
@@ -176,57 +181,82 @@ class Engine(DeadlineCommands, VersionCommands):
         reason: str,
         expected_version: int | None = None,
         dry_run: bool = False,
+        idempotency_key: str | None = None,
     ) -> OverrideOutcome:
         """Force a case into any state of its program: staff only, reason required, audited.
 
         A dry run performs the same checks and writes inside a transaction that is
-        rolled back, so it reports exactly what a real override would do.
+        rolled back, so it reports exactly what a real override would do (and never
+        records its idempotency key). Forcing a finished case back into a live state makes
+        it live again, so the no-duplicate-filing rule still holds (LG-ELIG-2).
         """
+        check_key(idempotency_key)
         if actor.role not in STAFF_ROLES:
             raise NotPermitted("only staff may override", case_id=case_id, field="role")
         reason = require_reason(reason, case_id=case_id)
+        key = None if dry_run else idempotency_key
+        print_ = fingerprint("override", case_id=case_id, target=target, reason=reason, expected=expected_version)
         now = self.clock.now()
-        with self.database.connect() as conn:  # a write transaction, rolled back for a dry run
-            transaction = conn.begin()
-            try:
-                row = self._load(conn, case_id)
-                self._check_version(row, expected_version, None)
-                process = self._process(row)
-                state = process.state(target)
-                if state.key == row["state"]:
-                    raise InvalidInput(f"case {case_id} is already in {target!r}", case_id=case_id, field="target")
-                process.force(state.key)
-                notice = process.definition.override_notice or NoticeRule("override")
-                change = Change(
-                    kind="override",
-                    actor=actor,
-                    event=None,
-                    from_state=row["state"],
-                    to_state=state.key,
-                    reason=reason,
-                    old_values={"state": row["state"]},
-                    new_values={"state": state.key},
-                    extra_notices=(notice,),
-                    notice_context={"from_label": process.state(row["state"]).label, "to_label": state.label},
+        with self._transaction(case_id=case_id, rollback=dry_run) as conn:
+            replay = find_replay(conn, scope=actor.name, key=key, print_=print_)
+            if replay is not None:
+                return OverrideOutcome.from_json(replay)
+            row = self._load(conn, case_id)
+            self._check_version(row, expected_version, None)
+            process = self._process(row)
+            state = process.state(target)
+            if state.key == row["state"]:
+                raise InvalidInput(f"case {case_id} is already in {target!r}", case_id=case_id, field="target")
+            process.force(state.key)
+            if not state.final and row["live_key"] is None:  # back to live: no second live case (LG-ELIG-2)
+                self._check_unique_live(conn, process, row["applicant_code"])
+            notice = process.definition.override_notice or NoticeRule("override")
+            change = Change(
+                kind="override",
+                actor=actor,
+                event=None,
+                from_state=row["state"],
+                to_state=state.key,
+                reason=reason,
+                old_values={"state": row["state"]},
+                new_values={"state": state.key},
+                extra_notices=(notice,),
+                notice_context={"from_label": process.state(row["state"]).label, "to_label": state.label},
+            )
+            case_values: dict[str, Any] = {}
+            if process.definition.cap_group is not None:
+                subject = {**row, "state": state.key, "final": state.final}
+                case_values["amount_fen"] = self._allocate(
+                    subject, self._cap_rows(conn, process, row["applicant_code"])
                 )
-                result = self._write(conn, process, row, change, now)
-            except BaseException:
-                transaction.rollback()
-                raise
-            if dry_run:
-                transaction.rollback()
-            else:
-                transaction.commit()
-        return OverrideOutcome(
-            case_id=case_id,
-            from_state=row["state"],
-            to_state=state.key,
-            dry_run=dry_run,
-            version=row["version"] if dry_run else result.version,
-            deadlines_closed=result.deadlines_closed,
-            deadlines_opened=result.deadlines_opened,
-            notices=result.notices,
-        )
+                if case_values["amount_fen"] != row["amount_fen"]:
+                    change.old_values["amount_fen"] = row["amount_fen"]
+                    change.new_values["amount_fen"] = case_values["amount_fen"]
+            try:
+                result = self._write(conn, process, row, change, now, case_values=case_values)
+                if process.definition.cap_group is not None:
+                    self._rebalance_cap(conn, process, result.case_row, cause=f"override of case {case_id}", now=now)
+            except sa.exc.IntegrityError as exc:  # a twin case came to life at the same moment
+                if "live_key" not in str(exc.orig) or process.definition.unique_live_case_rule is None:
+                    raise
+                raise GuardRefused(
+                    "the applicant already has a live case in this round: no duplicate filing of the same matter",
+                    case_id=case_id,
+                    field="applicant.code",
+                    rule=process.definition.unique_live_case_rule,
+                ) from exc
+            outcome = OverrideOutcome(
+                case_id=case_id,
+                from_state=row["state"],
+                to_state=state.key,
+                dry_run=dry_run,
+                version=row["version"] if dry_run else result.version,
+                deadlines_closed=result.deadlines_closed,
+                deadlines_opened=result.deadlines_opened,
+                notices=result.notices,
+            )
+            remember(conn, scope=actor.name, key=key, print_=print_, case_id=case_id, result=outcome.to_json(), now=now)
+        return outcome
 
     def advance_batch(
         self, program: str, event: str, *, count: int, actor: Actor, payload: Mapping[str, Any] | None = None
@@ -261,24 +291,35 @@ class Engine(DeadlineCommands, VersionCommands):
         return BatchOutcome(tuple(advanced))
 
     def expire_due(self, *, limit: int = 500) -> list[tuple[int, str]]:
-        """Fire the expiry event of every pending deadline now due, oldest first.
+        """Fire the expiry event of every pending deadline now due, oldest first, in batches of ``limit``.
 
-        Each expiry is its own transaction; a deadline already handled (by another
-        worker, or because the case moved on) is skipped, so running this twice is safe.
-        Returns ``(case_id, deadline_key)`` for each one expired.
+        Each expiry is its own transaction; a deadline already handled (by another worker,
+        or because the case moved on) is skipped, so running this twice is safe. A deadline
+        whose expiry a rule refuses for good (say, a migration dropped its event) is marked
+        ``failed``, audited and reported to staff instead of blocking every later one; a
+        lost race is left for the next sweep. Returns ``(case_id, deadline_key)`` for each
+        one expired.
         """
         now = self.clock.now()
-        due = self._due_deadline_ids(deadlines.c.due_at, now, limit)
         done: list[tuple[int, str]] = []
-        for deadline_id in due:
-            try:
-                outcome = self._expire_one(deadline_id, now)
-            except FilingFlowError as exc:  # one bad row must not block every later deadline
-                log.error("deadline %s could not be expired, will retry: %s", deadline_id, exc)
-                continue
-            if outcome is not None:
-                done.append(outcome)
-        return done
+        while True:
+            due = self._due_deadline_ids(deadlines.c.due_at, now, limit)
+            progressed = 0
+            for deadline_id in due:
+                try:
+                    outcome = self._expire_one(deadline_id, now)
+                except ConflictError as exc:  # a concurrent command on the case: the next sweep retries
+                    log.warning("deadline %s not expired this time: %s", deadline_id, exc)
+                    continue
+                except FilingFlowError as exc:
+                    self._fail_deadline(deadline_id, exc, now)
+                    progressed += 1
+                    continue
+                if outcome is not None:
+                    done.append(outcome)
+                    progressed += 1
+            if len(due) < limit or not progressed:
+                return done
 
     # ---- queries --------------------------------------------------------------------
 
@@ -288,7 +329,7 @@ class Engine(DeadlineCommands, VersionCommands):
             row = self._load(conn, case_id)
             process = self._process(row)
             snapshot = self._snapshot_of(row, conn.execute(OPEN_DEADLINES, {"case_id": case_id}).mappings())
-            already = self._already_claimed(conn, process, row["applicant_code"], before_case=case_id)
+            already = self._claimed_before(row, self._cap_rows(conn, process, row["applicant_code"]))
         return CaseInspection(
             snapshot, self._options(row, process, actor), process.definition.amount(row["data"], already)
         )
@@ -300,7 +341,7 @@ class Engine(DeadlineCommands, VersionCommands):
         return self._options(row, self._process(row), actor)
 
     def _options(self, row: sa.RowMapping, process: CompiledProcess, actor: Actor) -> list[EventOption]:
-        context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"])
+        context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"], now=self.clock.now())
         options = []
         for event in process.events_from(row["state"]):
             refusal = _role_refusal(event, actor) or _first_refusal(event, context)
@@ -321,7 +362,7 @@ class Engine(DeadlineCommands, VersionCommands):
         with read_only(self.database) as conn:
             row = self._load(conn, case_id)
             process = self._process(row)
-            already = self._already_claimed(conn, process, row["applicant_code"], before_case=case_id)
+            already = self._claimed_before(row, self._cap_rows(conn, process, row["applicant_code"]))
         return process.definition.amount(row["data"], already)
 
     def history(self, case_id: int) -> list[AuditEntry]:
@@ -385,7 +426,7 @@ class Engine(DeadlineCommands, VersionCommands):
                 if data.get(key) != row["data"].get(key):
                     old_values.setdefault("data", {})[key] = row["data"].get(key)
                     new_values.setdefault("data", {})[key] = data.get(key)
-        context = self._guard_context(row, process, actor=actor, payload=payload, data=data)
+        context = self._guard_context(row, process, actor=actor, payload=payload, data=data, now=now)
         refusal = _first_refusal(event, context) or self._order_refusal(conn, process, row, event)
         if refusal is not None:
             raise GuardRefused(refusal.reason, case_id=case_id, event=name, field=refusal.field, rule=refusal.rule)
@@ -394,17 +435,19 @@ class Engine(DeadlineCommands, VersionCommands):
         case_values: dict[str, Any] = {}
         if "data" in new_values:
             case_values["data"] = json_native(data)
-        if "data" in new_values or process.definition.cap_group is not None:
-            # a shared annual cap (SZ-AMT-2) can change as the applicant's other cases move
-            already = self._already_claimed(conn, process, row["applicant_code"], before_case=case_id)
-            amount = process.definition.amount(data, already)
-            case_values["amount_fen"] = amount.fen if amount else None
-            if case_values["amount_fen"] != row["amount_fen"]:
-                old_values["amount_fen"] = row["amount_fen"]
-                new_values["amount_fen"] = case_values["amount_fen"]
         if event.marks_submission and row["submitted_at"] is None:
             case_values["submitted_at"] = now
             new_values["submitted_at"] = now.isoformat()
+        if process.definition.cap_group is not None:
+            # a shared cap (workflow.caps): the amount follows from the applicant's other cases too
+            subject = {**row, "data": data, "submitted_at": case_values.get("submitted_at", row["submitted_at"])}
+            case_values["amount_fen"] = self._allocate(subject, self._cap_rows(conn, process, row["applicant_code"]))
+        elif "data" in new_values:
+            amount = process.definition.amount(data, 0)
+            case_values["amount_fen"] = amount.fen if amount else None
+        if case_values.get("amount_fen", row["amount_fen"]) != row["amount_fen"]:
+            old_values["amount_fen"] = row["amount_fen"]
+            new_values["amount_fen"] = case_values["amount_fen"]
         details = {k: v for k, v in payload.items() if k not in {"data", "reason"}}
         if details:
             new_values["payload"] = details
@@ -422,14 +465,14 @@ class Engine(DeadlineCommands, VersionCommands):
             notice_context={"payload": details, "amount_fen": case_values.get("amount_fen", row["amount_fen"])},
             extra_notices=extra_notices,
         )
-        return self._write(conn, process, row, change, now, case_values=case_values)
+        written = self._write(conn, process, row, change, now, case_values=case_values)
+        if process.definition.cap_group is not None:
+            self._rebalance_cap(conn, process, written.case_row, cause=f"event {name!r} on case {case_id}", now=now)
+        return written
 
     def _expire_one(self, deadline_id: int, now: datetime) -> tuple[int, str] | None:
         with self._transaction() as conn:
-            query = sa.select(deadlines).where(deadlines.c.id == deadline_id, deadlines.c.status == "pending")
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            deadline = conn.execute(query).mappings().first()
+            deadline = self._claim_due(conn, deadline_id, now)
             if deadline is None:
                 return None
             row = self._load(conn, deadline["case_id"])
@@ -452,22 +495,42 @@ class Engine(DeadlineCommands, VersionCommands):
             )
             return deadline["case_id"], deadline["key"]
 
-    def _already_claimed(
-        self, conn: sa.Connection, process: CompiledProcess, applicant_code: str, *, before_case: int | None
-    ) -> int:
-        """What the applicant's earlier cases in the cap group claim (SZ-AMT-2); 0 without a group."""
-        definition = process.definition
-        if definition.cap_group is None:
-            return 0
-        keys = [p.key for p in self.programs if p.definition.cap_group == definition.cap_group]
-        query = sa.select(sa.func.coalesce(sa.func.sum(cases.c.amount_fen), 0)).where(
-            cases.c.program_key.in_(keys),
-            cases.c.applicant_code == applicant_code,
-            sa.or_(cases.c.final.is_(False), cases.c.state.in_(definition.granted_states)),
+    def _claim_due(self, conn: sa.Connection, deadline_id: int, now: datetime) -> sa.RowMapping | None:
+        """The deadline if it is still pending and still due (an extension may have just moved it)."""
+        query = sa.select(deadlines).where(
+            deadlines.c.id == deadline_id, deadlines.c.status == "pending", deadlines.c.due_at <= now
         )
-        if before_case is not None:
-            query = query.where(cases.c.id < before_case)
-        return int(conn.execute(query).scalar_one())
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return conn.execute(query).mappings().first()
+
+    def _fail_deadline(self, deadline_id: int, error: FilingFlowError, now: datetime) -> None:
+        """Settle a deadline whose expiry can never succeed: ``failed``, audited, staff alerted."""
+        log.error("deadline %s cannot be expired, marked failed for staff: %s", deadline_id, error)
+        try:
+            with self._transaction() as conn:
+                deadline = self._claim_due(conn, deadline_id, now)
+                if deadline is None:
+                    return
+                row = self._load(conn, deadline["case_id"])
+                conn.execute(
+                    deadlines.update().where(deadlines.c.id == deadline_id).values(status="failed", closed_at=now)
+                )
+                change = Change(
+                    kind="deadline",
+                    actor=SYSTEM,
+                    event="deadline.failed",
+                    from_state=row["state"],
+                    to_state=row["state"],
+                    reason=f"{deadline['label']} passed but {deadline['on_expiry']!r} was refused: {error}",
+                    old_values={"deadline": deadline["key"], "status": "pending"},
+                    new_values={"deadline": deadline["key"], "status": "failed", "error": str(error)},
+                    extra_notices=(DEADLINE_FAILED,),
+                    notice_context={"deadline": deadline["key"], "label": deadline["label"], "error": str(error)},
+                )
+                self._write(conn, self._process(row), row, change, now)
+        except ConflictError:
+            log.warning("deadline %s: marking it failed lost a race; the next sweep retries", deadline_id)
 
     def _order_refusal(
         self, conn: sa.Connection, process: CompiledProcess, row: sa.RowMapping, event: Event
@@ -497,20 +560,20 @@ class Engine(DeadlineCommands, VersionCommands):
             "case_id",
         )
 
-    def _check_unique_live(self, conn: sa.Connection, process: CompiledProcess, person: Applicant) -> str | None:
+    def _check_unique_live(self, conn: sa.Connection, process: CompiledProcess, code: str) -> str | None:
         rule = process.definition.unique_live_case_rule
-        if rule is None:
+        key = live_key(process.definition, code)
+        if rule is None or key is None:
             return None
-        live_key = f"{process.key}:{person.code}"
-        existing = conn.execute(sa.select(cases.c.id).where(cases.c.live_key == live_key)).scalar()
+        existing = conn.execute(sa.select(cases.c.id).where(cases.c.live_key == key)).scalar()
         if existing is not None:
             raise GuardRefused(
-                f"applicant {person.code} already has live case {existing} in {process.key}: "
+                f"applicant {code} already has live case {existing} in {process.key}: "
                 "no duplicate filing of the same matter",
                 field="applicant.code",
                 rule=rule,
             )
-        return live_key
+        return key
 
     def _guard_context(
         self,
@@ -520,6 +583,7 @@ class Engine(DeadlineCommands, VersionCommands):
         actor: Actor,
         payload: Mapping[str, Any],
         data: Mapping[str, Any],
+        now: datetime,
     ) -> GuardContext:
         return GuardContext(
             case_id=row["id"],
@@ -528,7 +592,7 @@ class Engine(DeadlineCommands, VersionCommands):
             data=data,
             payload=payload,
             actor=actor,
-            now=self.clock.now(),
+            now=now,
             calendar=self.calendar,
             submitted_at=row["submitted_at"],
             reference=process.definition.reference,

@@ -93,23 +93,40 @@ class EngineBase:
 
     @contextmanager
     def _transaction(
-        self, *, case_id: int | None = None, event: str | None = None, live_rule: str | None = None
+        self,
+        *,
+        case_id: int | None = None,
+        event: str | None = None,
+        live_rule: str | None = None,
+        rollback: bool = False,
     ) -> Iterator[sa.Connection]:
-        """One command's transaction; a unique-constraint race becomes our own error.
+        """One command's transaction (rolled back instead of committed for a dry run).
 
         Two commands that pass their checks concurrently can still collide on a unique
-        constraint at commit (two opens for one applicant, one idempotency key used twice
-        at once): the loser gets the error it would have got a moment later.
+        constraint (two opens for one applicant, one idempotency key used twice at once,
+        two writers of one audit sequence number): the loser gets the error it would have
+        got a moment later. Any other integrity error is a bug and is raised as it is.
         """
         try:
-            with self.database.begin() as conn:
-                yield conn
+            with self.database.connect() as conn:
+                transaction = conn.begin()
+                try:
+                    yield conn
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                if rollback:
+                    transaction.rollback()
+                else:
+                    transaction.commit()
         except sa.exc.IntegrityError as exc:
-            if live_rule is not None and "live_key" in str(exc.orig):
+            if not _is_unique_violation(exc):
+                raise
+            if "live_key" in str(exc.orig):
                 raise GuardRefused(
                     "the applicant already has a live case in this round: no duplicate filing of the same matter",
                     field="applicant.code",
-                    rule=live_rule,
+                    rule=live_rule or "LIVE-CASE",
                 ) from exc
             raise ConflictError(
                 "a concurrent command changed the same case; read it again and retry",
@@ -170,6 +187,11 @@ class EngineBase:
             submitted_at=row["submitted_at"],
             deadlines=tuple(deadline_view(d) for d in open_deadlines),
         )
+
+
+def _is_unique_violation(error: sa.exc.IntegrityError) -> bool:
+    """A duplicate key (SQLSTATE 23505 on PostgreSQL; SQLite says so in its message)."""
+    return getattr(error.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(error.orig)
 
 
 def deadline_view(row: Mapping[Any, Any]) -> DeadlineView:

@@ -160,6 +160,31 @@ class OverrideOutcome:
     deadlines_opened: tuple[str, ...]
     notices: tuple[str, ...]
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "dry_run": self.dry_run,
+            "version": self.version,
+            "deadlines_closed": list(self.deadlines_closed),
+            "deadlines_opened": list(self.deadlines_opened),
+            "notices": list(self.notices),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> OverrideOutcome:
+        return cls(
+            case_id=raw["case_id"],
+            from_state=raw["from_state"],
+            to_state=raw["to_state"],
+            dry_run=raw["dry_run"],
+            version=raw["version"],
+            deadlines_closed=tuple(raw["deadlines_closed"]),
+            deadlines_opened=tuple(raw["deadlines_opened"]),
+            notices=tuple(raw["notices"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CaseInspection:

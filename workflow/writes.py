@@ -16,10 +16,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from workflow.audit import canonical, chain_hash
 from workflow.deadlines import DueTime, compute_due
-from workflow.definition import Actor, DeadlineRule, NoticeRule
+from workflow.definition import Actor, DeadlineRule, NoticeRule, ProcessDefinition
 from workflow.errors import ConflictError
 from workflow.process import CompiledProcess
 from workflow.reminders import ladder, next_rung
@@ -89,6 +91,13 @@ def _case_update(columns: frozenset[str]) -> sa.Update:
         .values({name: sa.bindparam(name) for name in sorted(columns)})
     )
     return statement
+
+
+def live_key(definition: ProcessDefinition, applicant_code: str) -> str | None:
+    """The value a live case holds in the unique ``live_key`` column (``None``: the program allows several)."""
+    if definition.unique_live_case_rule is None:
+        return None
+    return f"{definition.key}:{applicant_code}"
 
 
 def schedule(rule: DeadlineRule, due: DueTime, *, now: datetime, calendar: WorkingDayCalendar) -> dict[str, Any]:
@@ -216,6 +225,10 @@ def apply_change(
     }
     if target.final:
         values["live_key"] = None
+    elif case.get("live_key") is None:  # an override or migration brought a finished case back to life
+        key = live_key(process.definition, case["applicant_code"])
+        if key is not None:
+            values["live_key"] = key
     updated = connection.execute(
         _case_update(frozenset(values)), {**values, "w_id": case_id, "w_version": case["version"]}
     )
@@ -250,6 +263,18 @@ def apply_change(
         case_row={**case, **values},
         open_deadlines=tuple(still_open),
     )
+
+
+def insert_notices_once(connection: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert outbox rows, skipping any whose idempotency key is already queued; returns how many went in."""
+    if not rows:
+        return 0
+    insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(notices).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    inserted = 0
+    for row in rows:  # one by one: rowcount of an executemany is not reliable on every driver
+        inserted += connection.execute(statement, row).rowcount
+    return inserted
 
 
 def _webhook_rows(

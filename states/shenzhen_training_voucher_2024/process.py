@@ -169,6 +169,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         amount=partial(rules.voucher, round_),
         checklist=checklist_view,
         cap_group=f"shenzhen-training-voucher:{round_.year}",
+        cap_rule="SZ-AMT-2",
         granted_states=("voucher_issued",),
         reference={
             "round": {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -152,32 +152,47 @@ def is_startup(round_: VoucherRound, data: Mapping[str, Any]) -> bool:
     registered = data.get("registered_on")
     if data.get("entity_type") != "enterprise" or not registered:
         return False
-    young = date.fromisoformat(registered) > round_.guide_published - timedelta(days=365)
+    young = date.fromisoformat(registered) > one_year_before(round_.guide_published)
     spend = parse_yuan(data.get("annual_spend_cny", "0"), field="data.annual_spend_cny")
     return young and spend >= round_.startup_min_spend_fen
 
 
+def one_year_before(day: date) -> date:
+    """The same day a year earlier (28 February for 29 February): a year is a calendar year, not 365 days."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
 def voucher(round_: VoucherRound, data: Mapping[str, Any], already_fen: int = 0) -> Amount | None:
-    """SZ-AMT-1..3: 50% (start-ups 60%) of each contract, within the applicant's annual cap."""
+    """SZ-AMT-1..3: 50% (start-ups 60%) of each contract, contract by contract within the applicant's annual cap.
+
+    ``already_fen`` is what the applicant's other cases hold of the same year's cap (see
+    :mod:`workflow.caps`); each contract takes its share while the cap has some left.
+    """
     contracts = data.get("contracts") or []
     if not contracts:
         return None
     startup = is_startup(round_, data)
     percent, rule = (round_.startup_percent, "SZ-AMT-3") if startup else (round_.base_percent, "SZ-AMT-1")
+    sme = data.get("entity_type") != "enterprise" or data.get("is_sme") is True
+    cap = round_.cap_sme_fen if sme else round_.cap_other_fen
+    left = max(cap - already_fen, 0)
     steps, total = [], 0
     for i, contract in enumerate(contracts):
         amount = parse_yuan(contract.get("amount_cny", "0"), field=f"data.contracts.{i}.amount_cny")
         share = percent_of(amount, percent)
-        total += share
-        steps.append(f"{rule}: {percent}% of contract {i + 1} ({format_yuan(amount)} CNY) = {format_yuan(share)} CNY")
-    sme = data.get("entity_type") != "enterprise" or data.get("is_sme") is True
-    cap = round_.cap_sme_fen if sme else round_.cap_other_fen
-    remaining = max(cap - already_fen, 0)
-    if total > remaining:
+        granted = min(share, left - total)
+        step = f"{rule}: {percent}% of contract {i + 1} ({format_yuan(amount)} CNY) = {format_yuan(share)} CNY"
+        if granted < share:
+            step += f"; SZ-AMT-2: {format_yuan(granted)} CNY of the annual cap is left for it"
+        steps.append(step)
+        total += granted
+    if total < sum(percent_of(parse_yuan(c.get("amount_cny", "0"), field="amount"), percent) for c in contracts):
         kind = "SME or institution" if sme else "non-SME enterprise"
         steps.append(
-            f"SZ-AMT-2: annual cap {format_yuan(cap)} CNY ({kind}); earlier cases claim "
-            f"{format_yuan(already_fen)} CNY; {format_yuan(remaining)} CNY remains"
+            f"SZ-AMT-2: annual cap {format_yuan(cap)} CNY ({kind}); the applicant's other cases hold "
+            f"{format_yuan(already_fen)} CNY; this case gets {format_yuan(total)} CNY"
         )
-        total = remaining
     return Amount(total, tuple(steps))

@@ -167,6 +167,9 @@ def test_sme_contracts_are_half_each_and_capped_at_three_million(engine: Engine,
     amount = engine.explain_amount(case.id)
     assert amount is not None
     assert [s.split(":")[0] for s in amount.steps] == ["SZ-AMT-1", "SZ-AMT-1", "SZ-AMT-2"]
+    # contract by contract: 2,000,000 for the first, the 1,000,000 left of the cap for the second
+    assert amount.steps[0].endswith("= 2,000,000.00 CNY")
+    assert amount.steps[1].endswith("SZ-AMT-2: 1,000,000.00 CNY of the annual cap is left for it")
 
 
 def test_the_cap_is_shared_across_an_applicants_cases(engine: Engine, in_window: ManualClock, audit_key: bytes) -> None:
@@ -177,6 +180,56 @@ def test_the_cap_is_shared_across_an_applicants_cases(engine: Engine, in_window:
     assert (first.amount_fen, second.amount_fen, other.amount_fen) == (200_000_000, 100_000_000, 150_000_000)
     engine.fire(first.id, "withdraw", actor=PLATFORM)  # a withdrawn case frees its share
     assert engine.fire(second.id, "submit", actor=PLATFORM).amount_fen == 150_000_000
+    assert_invariants(engine, audit_key)
+
+
+def _to_voucher(engine: Engine, clock: ManualClock, case_id: int) -> int:
+    """Take a submitted case through review, public notice and approval to its voucher; returns the amount."""
+    for event in ("accept", "pass_preliminary", "pass_expert_review"):
+        engine.fire(case_id, event, actor=STAFF)
+    clock.advance(timedelta(days=14))
+    engine.expire_due()  # the public notice ends by itself
+    engine.fire(case_id, "approve", actor=STAFF)
+    case = engine.fire(case_id, "issue_voucher", actor=STAFF, payload={"approval_document": "深科技创新〔2024〕1号"})
+    assert case.state == "voucher_issued"
+    assert case.amount_fen is not None
+    return case.amount_fen
+
+
+def test_a_case_that_grows_never_takes_what_a_granted_case_holds(
+    engine: Engine, in_window: ManualClock, audit_key: bytes
+) -> None:
+    # SZ-AMT-2: the earlier-opened case grows after a later one was granted; the cap still holds
+    early = _open(engine, 1, voucher_data("4000000.00"))
+    late = _open(engine, 1, voucher_data("3000000.00"))
+    engine.fire(late, "submit", actor=PLATFORM)  # the later case is submitted (and granted) first
+    assert engine.get_case(late).amount_fen == 150_000_000
+    assert engine.get_case(early).amount_fen == 150_000_000, "a draft claims after every submitted case"
+    assert _to_voucher(engine, in_window, late) == 150_000_000
+    in_window.set(sh("2024-12-02 10:00"))
+    grown = engine.fire(early, "submit", actor=PLATFORM, payload={"data": {"contracts": [contract("6000000.00")]}})
+    assert grown.amount_fen == 150_000_000, "3,000,000 cap - 1,500,000 granted"
+    total = sum(engine.get_case(i).amount_fen or 0 for i in (early, late))
+    assert total == 300_000_000
+    assert_invariants(engine, audit_key)
+
+
+def test_other_cases_are_rebalanced_and_audited_when_one_changes(
+    engine: Engine, in_window: ManualClock, audit_key: bytes
+) -> None:
+    # SZ-AMT-2: the stored amounts always follow the allocation; every amount that moves is audited
+    first = _open(engine, 1, voucher_data("4000000.00"))
+    second = _open(engine, 1, voucher_data("3000000.00"))
+    assert engine.get_case(second).amount_fen == 100_000_000
+    engine.fire(first, "withdraw", actor=PLATFORM)
+    assert engine.get_case(second).amount_fen == 150_000_000, "the withdrawn case's share is freed at once"
+    rebalanced = [e for e in engine.history(second) if e.kind == "amount"]
+    assert len(rebalanced) == 1
+    assert (rebalanced[0].old_values, rebalanced[0].new_values) == (
+        {"amount_fen": 100_000_000},
+        {"amount_fen": 150_000_000},
+    )
+    assert "SZ-AMT-2" in (rebalanced[0].reason or "")
     assert_invariants(engine, audit_key)
 
 
@@ -201,6 +254,9 @@ def test_non_sme_enterprise_cap_is_two_million(engine: Engine, in_window: Manual
         ("2024-03-01", "600000.00", 60_000_000),  # SZ-AMT-3: start-up spending >= 500,000 -> 60%
         ("2024-03-01", "499999.99", 50_000_000),  # below the spend threshold -> base 50%
         ("2023-11-18", "600000.00", 50_000_000),  # registered more than a year before the guide -> 50%
+        ("2023-11-19", "600000.00", 50_000_000),  # exactly a year before the guide (2024-11-19): not less
+        ("2023-11-20", "600000.00", 60_000_000),  # 2024 is a leap year: still under a year, not 365 days
+        ("2024-03-01", "500000.00", 60_000_000),  # exactly 500,000 CNY counts
     ],
 )
 def test_start_ups_get_sixty_percent_in_their_first_year(

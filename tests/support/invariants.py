@@ -37,6 +37,15 @@ def assert_invariants(engine: Engine, key: bytes) -> None:
                 )
             ).scalar()
             assert pending == 1, f"case {case_id} awaiting paper has exactly one pending paper deadline"
+        shared = conn.execute(
+            sa.select(cases.c.id, cases.c.amount_fen).where(
+                cases.c.program_key.in_([p.key for p in engine.programs if p.definition.cap_group]),
+                cases.c.final.is_(False),
+            )
+        ).all()
+        for case_id, stored in shared:
+            allocated = engine.explain_amount(case_id)
+            assert stored == (allocated.fen if allocated else None), f"case {case_id}'s amount follows the shared cap"
         report = verify_chains(conn, key)
         assert report.ok, [str(b) for b in report.broken]
         if conn.dialect.name == "sqlite":

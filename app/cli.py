@@ -18,9 +18,10 @@ from app.settings import Settings, SettingsError
 from workflow import schema
 from workflow.audit import export_anchor, verify_chains
 from workflow.clock import SHANGHAI, ManualClock
-from workflow.database import create_database_engine
+from workflow.database import create_database_engine, read_only
 from workflow.diagram import mermaid
 from workflow.errors import FilingFlowError
+from workflow.tables import cases
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="FilingFlow: funding-application workflows.")
 programs_cli = typer.Typer(no_args_is_help=True, help="The program rounds FilingFlow runs.")
@@ -59,6 +60,14 @@ def demo() -> None:
         settings = Settings(database_url=f"sqlite:///{DEMO_DATABASE}", audit_key=settings.audit_key)
     clock = ManualClock(datetime(2025, 8, 14, 9, 0, tzinfo=SHANGHAI))
     engine = bootstrap(settings, clock=clock)
+    with read_only(engine.database) as conn:
+        existing = conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar_one()
+    if existing:  # the demo's applicants would collide with what is there (LG-ELIG-2) halfway through
+        raise FilingFlowError(
+            f"the database already holds {existing} cases; the demo needs an empty one "
+            "(unset FILINGFLOW_DATABASE_URL for a fresh ./var/demo.db)",
+            field="FILINGFLOW_DATABASE_URL",
+        )
     typer.echo(f"FilingFlow demo on {engine.database.url.render_as_string(hide_password=True)} (manual clock)")
     run_demo(engine, clock, typer.echo)
     typer.echo(f"\nInspect it: FILINGFLOW_DATABASE_URL={engine.database.url} filingflow audit verify")
@@ -128,7 +137,7 @@ def audit_verify(
     settings = _settings()
     engine = bootstrap(settings, migrate=False)
     heads = json.loads(anchor.read_text()) if anchor else None
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:  # one snapshot: a concurrent command is no false alarm
         report = verify_chains(conn, settings.audit_key.encode(), anchor=heads)
     for link in report.broken:
         typer.echo(f"BROKEN {link}", err=True)
@@ -143,7 +152,7 @@ def audit_anchor(
 ) -> None:
     """Export every chain head; keep it outside the database to detect a truncated tail later."""
     engine = bootstrap(_settings(), migrate=False)
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         anchor = export_anchor(conn, at=engine.clock.now())
     text = json.dumps(anchor, indent=2, ensure_ascii=False)
     if out:

@@ -6,6 +6,10 @@ recompute the chain. Editing, deleting or reordering events breaks a link; rewri
 chain needs the key. A truncated tail leaves a valid but shorter chain: the case row's
 version and chain head catch that, and an exported anchor (the heads at a moment,
 kept outside the database) catches it even when the case row is rewritten too.
+
+The case row itself is checked against its trail too: replaying the events (state,
+program version, applicant, data, amount, submission time) must give the row as stored,
+so an ``UPDATE cases SET state = 'funded'`` that skips the engine is caught.
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ def export_anchor(connection: sa.Connection, *, at: datetime) -> dict[str, Any]:
 def verify_chains(connection: sa.Connection, key: bytes, *, anchor: Mapping[str, Any] | None = None) -> VerifyReport:
     """Walk every case's chain and report the first broken link of each."""
     heads = {int(k): v for k, v in (anchor or {}).get("heads", {}).items()}
-    case_rows = {r.id: r for r in connection.execute(sa.select(cases.c.id, cases.c.version, cases.c.chain_head))}
+    case_rows = {r.id: r for r in connection.execute(sa.select(cases))}
     events = connection.execute(sa.select(audit_events).order_by(audit_events.c.case_id, audit_events.c.seq))
     broken: list[BrokenLink] = []
     by_case: dict[int, list[sa.RowMapping]] = {}
@@ -103,6 +107,40 @@ def verify_chains(connection: sa.Connection, key: bytes, *, anchor: Mapping[str,
         if link is not None:
             broken.append(link)
     return VerifyReport(cases=len(case_rows), events=count, broken=tuple(broken))
+
+
+def replay(events: Iterable[Mapping[Any, Any]]) -> dict[str, Any]:
+    """The case fields that follow from its audit events, applied in order."""
+    out: dict[str, Any] = {"data": {}}
+    for event in events:
+        new = event["new_values"] or {}
+        out["state"] = event["to_state"]
+        if event["kind"] == "open":
+            applicant = new.get("applicant") or {}
+            out.update({f"applicant_{k}": v for k, v in applicant.items()}, data=dict(new.get("data") or {}))
+        else:
+            out["data"].update(new.get("data") or {})
+        for name in ("program_key", "amount_fen", "program_version", "submitted_at"):
+            if name in new:
+                out[name] = new[name]
+    return out
+
+
+def _row_mismatch(case_row: Any, replayed: Mapping[str, Any]) -> str | None:
+    row = case_row._mapping
+    for name, value in replayed.items():
+        stored = row[name]
+        if name == "data":
+            stored, value = _without_nulls(stored), _without_nulls(value)
+        elif name == "submitted_at" and stored is not None:
+            stored = stored.isoformat()
+        if stored != value:
+            return f"{name} is {stored!r}, the trail says {value!r}"
+    return None
+
+
+def _without_nulls(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (data or {}).items() if v is not None}
 
 
 def _verify_case(
@@ -133,6 +171,9 @@ def _verify_case(
         return BrokenLink(
             case_id, None, f"case is at version {case_row.version} but its chain ends at event {last} (truncated tail)"
         )
+    mismatch = _row_mismatch(case_row, replay(events))
+    if mismatch is not None:
+        return BrokenLink(case_id, None, f"case row differs from its trail: {mismatch} (edited outside the engine)")
     if anchored is not None:
         seq = int(anchored["seq"])
         if seq > last:

@@ -31,10 +31,17 @@ READ_ONLY = "filingflow_read_only"
 
 @contextmanager
 def read_only(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection for queries only: on SQLite its transaction is a deferred BEGIN (WAL
-    readers do not block writers), everywhere else an ordinary one."""
+    """A connection for queries only, seeing one consistent snapshot across its statements.
+
+    On SQLite its transaction is a deferred BEGIN (WAL readers do not block writers and
+    read one snapshot); on PostgreSQL it is REPEATABLE READ, so a multi-statement read
+    (a case and its deadlines, a whole audit walk) never mixes before and after a commit.
+    """
     with engine.connect() as conn:
-        yield conn.execution_options(**{READ_ONLY: True})
+        options: dict[str, Any] = {READ_ONLY: True}
+        if conn.dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        yield conn.execution_options(**options)
 
 
 def create_database_engine(url: str, **options: Any) -> sa.Engine:

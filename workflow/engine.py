@@ -119,6 +119,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 from_state=None,
                 to_state=initial.key,
                 new_values={
+                    "program_key": process.key,
+                    "program_version": process.version,
                     "applicant": person.to_json(),
                     "data": prepared,
                     "amount_fen": amount.fen if amount else None,

@@ -74,16 +74,28 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     database = create_database_engine(db_env["FILINGFLOW_DATABASE_URL"])
     with database.begin() as conn:  # truncate case 1's tail and rewind its row to match
         last = conn.exec_driver_sql("SELECT version FROM cases WHERE id=1").scalar_one()
-        query = sa.text("SELECT hash FROM audit_events WHERE case_id=1 AND seq=:s")
-        prev = conn.execute(query, {"s": last - 1}).scalar_one()
+        query = sa.text("SELECT hash, to_state FROM audit_events WHERE case_id=1 AND seq=:s")
+        prev, state = conn.execute(query, {"s": last - 1}).one()
         conn.execute(sa.text("DELETE FROM audit_events WHERE case_id=1 AND seq=:s"), {"s": last})
-        conn.execute(sa.text("UPDATE cases SET version=:v, chain_head=:h WHERE id=1"), {"v": last - 1, "h": prev})
+        conn.execute(
+            sa.text("UPDATE cases SET version=:v, chain_head=:h, state=:s WHERE id=1"),
+            {"v": last - 1, "h": prev, "s": state},
+        )
     database.dispose()
     assert run("audit", "verify", env=db_env).returncode == 0
     caught = run("audit", "verify", "--anchor", str(anchor), env=db_env)
     assert caught.returncode == 1
+    again = run("demo", env=db_env)  # a second demo on the same database refuses before writing anything
+    assert again.returncode == 2
+    assert "already holds 6 cases" in again.stderr
     assert f"BROKEN case 1 event {last}" in caught.stderr
     assert "truncated tail" in caught.stderr
+    with database.begin() as conn:  # an edited case row: caught without any anchor
+        conn.exec_driver_sql("UPDATE cases SET state='funded' WHERE id=3")
+    database.dispose()
+    edited = run("audit", "verify", env=db_env)
+    assert edited.returncode == 1
+    assert "BROKEN case 3: case row differs from its trail: state is 'funded'" in edited.stderr
 
 
 def test_programs_list_and_diagram() -> None:

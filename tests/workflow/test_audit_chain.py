@@ -101,17 +101,36 @@ def test_rewrite_and_rehash_without_the_key_is_detected(engine: Engine, case_id:
     assert [(b.case_id, b.seq) for b in report.broken] == [(case_id, 1)]
 
 
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("state", "funded"), ("amount_fen", 1), ("applicant_name", "别家公司"), ("program_version", 2)],
+)
+def test_a_case_row_edited_outside_the_engine_is_caught(
+    engine: Engine, case_id: int, audit_key: bytes, column: str, value: object
+) -> None:
+    # the row must be what replaying its trail gives: a direct UPDATE that skips the engine is tampering
+    with engine.database.begin() as conn:
+        conn.execute(cases.update().where(cases.c.id == case_id).values({column: value}))
+    with engine.database.connect() as conn:
+        report = verify_chains(conn, audit_key)
+    (link,) = report.broken
+    assert link.case_id == case_id
+    assert f"{column} is" in link.problem
+
+
 def test_truncated_tail_with_a_rewound_case_row_is_caught_by_the_anchor(
     engine: Engine, case_id: int, audit_key: bytes
 ) -> None:
     with engine.database.connect() as conn:
         anchor = export_anchor(conn, at=engine.clock.now())
     with engine.database.begin() as conn:
-        previous = conn.execute(sa.select(audit_events.c.hash).where(_where(case_id, 3))).scalar_one()
+        previous, state = conn.execute(
+            sa.select(audit_events.c.hash, audit_events.c.to_state).where(_where(case_id, 3))
+        ).one()
         conn.execute(audit_events.delete().where(_where(case_id, 4)))
-        conn.execute(cases.update().where(cases.c.id == case_id).values(version=3, chain_head=previous))
+        conn.execute(cases.update().where(cases.c.id == case_id).values(version=3, chain_head=previous, state=state))
     with engine.database.connect() as conn:
-        assert verify_chains(conn, audit_key).ok, "without the anchor the shorter chain looks whole"
+        assert verify_chains(conn, audit_key).ok, "without the anchor the shorter, rewound chain looks whole"
         report = verify_chains(conn, audit_key, anchor=anchor)
     (link,) = report.broken
     assert (link.case_id, link.seq) == (case_id, 4)

@@ -37,6 +37,7 @@ class Settings:
     staff_email: str = "staff@filingflow.local"
     outbox_max_attempts: int = 8
     outbox_lease_seconds: float = 120.0
+    console_secure_cookie: bool = False  # mark console cookies Secure: turn on when served over HTTPS
 
     def console_secret(self) -> bytes:
         """The key that signs console sessions, derived from the audit key (never stored)."""
@@ -71,6 +72,8 @@ class Settings:
             staff_email=env.get("FILINGFLOW_STAFF_EMAIL", "").strip() or "staff@filingflow.local",
             outbox_max_attempts=int(_positive(env, "FILINGFLOW_OUTBOX_MAX_ATTEMPTS", 8)),
             outbox_lease_seconds=_positive(env, "FILINGFLOW_OUTBOX_LEASE_SECONDS", 120.0),
+            console_secure_cookie=_choice(env, "FILINGFLOW_CONSOLE_SECURE_COOKIE", ("0", "1", "false", "true"), "0")
+            in ("1", "true"),
         )
 
 

@@ -28,7 +28,11 @@ FilingFlow drives funding-application cases through their program's process.
 
 
 def create_app(
-    engine: Engine, *, sandbox: dict[str, Any] | None = None, console_secret: bytes | None = None
+    engine: Engine,
+    *,
+    sandbox: dict[str, Any] | None = None,
+    console_secret: bytes | None = None,
+    console_secure_cookie: bool = False,
 ) -> FastAPI:
     app = FastAPI(
         responses=PROBLEMS,
@@ -51,7 +55,7 @@ def create_app(
     if console_secret is not None:
         from app.console.routes import build_console, install
 
-        install(app, build_console(engine, secret=console_secret))
+        install(app, build_console(engine, secret=console_secret, secure_cookie=console_secure_cookie))
 
     if sandbox is not None:
         header = f"clock-start={sandbox['clock_start']}"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
-from workflow.clock import SHANGHAI, shanghai_day_end
+from workflow.clock import SHANGHAI, shanghai_day_end, shanghai_day_start
 from workflow.engine import Engine
 from workflow.tables import cases, deadlines, notices
 from workflow.writes import OPEN_STATUSES
@@ -26,6 +27,20 @@ class QueueFilter:
     q: str | None = None
     sort: str = "submitted"  # submitted | due
     page: int = 1
+
+    def query(self, **changes: Any) -> str:
+        """The whole filter as a query string (with ``changes``), so a page link keeps every filter."""
+        params: dict[str, Any] = {
+            "program": self.program,
+            "state": self.state,
+            "due_within": self.due_within,
+            "overdue": "true" if self.overdue else None,
+            "q": self.q,
+            "sort": self.sort,
+            "page": self.page,
+            **changes,
+        }
+        return urlencode({k: v for k, v in params.items() if v is not None and v != ""})
 
 
 def _next_due() -> Any:
@@ -75,8 +90,21 @@ def state_counts(engine: Engine, program: str) -> dict[str, int]:
     return {state: int(n) for state, n in rows}
 
 
+def calendar_week(now: datetime) -> tuple[date, date]:
+    """Monday and Sunday of the calendar week ``now`` falls in, in Asia/Shanghai."""
+    today = now.astimezone(SHANGHAI).date()
+    monday = today - timedelta(days=today.weekday())
+    return monday, monday + timedelta(days=6)
+
+
 def round_overview(engine: Engine, program: str) -> dict[str, Any]:
-    now = engine.clock.now()
+    """Counts per state, pending deadlines due this calendar week (Mon-Sun, Shanghai), dead notices.
+
+    "This week" is the calendar week, not the next seven days: on a Friday, next Tuesday's
+    deadline is next week's work. A deadline due earlier this week and still pending
+    (overdue, not yet swept) is listed too.
+    """
+    monday, sunday = calendar_week(engine.clock.now())
     with engine.database.connect() as conn:
         due_soon = (
             conn.execute(
@@ -85,7 +113,10 @@ def round_overview(engine: Engine, program: str) -> dict[str, Any]:
                 .where(
                     cases.c.program_key == program,
                     deadlines.c.status == "pending",
-                    deadlines.c.due_at < now + timedelta(days=7),
+                    # a deadline is due at the midnight that ends its last day: one due at
+                    # Monday 00:00 ended last Sunday, one due next Monday 00:00 ends this Sunday
+                    deadlines.c.due_at > shanghai_day_start(monday),
+                    deadlines.c.due_at <= shanghai_day_end(sunday),
                 )
                 .order_by(deadlines.c.due_at)
             )
@@ -102,7 +133,12 @@ def round_overview(engine: Engine, program: str) -> dict[str, Any]:
             .mappings()
             .all()
         )
-    return {"counts": state_counts(engine, program), "due_soon": due_soon, "dead": dead}
+    return {
+        "counts": state_counts(engine, program),
+        "due_soon": due_soon,
+        "week": (monday, sunday),
+        "dead": dead,
+    }
 
 
 def export_rows(engine: Engine, program: str, *, publicity_only: bool) -> list[dict[str, Any]]:

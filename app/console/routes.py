@@ -2,14 +2,14 @@
 
 Every action goes through the engine, so it is checked and audited exactly like an API
 call (the audit records the staff token's name and ``via=console``). Pages are plain
-Jinja2 with a little CSS: no front-end build step, labels on every control, usable from
-the keyboard.
+Jinja2 with a little CSS and an inline SVG diagram: no front-end build step, no script,
+labels on every control, usable from the keyboard. An action answers with a redirect and
+a signed one-shot message (:mod:`app.console.flash`); nothing a page displays comes from
+its query string.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,27 +20,42 @@ from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.auth import resolve
-from app.console import queries
-from app.console.sessions import CONSOLE_ROLES, COOKIE, Session, csrf_ok, issue, read
+from app.console import exports, flash, labels, queries
+from app.console.flowchart import flowchart
+from app.console.sessions import (
+    CONSOLE_ROLES,
+    COOKIE,
+    LOGIN_COOKIE,
+    LOGIN_LIFETIME,
+    Revocations,
+    Session,
+    csrf_ok,
+    issue,
+    login_challenge,
+    login_csrf_ok,
+    read,
+)
 from workflow.deadline_commands import DeadlineExplanation
+from workflow.definition import Event
 from workflow.diagram import mermaid
 from workflow.engine import Engine
-from workflow.errors import FilingFlowError
+from workflow.errors import FilingFlowError, NotFound
 from workflow.money import format_yuan
+from workflow.process import CompiledProcess
 from workflow.tables import notices
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
 class ConsoleDenied(Exception):
-    """Not signed in (GET: go to sign-in) or not allowed (403)."""
+    """Not signed in (GET: go to sign-in), not allowed (403) or not there (404)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
 
 
-def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False) -> APIRouter:
+def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
@@ -50,16 +65,38 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     )
     env.filters["local"] = queries.local
     env.filters["yuan"] = lambda fen: format_yuan(fen) if isinstance(fen, int) else ""
+    env.globals.update(
+        deadline_status=lambda key: labels.label(labels.DEADLINE_STATUSES, key),
+        notice_status=lambda key: labels.label(labels.NOTICE_STATUSES, key),
+        channel=lambda key: labels.label(labels.CHANNELS, key),
+        notice_kind=lambda key: labels.label(labels.NOTICE_KINDS, key),
+        audit_kind=lambda key: labels.label(labels.AUDIT_KINDS, key),
+    )
+    return env
+
+
+def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False) -> APIRouter:
+    """The console's routes; ``secure_cookie`` marks every console cookie ``Secure`` (serve behind HTTPS)."""
+    env = _environment()
+    revoked = Revocations()
     router = APIRouter(prefix="/console", include_in_schema=False)
 
-    def render(name: str, session: Session | None, status: int = 200, **context: Any) -> HTMLResponse:
+    def render(
+        name: str, session: Session | None, request: Request | None = None, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        shown = flash.take(request, secret=secret) if request is not None else flash.Flash()
+        context.setdefault("msg", shown.ok)
+        context.setdefault("error", shown.error)
         html = env.get_template(name).render(
             session=session,
             csrf=session.csrf(secret) if session else "",
             programs=list(engine.programs.latest()),
             **context,
         )
-        return HTMLResponse(html, status_code=status)
+        response = HTMLResponse(html, status_code=status)
+        if request is not None:
+            flash.clear(request, response, secure=secure_cookie)
+        return response
 
     def session_of(request: Request, *, post: bool = False) -> Session:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -67,7 +104,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
             caller = resolve(engine.database, token.strip())
             if caller is None or caller.role not in CONSOLE_ROLES:
                 raise ConsoleDenied(403, "the console is for staff: this token is refused")
-        session = read(engine.database, secret, request.cookies.get(COOKIE), engine.clock.now())
+        session = read(engine.database, secret, request.cookies.get(COOKIE), engine.clock.now(), revoked=revoked)
         if session is None:
             raise ConsoleDenied(403 if post else 303, "sign in first")
         return session
@@ -78,24 +115,48 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
             raise ConsoleDenied(403, "missing or wrong CSRF token")
         return form
 
-    def back(path: str, **params: Any) -> RedirectResponse:
+    def back(path: str, *, ok: str | None = None, error: str | None = None, **params: Any) -> RedirectResponse:
         query = urlencode({k: v for k, v in params.items() if v})
-        return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
+        response = RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
+        if ok or error:
+            flash.put(response, flash.Flash(ok, error), secret=secret, secure=secure_cookie)
+        return response
+
+    def program(key: str | None) -> CompiledProcess:
+        try:
+            return engine.programs.get(key) if key else engine.programs.latest()[0]
+        except NotFound as exc:
+            raise ConsoleDenied(404, str(exc)) from None
 
     # ---- sign-in ----------------------------------------------------------------------
 
+    def login_form(status: int = 200, error: str | None = None) -> HTMLResponse:
+        cookie, token = login_challenge(secret, engine.clock.now())
+        response = render("login.html.j2", None, status=status, error=error, login_csrf=token)
+        response.set_cookie(
+            LOGIN_COOKIE,
+            cookie,
+            httponly=True,
+            samesite="strict",
+            secure=secure_cookie,
+            path="/console/login",
+            max_age=int(LOGIN_LIFETIME.total_seconds()),
+        )
+        return response
+
     @router.get("/login", response_class=HTMLResponse)
-    def login_page(error: str | None = None) -> HTMLResponse:
-        return render("login.html.j2", None, error=error)
+    def login_page() -> HTMLResponse:
+        return login_form()
 
     @router.post("/login")
-    def login(token: Annotated[str, Form()]) -> Response:
+    def login(request: Request, token: Annotated[str, Form()], csrf: Annotated[str, Form()] = "") -> Response:
+        if not login_csrf_ok(secret, request.cookies.get(LOGIN_COOKIE), csrf, engine.clock.now()):
+            return login_form(403, "登录表单已失效或不是从本页提交，请重新输入令牌。")
         caller = resolve(engine.database, token.strip())
         if caller is None or caller.role not in CONSOLE_ROLES:
-            return render(
-                "login.html.j2", None, status=403, error="令牌无效，或不是工作人员令牌（仅限 staff / admin）。"
-            )
+            return login_form(403, "令牌无效，或不是工作人员令牌（仅限 staff / admin）。")
         response = RedirectResponse("/console/queue", status_code=303)
+        response.delete_cookie(LOGIN_COOKIE, path="/console/login", secure=secure_cookie, httponly=True)
         response.set_cookie(
             COOKIE,
             issue(secret, caller.token_id, engine.clock.now()),
@@ -111,8 +172,9 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     async def logout(request: Request) -> Response:
         session = session_of(request, post=True)
         await checked_form(request, session)
+        revoked.revoke(session, engine.clock.now())
         response = RedirectResponse("/console/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/console")
+        response.delete_cookie(COOKIE, path="/console", secure=secure_cookie, httponly=True, samesite="strict")
         return response
 
     # ---- work queue -------------------------------------------------------------------
@@ -126,18 +188,16 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     @router.get("/queue", response_class=HTMLResponse)
     def queue_page(
         request: Request,
-        program: str | None = None,
-        state: str | None = None,
+        program_key: Annotated[str | None, Query(alias="program", max_length=80)] = None,
+        state: Annotated[str | None, Query(max_length=60)] = None,
         due_within: Annotated[str | None, Query(max_length=3, description="working days, blank for any")] = None,
         overdue: bool = False,
         q: Annotated[str | None, Query(max_length=100)] = None,
         sort: str = "submitted",
         page: Annotated[int, Query(ge=1, le=100000)] = 1,
-        msg: str | None = None,
-        error: str | None = None,
     ) -> Response:
         session = session_of(request)
-        process = engine.programs.get(program) if program else engine.programs.latest()[0]
+        process = program(program_key)
         f = queries.QueueFilter(
             process.key,
             state or None,
@@ -148,19 +208,17 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
             page,
         )
         rows, total = queries.queue(engine, f)
-        staff_events = [e for e in process.definition.events if e.roles & set(CONSOLE_ROLES)]
         return render(
             "queue.html.j2",
             session,
+            request,
             process=process,
             f=f,
             rows=rows,
             total=total,
             counts=queries.state_counts(engine, process.key),
             page_size=queries.PAGE,
-            staff_events=staff_events,
-            msg=msg,
-            error=error,
+            staff_events=_batch_events(process),
         )
 
     @router.post("/batch")
@@ -168,37 +226,54 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         session = session_of(request, post=True)
         form = await checked_form(request, session)
         selected = [int(str(v)) for v in (await request.form()).getlist("case_ids") if str(v).isdigit()]
-        program, event = str(form.get("program", "")), str(form.get("event", ""))
+        process = program(str(form.get("program", "")))
+        event = str(form.get("event", ""))
         if not selected:
-            return back("/console/queue", program=program, error="请先勾选案件。")
-        ordered = sorted(
-            selected,
-            key=lambda cid: (engine.get_case(cid).submitted_at is None, engine.get_case(cid).submitted_at, cid),
-        )
+            return back("/console/queue", program=process.key, error="请先勾选案件。")
+        if event not in {e.name for e in _batch_events(process)}:
+            return back(
+                "/console/queue",
+                program=process.key,
+                error=f"事件 {event!r} 不能批量执行（需逐件填写理由或文号，或不是工作人员事件）。",
+            )
+        try:
+            snapshots = [engine.get_case(case_id) for case_id in selected]
+        except FilingFlowError as exc:
+            return back("/console/queue", program=process.key, error=f"所选案件有误：{exc}")
+        foreign = [c.id for c in snapshots if c.program != process.key]
+        if foreign:
+            return back("/console/queue", program=process.key, error=f"案件 {foreign} 不属于本项目，未执行。")
+        ordered = sorted(snapshots, key=lambda c: (c.submitted_at is None, c.submitted_at, c.id))
         done, failed = [], ""
-        for case_id in ordered:
+        for case in ordered:
             try:
-                engine.fire(case_id, event, actor=session.caller.actor())
+                engine.fire(case.id, event, actor=session.caller.actor())
             except FilingFlowError as exc:
-                failed = f"案件 {case_id}：{exc}"
+                failed = f"案件 {case.id}：{exc}"
                 break
-            done.append(str(case_id))
+            done.append(str(case.id))
+        label = process.events[event].label
         return back(
             "/console/queue",
-            program=program,
-            msg=f"已处理 {len(done)} 件：{', '.join(done)}" if done else None,
+            program=process.key,
+            ok=f"已{label} {len(done)} 件：{', '.join(done)}" if done else None,
             error=failed or None,
         )
 
     # ---- case page ----------------------------------------------------------------------
 
     @router.get("/cases/{case_id}", response_class=HTMLResponse)
-    def case_page(request: Request, case_id: int, msg: str | None = None, error: str | None = None) -> Response:
+    def case_page(request: Request, case_id: int) -> Response:
         session = session_of(request)
-        return case_view(session, case_id, msg=msg, error=error)
+        return case_view(session, case_id, request=request)
 
-    def case_view(session: Session, case_id: int, *, status: int = 200, **extra: Any) -> HTMLResponse:
-        case = engine.get_case(case_id)
+    def case_view(
+        session: Session, case_id: int, *, request: Request | None = None, status: int = 200, **extra: Any
+    ) -> HTMLResponse:
+        try:
+            case = engine.get_case(case_id)
+        except NotFound as exc:
+            raise ConsoleDenied(404, str(exc)) from None
         process = engine.programs.get(case.program, case.program_version)
         with engine.database.connect() as conn:
             sent = (
@@ -210,15 +285,18 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         return render(
             "case.html.j2",
             session,
+            request,
             status=status,
             case=case,
             process=process,
+            names=labels.ProcessLabels.of(process.definition),
             amount=engine.explain_amount(case_id),
             materials=process.definition.checklist(case.data),
             history=engine.history(case_id),
             notices=sent,
             options=engine.available_events(case_id, actor=session.caller.actor()),
             explanations=explanations,
+            flow=flowchart(process.definition, current=case.state),
             diagram=mermaid(process.definition, current=case.state),
             windows=process.definition.reference.get("service_windows", []),
             **extra,
@@ -237,7 +315,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
             payload["service_window"] = int(str(form["service_window"]))
         version = str(form.get("version", ""))
         try:
-            engine.fire(
+            case = engine.fire(
                 case_id,
                 event,
                 actor=session.caller.actor(),
@@ -246,7 +324,8 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
             )
         except FilingFlowError as exc:
             return back(f"/console/cases/{case_id}", error=str(exc))
-        return back(f"/console/cases/{case_id}", msg=f"已执行：{event}")
+        names = labels.ProcessLabels.of(engine.programs.get(case.program, case.program_version).definition)
+        return back(f"/console/cases/{case_id}", ok=f"已执行：{names.event(event)}（{event}）")
 
     @router.post("/cases/{case_id}/override")
     async def override(request: Request, case_id: int) -> Response:
@@ -270,7 +349,10 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
             )
         if preview:
             return case_view(session, case_id, preview=outcome, override_form={"target": target, "reason": reason})
-        return back(f"/console/cases/{case_id}", msg=f"已调整状态：{outcome.from_state} → {outcome.to_state}")
+        case = engine.get_case(case_id)
+        names = labels.ProcessLabels.of(engine.programs.get(case.program, case.program_version).definition)
+        moved = f"{names.state(outcome.from_state)} → {names.state(outcome.to_state)}"
+        return back(f"/console/cases/{case_id}", ok=f"已调整状态：{moved}")
 
     @router.post("/cases/{case_id}/deadlines/{deadline_id}/{action}")
     async def deadline(request: Request, case_id: int, deadline_id: int, action: str) -> Response:
@@ -296,7 +378,8 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
                 raise ConsoleDenied(404, "no such action")
         except (FilingFlowError, ValueError) as exc:
             return back(f"/console/cases/{case_id}", error=str(exc))
-        return back(f"/console/cases/{case_id}", msg=f"期限已更新：{action}")
+        done = {"extend": "已延长", "suspend": "已暂停计时", "resume": "已恢复计时"}[action]
+        return back(f"/console/cases/{case_id}", ok=f"期限{done}。")
 
     # ---- round overview and exports --------------------------------------------------------
 
@@ -304,57 +387,29 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     def rounds(request: Request) -> Response:
         session = session_of(request)
         overview = [(p, queries.round_overview(engine, p.key)) for p in engine.programs.latest()]
-        return render("rounds.html.j2", session, overview=overview)
+        return render("rounds.html.j2", session, request, overview=overview)
 
-    @router.get("/rounds/{program}/{kind}.csv")
-    def export(request: Request, program: str, kind: str) -> Response:
+    @router.get("/rounds/{program_key}/{kind}.csv")
+    def export(request: Request, program_key: str, kind: str) -> Response:
         session_of(request)
         if kind not in ("cases", "publicity"):
             raise ConsoleDenied(404, "no such export")
-        process = engine.programs.get(program)
+        process = program(program_key)
         rows = queries.export_rows(engine, process.key, publicity_only=kind == "publicity")
-        out = io.StringIO()
-        writer = csv.writer(out)
-        if kind == "publicity":
-            writer.writerow(["序号", "申报单位", "统一社会信用代码", "项目", "拟支持金额（元）"])
-            for i, r in enumerate(rows, 1):
-                amount = format_yuan(r["amount_fen"]) if r["amount_fen"] is not None else ""
-                writer.writerow([i, r["applicant_name"], r["applicant_code"], process.definition.title, amount])
-        else:
-            writer.writerow(
-                [
-                    "业务编号",
-                    "申报单位",
-                    "统一社会信用代码",
-                    "状态",
-                    "状态名称",
-                    "金额（元）",
-                    "首次提交时间",
-                    "最近期限",
-                ]
-            )
-            for r in rows:
-                writer.writerow(
-                    [
-                        r["id"],
-                        r["applicant_name"],
-                        r["applicant_code"],
-                        r["state"],
-                        process.states[r["state"]].label if r["state"] in process.states else r["state"],
-                        format_yuan(r["amount_fen"]) if r["amount_fen"] is not None else "",
-                        queries.local(r["submitted_at"]),
-                        queries.local(r["next_due"]),
-                    ]
-                )
-        body = "\ufeff" + out.getvalue()  # UTF-8 with BOM so Excel reads Chinese correctly
+        table = exports.publicity_rows(process, rows) if kind == "publicity" else exports.case_rows(process, rows)
         filename = f"{process.key}-{'publicity-list' if kind == 'publicity' else 'cases'}.csv"
         return Response(
-            body.encode("utf-8"),
+            exports.to_csv(table),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
     return router
+
+
+def _batch_events(process: CompiledProcess) -> list[Event]:
+    """Staff events a selection can take at once: those that need no per-case reason or document."""
+    return [e for e in process.definition.events if e.roles & set(CONSOLE_ROLES) and not e.requires]
 
 
 def _working_days(raw: str | None) -> int | None:
@@ -363,7 +418,7 @@ def _working_days(raw: str | None) -> int | None:
 
 
 def install(app: FastAPI, router: APIRouter) -> None:
-    """Mount the console and turn its refusals into a redirect to sign-in or a 403 page."""
+    """Mount the console and turn its refusals into a redirect to sign-in or a 403/404 page."""
     from fastapi.responses import PlainTextResponse
 
     app.include_router(router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,9 +29,13 @@ class Console:
     @contextmanager
     def signed_in(self, role: str = "staff") -> Iterator[httpx.Client]:
         with httpx.Client(base_url=self.base, timeout=30, follow_redirects=False) as http:
-            response = http.post("/console/login", data={"token": self.tokens[role]})
+            response = self.sign_in(http, self.tokens[role])
             assert response.status_code == 303, response.text
             yield http
+
+    def sign_in(self, http: httpx.Client, token: str) -> httpx.Response:
+        """Sign in as a browser does: show the form (pre-session cookie), post it back with its token."""
+        return http.post("/console/login", data={"token": token, "csrf": self.csrf(http, "/console/login")})
 
     def csrf(self, http: httpx.Client, path: str = "/console/queue") -> str:
         page = http.get(path).text
@@ -47,3 +53,9 @@ def console(engine: Engine) -> Iterator[Console]:
         _, tokens[role] = create_token(engine.database, name=f"{role}-console", role=role, applicant_code=code, now=now)
     with serving(create_app(engine, console_secret=SECRET)) as base:
         yield Console(base, tokens, engine)
+
+
+def section_text(page: str, heading_id: str) -> str:
+    """The visible text of the ``<section>`` a heading id labels, tags stripped (whitespace kept)."""
+    start = page.index(f'id="{heading_id}"')
+    return html.unescape(re.sub(r"<[^>]+>", " ", page[start : page.index("</section>", start)]))

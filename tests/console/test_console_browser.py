@@ -77,13 +77,18 @@ def test_a_reviewer_signs_in_finds_a_case_acts_overrides_and_exports(
 
     page.get_by_role("button", name="通过线上终审").click()
     page.wait_for_load_state()
-    assert "已执行：pass_online_review" in page.get_by_role("status").inner_text()
+    assert "已执行：通过线上终审（pass_online_review）" in page.get_by_role("status").inner_text()
     assert "已通过线上终审" in page.locator("ol.states li[aria-current=step]").inner_text()
+    current = page.locator("svg.flowchart g.node[aria-current=step]")
+    assert current.count() == 1, "the diagram marks exactly one state as current"
+    assert current.locator("text").text_content() == "▶ 已通过线上终审（当前）"
+    page.reload()
+    assert page.get_by_role("status").count() == 0, "a message shows once"
 
     page.get_by_label("目标状态").select_option("awaiting_paper")
     page.get_by_label("理由", exact=True).last.fill("门户网站线下已审核通过，补录状态")
     page.get_by_role("button", name="预览（不执行）").click()
-    assert "→ awaiting_paper" in page.locator("#preview").inner_text()
+    assert "已通过线上终审 → 待递交书面材料" in page.locator("#preview").inner_text()
     assert engine.get_case(2).state == "online_approved", "a preview changes nothing"
     page.get_by_role("button", name="确认调整").click()
     page.wait_for_load_state()
@@ -108,3 +113,40 @@ def test_a_reviewer_signs_in_finds_a_case_acts_overrides_and_exports(
     context.close()
     history = engine.history(2)
     assert (history[-1].kind, history[-1].via, history[-1].actor) == ("override", "console", "staff-console")
+
+
+def test_the_console_works_from_the_keyboard(console: Console, browser: Any) -> None:
+    # sign in with Enter, reach the skip link and the filter with Tab, filter with Enter
+    engine = console.engine
+    for serial in (1, 2):
+        case = engine.open_case(PROGRAM, applicant=applicant(serial), data=complete_data(), actor=PLATFORM)
+        engine.fire(case.id, "submit", actor=PLATFORM)
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{console.base}/console/login")
+    assert page.evaluate("document.activeElement.id") == "token", "the token field has focus on arrival"
+    page.keyboard.type(console.tokens["staff"])
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/queue")
+
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="跳到正文")
+    assert skip.evaluate("e => e === document.activeElement"), "the first Tab lands on the skip link"
+    box = skip.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0, "the focused skip link is on screen"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main", "the skip link moves focus to the content"
+
+    for _ in range(30):
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "q", "the name filter is reachable with Tab"
+    page.keyboard.type("2号")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=2*")
+    rows = page.locator("tbody tr")
+    assert rows.count() == 1
+    assert "深圳市测试科技2号有限公司" in rows.first.inner_text()
+    context.close()

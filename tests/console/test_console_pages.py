@@ -46,11 +46,11 @@ def test_publishing_a_publicity_list_from_a_selection_and_exporting_it(console: 
         assert rows[0] == ["序号", "申报单位", "统一社会信用代码", "项目", "拟支持金额（元）"]
         assert [r[1] for r in rows[1:]] == ["深圳市测试科技1号有限公司", "深圳市测试科技3号有限公司"]
         assert rows[1][4] == "360,000.00"
-    console.engine.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    console.engine.clock.advance(timedelta(days=5))  # type: ignore[attr-defined]
     with console.signed_in() as http:  # (sessions last 8 hours of the injected clock)
         overview = http.get("/console/rounds").text
         assert "2025年龙岗区人工智能算力扶持项目" in overview
-        assert "公示期" in overview, "deadlines this week are listed"
+        assert "公示期" in overview, "Monday: the publicity periods end this week (5 working days from Wednesday)"
 
 
 def test_batch_advances_in_submission_order_and_stops_at_a_refusal(console: Console, clock: ManualClock) -> None:

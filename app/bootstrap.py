@@ -45,7 +45,7 @@ def bootstrap(
         database=database,
         programs=programs or default_catalog(),
         clock=clock or SystemClock(),
-        calendar=WorkingDayCalendar(),
+        calendar=WorkingDayCalendar(package_until=settings.calendar_package_until),
         audit_key=settings.audit_key.encode(),
     )
     engine.reload_calendar()  # staff overrides and loaded years live in the database

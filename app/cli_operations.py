@@ -17,6 +17,7 @@ from scheduler.worker import run_worker
 from workflow.clock import SHANGHAI
 from workflow.definition import Actor
 from workflow.engine import Engine
+from workflow.errors import InvalidInput
 from workflow.workdays import WorkingDayCalendar, YearArrangement, summarise
 
 deadlines_cli = typer.Typer(no_args_is_help=True, help="Explain and change case deadlines.")
@@ -85,7 +86,7 @@ def deadlines_extend(
     to: Annotated[str | None, typer.Option(help="Or move the last day to this date (YYYY-MM-DD).")] = None,
 ) -> None:
     """Extend a deadline (staff), audited and told to the applicant."""
-    to_date = date.fromisoformat(to) if to else None
+    to_date = _day(to, "--to") if to else None
     view = _engine().extend_deadline(
         case_id,
         deadline_id,
@@ -114,14 +115,14 @@ def deadlines_resume(case_id: int, deadline_id: int, actor: StaffName, reason: R
 @calendar_cli.command("is-working-day")
 def calendar_is_working_day(day: str) -> None:
     """Is DAY (YYYY-MM-DD) an official working day, and why."""
-    note = _calendar().note(date.fromisoformat(day))
+    note = _calendar().note(_day(day, "DATE"))
     typer.echo(f"{note.day.isoformat()} {'is' if note.working else 'is not'} a working day: {note.why}")
 
 
 @calendar_cli.command("add-working-days")
 def calendar_add_working_days(day: str, count: int) -> None:
     """The COUNT-th working day after DAY, with the days counted and skipped."""
-    notes = _calendar().walk(date.fromisoformat(day), count)
+    notes = _calendar().walk(_day(day, "DATE"), count)
     for line in summarise(notes):
         typer.echo(f"  {line}")
     typer.echo(notes[-1].day.isoformat() if notes else day)
@@ -147,7 +148,7 @@ def calendar_override(
 ) -> None:
     """Declare one day closed (e.g. a typhoon) or working, and recompute the deadlines it moves."""
     changed = _engine().override_calendar_day(
-        date.fromisoformat(day), working=not closed, actor=Actor(actor, "staff", "cli"), reason=reason
+        _day(day, "DATE"), working=not closed, actor=Actor(actor, "staff", "cli"), reason=reason
     )
     typer.echo(f"{day} is now {'closed' if closed else 'a working day'}; {len(changed)} deadlines recomputed")
 
@@ -158,12 +159,15 @@ def _calendar() -> WorkingDayCalendar:
 
 @notifications_cli.command("dispatch")
 def notifications_dispatch(
-    once: Annotated[bool, typer.Option(help="Deliver everything due now, then exit.")] = True,
+    once: Annotated[
+        bool, typer.Option("--once", help="One batch (FILINGFLOW_OUTBOX_BATCH notices at most), then exit.")
+    ] = False,
 ) -> None:
-    """Deliver the notices that are due (the worker does this on every tick)."""
+    """Deliver the notices that are due, batch after batch until none is (the worker does this on every tick)."""
     settings = Settings.from_env()
     engine = bootstrap(settings)
-    report = build_dispatcher(settings, engine).dispatch_all()
+    dispatcher = build_dispatcher(settings, engine)
+    report = dispatcher.dispatch_due() if once else dispatcher.dispatch_all()
     typer.echo(f"dispatch: {report}")
     for error in report.errors:
         typer.echo(f"  {error}", err=True)
@@ -203,3 +207,11 @@ def notifications_retry(notice_id: int) -> None:
         typer.echo(f"notice {notice_id} is not dead (or does not exist)", err=True)
         raise typer.Exit(1)
     typer.echo(f"notice {notice_id} queued again")
+
+
+def _day(value: str, field: str) -> date:
+    """A calendar date from the command line, or a clear error naming the argument."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None

@@ -37,6 +37,10 @@ class Settings:
     staff_email: str = "staff@filingflow.local"
     outbox_max_attempts: int = 8
     outbox_lease_seconds: float = 120.0
+    calendar_package_until: int | None = None
+    outbox_batch: int = 200
+    outbox_commit_every: int = 10
+    smtp_ca_file: str | None = None
     console_secure_cookie: bool = False  # mark console cookies Secure: turn on when served over HTTPS
 
     def console_secret(self) -> bytes:
@@ -72,6 +76,10 @@ class Settings:
             staff_email=env.get("FILINGFLOW_STAFF_EMAIL", "").strip() or "staff@filingflow.local",
             outbox_max_attempts=int(_positive(env, "FILINGFLOW_OUTBOX_MAX_ATTEMPTS", 8)),
             outbox_lease_seconds=_positive(env, "FILINGFLOW_OUTBOX_LEASE_SECONDS", 120.0),
+            calendar_package_until=_year(env, "FILINGFLOW_CALENDAR_PACKAGE_UNTIL"),
+            outbox_batch=_positive_int(env, "FILINGFLOW_OUTBOX_BATCH", 200),
+            outbox_commit_every=_positive_int(env, "FILINGFLOW_OUTBOX_COMMIT_EVERY", 10),
+            smtp_ca_file=env.get("FILINGFLOW_SMTP_CA_FILE", "").strip() or None,
             console_secure_cookie=_choice(env, "FILINGFLOW_CONSOLE_SECURE_COOKIE", ("0", "1", "false", "true"), "0")
             in ("1", "true"),
         )
@@ -96,6 +104,15 @@ def _sandbox_start(env: Mapping[str, str]) -> datetime | None:
     return start
 
 
+def _year(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 2000 <= int(raw) <= 2200:
+        raise SettingsError(f"{name}={raw!r} is not a year")
+    return int(raw)
+
+
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
     value = env.get(name, "").strip().lower() or default
     if value not in allowed:
@@ -114,3 +131,12 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be positive")
     return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SettingsError(f"{name}={raw!r} must be a positive whole number")
+    return int(raw)

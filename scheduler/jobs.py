@@ -26,7 +26,6 @@ from workflow.tables import worker_heartbeats
 
 log = logging.getLogger("filingflow.scheduler")
 BATCH = 500
-MAX_PASSES = 1000  # a tick stops after this many batches; the next tick carries on
 
 
 @dataclass
@@ -45,37 +44,26 @@ def worker_name() -> str:
 
 
 def sweep_deadlines(engine: Engine, *, batch: int = BATCH) -> list[tuple[int, str]]:
-    """Expire everything due, oldest first, batch after batch until a pass finds nothing to do.
-
-    "Nothing to do" rather than "a short batch": with two workers racing, a batch of
-    ours may be short because the other took rows, while more are still due.
-    """
-    done: list[tuple[int, str]] = []
-    for _ in range(MAX_PASSES):
-        expired = engine.expire_due(limit=batch)
-        done.extend(expired)
-        if not expired:
-            break
+    """Expire everything due, oldest first (the engine works through it in batches)."""
+    done = engine.expire_due(limit=batch)
     if done:
         log.info("expired %d deadlines", len(done))
     return done
 
 
 def send_reminders(engine: Engine, *, batch: int = BATCH) -> int:
-    total = 0
-    for _ in range(MAX_PASSES):
-        sent = engine.send_due_reminders(limit=batch)
-        total += sent
-        if not sent:
-            break
+    total = engine.send_due_reminders(limit=batch)
     if total:
         log.info("queued %d reminder rungs", total)
     return total
 
 
-def refresh_calendar(engine: Engine) -> None:
-    """Pick up staff calendar changes made by other processes."""
-    engine.reload_calendar()
+def refresh_calendar(engine: Engine) -> int:
+    """Pick up calendar changes (other processes, a newer package) and recompute what they move."""
+    moved = engine.refresh_calendar()
+    if moved:
+        log.info("calendar changed: %d open deadlines recomputed", len(moved))
+    return len(moved)
 
 
 def heartbeat(engine: Engine, name: str, info: dict[str, Any] | None = None) -> None:
@@ -101,11 +89,17 @@ def dispatch_outbox(dispatcher: Dispatcher) -> DispatchReport:
     return report
 
 
-def tick(engine: Engine, name: str, dispatcher: Dispatcher | None = None) -> TickReport:
-    """One pass of every job, in the order a person would do them: decide, remind, deliver."""
+def deadline_pass(engine: Engine, name: str) -> TickReport:
+    """Decide and remind: calendar, due deadlines, reminder rungs; then say this worker is alive."""
     refresh_calendar(engine)
     report = TickReport(expired=sweep_deadlines(engine), reminders=send_reminders(engine))
+    heartbeat(engine, name, {"last": str(report)})
+    return report
+
+
+def tick(engine: Engine, name: str, dispatcher: Dispatcher | None = None) -> TickReport:
+    """One pass of every job, in the order a person would do them: decide, remind, deliver."""
+    report = deadline_pass(engine, name)
     if dispatcher is not None:
         report.notices = dispatch_outbox(dispatcher)
-    heartbeat(engine, name, {"last": str(report)})
     return report

@@ -40,29 +40,49 @@ def build_scheduler(
     name: str | None = None,
     background: bool = False,
     dispatcher: Dispatcher | None = None,
-    extra_jobs: dict[str, Callable[[], object]] | None = None,
 ) -> BaseScheduler:
-    """A scheduler with the tick job (and any extra jobs) every ``interval`` seconds."""
+    """A scheduler with two jobs every ``interval`` seconds: deadlines, and (given a dispatcher) the outbox.
+
+    They run on separate threads, so an SMTP or SMS outage that slows delivery never delays
+    an expiry or a reminder; each job runs one instance at a time.
+    """
     name = name or jobs.worker_name()
     kind = BackgroundScheduler if background else BlockingScheduler
     scheduler: BaseScheduler = kind(
         jobstores={"default": MemoryJobStore()},
-        executors={"default": ThreadPoolExecutor(1)},
+        executors={"default": ThreadPoolExecutor(2)},
         job_defaults=_job_options(),
         timezone="Asia/Shanghai",
     )
-
-    def tick() -> None:
-        try:
-            report = jobs.tick(engine, name, dispatcher)
-            log.debug("tick: %s", report)
-        except Exception:  # one bad tick must not stop the worker; the next tick retries
-            log.exception("scheduler tick failed")
-
-    scheduler.add_job(tick, "interval", seconds=interval, id="tick", next_run_time=_soon())
-    for job_id, job in (extra_jobs or {}).items():
-        scheduler.add_job(job, "interval", seconds=interval, id=job_id, next_run_time=_soon())
+    scheduler.add_job(
+        _guarded("deadlines", lambda: jobs.deadline_pass(engine, name)),
+        "interval",
+        seconds=interval,
+        id="deadlines",
+        next_run_time=_soon(),
+    )
+    if dispatcher is not None:
+        outbox = dispatcher
+        scheduler.add_job(
+            _guarded("outbox", lambda: jobs.dispatch_outbox(outbox)),
+            "interval",
+            seconds=interval,
+            id="outbox",
+            next_run_time=_soon(),
+        )
     return scheduler
+
+
+def _guarded(job: str, work: Callable[[], object]) -> Callable[[], None]:
+    """One failed run must not stop the worker: it is logged, and the next run tries again."""
+
+    def run() -> None:
+        try:
+            log.debug("%s: %s", job, work())
+        except Exception:
+            log.exception("scheduler job %s failed", job)
+
+    return run
 
 
 def _soon() -> Any:

@@ -25,7 +25,7 @@ from workflow.errors import DeadlineNotFound, FilingFlowError, InvalidInput, Not
 from workflow.reminders import ladder, next_rung
 from workflow.tables import calendar_overrides, calendar_years, deadlines
 from workflow.views import DeadlineView
-from workflow.workdays import CalendarOverride, WorkingDayCalendar, YearArrangement
+from workflow.workdays import CalendarOverride, YearArrangement
 from workflow.writes import OPEN_STATUSES, Change, insert_notices_once, notice_rows, schedule
 
 MAX_EXTENSION_DAYS = 60
@@ -222,15 +222,20 @@ class DeadlineCommands(EngineBase):
             out.append(DeadlineExplanation(deadline_view(row), tuple(lines)))
         return out
 
-    def recompute_deadlines(self, *, actor: Actor = SYSTEM, reason: str) -> list[Recomputed]:
+    def recompute_deadlines(
+        self, *, actor: Actor = SYSTEM, reason: str, only_estimated: bool = False
+    ) -> list[Recomputed]:
         """Re-derive every open deadline from the current calendar; audit and notify the moved ones."""
+        query = sa.select(deadlines).where(deadlines.c.status.in_(OPEN_STATUSES))
+        if only_estimated:
+            query = query.where(deadlines.c.estimated.is_(True))
         with read_only(self.database) as conn:
-            candidates = conn.execute(
-                sa.select(deadlines.c.id, deadlines.c.case_id).where(deadlines.c.status.in_(OPEN_STATUSES))
-            ).all()
+            rows = conn.execute(query).mappings().all()
+        # derive every due time in one read; only the deadlines that move take a write transaction
+        moving = [r for r in rows if _key(self._due(r, r["ledger"])) != (r["due_at"], r["estimated"])]
         changed: list[Recomputed] = []
-        for deadline_id, case_id in candidates:
-            outcome = self._recompute_one(case_id, deadline_id, actor=actor, reason=reason)
+        for row in moving:
+            outcome = self._recompute_one(row["case_id"], row["id"], actor=actor, reason=reason)
             if outcome is not None:
                 changed.append(outcome)
         return changed
@@ -242,7 +247,7 @@ class DeadlineCommands(EngineBase):
             if deadline["status"] not in OPEN_STATUSES:
                 return None
             due = self._due(deadline, deadline["ledger"])
-            if (due.due_at, due.estimated) == (deadline["due_at"], deadline["estimated"]):
+            if _key(due) == (deadline["due_at"], deadline["estimated"]):
                 return None
             row = self._load(conn, case_id)
             process = self._process(row)
@@ -282,7 +287,25 @@ class DeadlineCommands(EngineBase):
                 for r in conn.execute(sa.select(calendar_overrides))
             }
             years = {r.year: YearArrangement.from_json(r.arrangement) for r in conn.execute(sa.select(calendar_years))}
-        self.calendar = WorkingDayCalendar(overrides, years)
+        self.calendar = self.calendar.with_data(overrides, years)
+
+    def refresh_calendar(self) -> list[Recomputed]:
+        """Reload the calendar; when what decides working days changed, recompute the open deadlines.
+
+        Catches what no single command sees: a newer ``chinesecalendar`` that now knows a
+        year (after a restart), and closures or arrangements stored by another process while
+        this one computed deadlines with the calendar it had. The first call always checks.
+        """
+        before = self._calendar_signature
+        self.reload_calendar()
+        around = self.clock.now().year
+        self._calendar_signature = self.calendar.signature(around)
+        if before == self._calendar_signature:
+            return []
+        # at start-up only estimated deadlines can be behind (a newer package); later, anything can
+        return self.recompute_deadlines(
+            reason="working-day calendar changed (data loaded, or a newer package)", only_estimated=before is None
+        )
 
     def override_calendar_day(self, day: date, *, working: bool, actor: Actor, reason: str) -> list[Recomputed]:
         """Declare ``day`` a closure (typhoon) or a working day, then recompute what it moves."""
@@ -438,3 +461,7 @@ class DeadlineCommands(EngineBase):
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _key(due: DueTime) -> tuple[datetime | None, bool]:
+    return due.due_at, due.estimated

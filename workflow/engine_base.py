@@ -45,6 +45,7 @@ class EngineBase:
         self.programs = programs
         self.clock = clock
         self.calendar = calendar
+        self._calendar_signature: tuple[object, ...] | None = None
         self._audit_key = audit_key
 
     def __repr__(self) -> str:

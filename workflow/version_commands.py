@@ -3,7 +3,8 @@
 Cases stay pinned to the definition (key and version) they were opened under; when a
 definition changes while cases are open, staff migrate them deliberately. The mapping is
 checked as a whole before anything moves: a case left in a state the new version does
-not have refuses the migration, naming the state. Each moved case gets one audit event
+not have refuses the migration, naming the state, and so does a case whose open deadline
+the new version could no longer expire (its rule or expiry event gone). Each moved case gets one audit event
 (kind ``migration``: old and new version and state, who, why), in its own transaction.
 """
 
@@ -18,7 +19,8 @@ from workflow.database import read_only
 from workflow.definition import STAFF_ROLES, Actor
 from workflow.engine_base import EngineBase, require_reason
 from workflow.errors import InvalidInput, NotPermitted
-from workflow.tables import cases
+from workflow.process import CompiledProcess
+from workflow.tables import cases, deadlines
 from workflow.writes import Change
 
 
@@ -72,6 +74,7 @@ class VersionCommands(EngineBase):
                 "map them explicitly",
                 field=f"mapping.{stranded[0]}",
             )
+        self._check_open_deadlines(new, [(case_id, before) for case_id, before, after in moves if before == after])
         plan = MigrationPlan(program, from_version, to_version, moves, dry_run)
         if dry_run:
             return plan
@@ -93,3 +96,24 @@ class VersionCommands(EngineBase):
                 )
                 self._write(conn, new, row, change, now, case_values={"program_version": to_version})
         return plan
+
+    def _check_open_deadlines(self, new: CompiledProcess, staying: list[tuple[int, str]]) -> None:
+        """A case that keeps its state keeps its open deadlines: the new version must still expire them."""
+        if not staying:
+            return
+        states = dict(staying)
+        with read_only(self.database) as conn:
+            rows = conn.execute(
+                sa.select(deadlines.c.case_id, deadlines.c.key, deadlines.c.on_expiry).where(
+                    deadlines.c.case_id.in_(list(states)), deadlines.c.status.in_(("pending", "suspended"))
+                )
+            ).all()
+        for case_id, key, on_expiry in rows:
+            event = new.events.get(on_expiry)
+            if key not in new.deadlines or event is None or states[case_id] not in event.sources:
+                raise InvalidInput(
+                    f"case {case_id} has an open deadline {key!r} that v{new.version} cannot expire "
+                    f"({on_expiry!r} from {states[case_id]!r}); map the state to one that closes it",
+                    case_id=case_id,
+                    field=f"mapping.{states[case_id]}",
+                )

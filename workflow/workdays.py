@@ -114,15 +114,37 @@ class WorkingDayCalendar:
         arrangements: Mapping[int, YearArrangement] | None = None,
         *,
         strict: bool = False,
+        package_until: int | None = None,
     ) -> None:
         self._overrides = dict(overrides or {})
         self._arrangements = dict(arrangements or {})
-        self._strict = strict
+        self.strict = strict
+        self.package_until = package_until
+        """Trust the package only up to this year (tests pin it; ``None``: every year it has)."""
+
+    def with_data(
+        self, overrides: Mapping[date, CalendarOverride], arrangements: Mapping[int, YearArrangement]
+    ) -> WorkingDayCalendar:
+        """The same calendar policy over new staff overrides and loaded arrangements."""
+        return WorkingDayCalendar(overrides, arrangements, strict=self.strict, package_until=self.package_until)
+
+    def signature(self, around: int) -> tuple[object, ...]:
+        """What decides working days near ``around``: changes when data is loaded or the package learns a year."""
+        return (
+            tuple(sorted((d, o.working) for d, o in self._overrides.items())),
+            tuple(sorted((y, a.to_json().__repr__()) for y, a in self._arrangements.items())),
+            tuple(self.knows(y) for y in range(around - 1, around + 3)),
+        )
 
     def knows(self, year: int) -> bool:
         """True when the year's official arrangement is known (loaded or packaged)."""
         if year in self._arrangements:
             return True
+        return self._package_knows(year)
+
+    def _package_knows(self, year: int) -> bool:
+        if self.package_until is not None and year > self.package_until:
+            return False
         try:
             chinese_calendar.is_workday(date(year, 6, 1))
         except NotImplementedError:
@@ -145,10 +167,12 @@ class WorkingDayCalendar:
                 return DayNote(day, False, f"{name} holiday ({_HOLIDAY_NAMES_ZH.get(name, name)})", holiday=name)
             return DayNote(day, not weekend, "weekend" if weekend else "working day")
         try:
+            if self.package_until is not None and day.year > self.package_until:
+                raise NotImplementedError(f"the package is trusted only up to {self.package_until}")
             working = chinese_calendar.is_workday(day)
             on_holiday, name = chinese_calendar.get_holiday_detail(day)
         except NotImplementedError as exc:
-            if self._strict:
+            if self.strict:
                 raise CalendarYearUnknown(day.year) from exc
             return _estimate(day)
         if working and weekend:

@@ -270,11 +270,9 @@ def insert_notices_once(connection: sa.Connection, rows: list[dict[str, Any]]) -
     if not rows:
         return 0
     insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
-    statement = insert(notices).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    inserted = 0
-    for row in rows:  # one by one: rowcount of an executemany is not reliable on every driver
-        inserted += connection.execute(statement, row).rowcount
-    return inserted
+    statement = insert(notices).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(notices.c.id)
+    # one by one, counting the rows returned: rowcount is not reliable across drivers here
+    return sum(len(connection.execute(statement, row).all()) for row in rows)
 
 
 def _webhook_rows(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.app.test_cli import run
+from tests.conftest import PACKAGE_UNTIL
 from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh
 from workflow.clock import ManualClock
 from workflow.engine import Engine
@@ -16,6 +17,7 @@ def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "FILINGFLOW_DATABASE_URL": database_url,
         "FILINGFLOW_AUDIT_KEY": "test-audit-key",
         "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
+        "FILINGFLOW_CALENDAR_PACKAGE_UNTIL": str(PACKAGE_UNTIL),
     }
 
 
@@ -41,7 +43,7 @@ def test_calendar_questions_and_changes(engine: Engine, clock: ManualClock, data
     closed = run("calendar", "override", "2027-01-05", "--closed", "--actor", "li", "--reason", "台风", env=env)
     assert "1 deadlines recomputed" in closed.stdout
     bad = run("calendar", "is-working-day", "2027-02-30", env=env)
-    assert bad.returncode != 0
+    assert (bad.returncode, bad.stderr.strip()) == (2, "error: '2027-02-30' is not a date (YYYY-MM-DD) [field=DATE]")
 
 
 def test_programs_migrate_cases_advance_and_notifications(engine: Engine, database_url: str, tmp_path: Path) -> None:

@@ -84,6 +84,15 @@ def test_a_2026_round_of_each_program_runs_a_case(rounds: Engine, clock: ManualC
     )
     assert rounds.fire(voucher.id, "submit", actor=PLATFORM).state == "pending_acceptance"
     assert voucher.amount_fen == 50_000_000
+    for event in ("accept", "pass_preliminary", "pass_expert_review"):
+        rounds.fire(voucher.id, event, actor=STAFF)
+    clock.set(sh("2026-04-10 10:00"))
+    assert rounds.expire_due() == [(voucher.id, "publicity_period")]
+    rounds.fire(voucher.id, "approve", actor=STAFF)
+    issued = rounds.fire(
+        voucher.id, "issue_voucher", actor=STAFF, payload={"approval_document": "深科技创新〔2026〕8号"}
+    )
+    assert (issued.state, issued.program, issued.amount_fen) == ("voucher_issued", SHENZHEN_2026.key, 50_000_000)
 
 
 def test_cases_stay_pinned_and_migrate_with_an_explicit_mapping(
@@ -139,3 +148,43 @@ def test_cases_stay_pinned_and_migrate_with_an_explicit_mapping(
         2,
     )
     assert_invariants(rounds, audit_key)
+
+
+def test_a_migration_that_would_strand_an_open_deadline_is_refused(
+    settings: Settings, clock: ManualClock, audit_key: bytes
+) -> None:
+    # LG-DL-1: a v3 without the paper deadline could never expire the one a v1 case is running
+    v1 = longgang.build()
+    paperless = replace(
+        v1,
+        version=3,
+        states=tuple(replace(s, opens=()) if s.key == "awaiting_paper" else s for s in v1.states),
+        deadlines=tuple(d for d in v1.deadlines if d.key != "paper_delivery"),
+        events=tuple(e for e in v1.events if e.name != "miss_paper_deadline"),
+    )
+    first = bootstrap(settings, clock=clock, programs=ProgramCatalog([v1]))  # opened before v3 existed
+    case = first.open_case(v1.key, applicant=applicant(1), data=complete_data(), actor=PLATFORM)
+    for event, actor in (
+        ("submit", PLATFORM),
+        ("pass_online_review", STAFF),
+        ("file_on_portal", PLATFORM),
+        ("approve_on_portal", STAFF),
+    ):
+        first.fire(case.id, event, actor=actor)
+    first.database.dispose()
+    engine = bootstrap(settings, clock=clock, programs=ProgramCatalog([v1, paperless]))
+    try:
+        before = database_image(engine)
+        with pytest.raises(InvalidInput) as refused:
+            engine.migrate_cases(v1.key, from_version=1, to_version=3, mapping={}, actor=STAFF, reason="v3")
+        assert refused.value.field == "mapping.awaiting_paper"
+        assert "paper_delivery" in str(refused.value)
+        assert database_image(engine) == before
+        engine.migrate_cases(
+            v1.key, from_version=1, to_version=3, mapping={"awaiting_paper": "evaluation"}, actor=STAFF, reason="v3"
+        )
+        moved = engine.get_case(case.id)
+        assert (moved.program_version, moved.state, moved.deadlines) == (3, "evaluation", ())
+        assert_invariants(engine, audit_key)
+    finally:
+        engine.database.dispose()

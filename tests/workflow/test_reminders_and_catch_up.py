@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from scheduler import jobs
 from tests.support.invariants import assert_invariants
 from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh
 from workflow.clock import ManualClock
@@ -108,21 +109,30 @@ def test_extension_reschedules_the_ladder_for_the_new_date(engine: Engine, clock
 def test_catch_up_processes_every_missed_expiry_once_in_due_order(
     engine: Engine, clock: ManualClock, audit_key: bytes
 ) -> None:
-    # Stop the worker, advance the clock 10 days, start it: every missed expiry once, oldest first
-    starts = ["2025-09-22 10:00", "2025-09-23 10:00", "2025-09-24 10:00", "2025-09-25 10:00"]
+    # Stop the worker, advance the clock 10 days, start it: every missed expiry once, oldest first,
+    # and the trail says when each was due and how late it ran. Opened in reverse order of due time,
+    # so processing by id instead of due time would show.
+    starts = ["2025-09-25 10:00", "2025-09-24 10:00", "2025-09-23 10:00", "2025-09-22 10:00"]
     case_ids = [_awaiting_paper(engine, clock, i + 1, when) for i, when in enumerate(starts)]
-    clock.set(sh("2025-10-20 09:00"))
-    expired = engine.expire_due()
-    assert expired == [(case_id, "paper_delivery") for case_id in case_ids]
-    assert engine.expire_due() == []
+    clock.set(sh("2025-09-26 10:00"))
+    assert jobs.tick(engine, "worker-a").expired == [], "nothing is due while the worker still runs"
+    clock.advance(timedelta(days=10))  # the worker was down from here to 2025-10-06 10:00
+    restarted = jobs.tick(engine, "worker-a")
+    due_order = [case_ids[3], case_ids[2], case_ids[1]]  # due 09-29, 09-30, 10-01; case 1 is due 10-10
+    assert restarted.expired == [(case_id, "paper_delivery") for case_id in due_order]
+    assert jobs.tick(engine, "worker-a").expired == [], "each missed expiry is processed once"
     with engine.database.connect() as conn:
         rows = conn.execute(
-            sa.select(audit_events.c.case_id, audit_events.c.new_values)
+            sa.select(audit_events.c.case_id, audit_events.c.new_values, audit_events.c.actor)
             .where(audit_events.c.event == "miss_paper_deadline")
             .order_by(audit_events.c.id)
         ).all()
-    assert [r.case_id for r in rows] == case_ids
-    first_due = datetime.fromisoformat(rows[0].new_values["due_at"])
-    assert first_due == sh("2025-09-29 00:00")  # 23, 24, 25, 26, Sun 28 (a make-up working day)
-    assert rows[0].new_values["processed_late_seconds"] == (sh("2025-10-20 09:00") - first_due) // timedelta(seconds=1)
+    assert [r.case_id for r in rows] == due_order
+    dues = [datetime.fromisoformat(r.new_values["due_at"]) for r in rows]
+    # 23, 24, 25, 26, Sun 28 (a make-up working day) for the first; each next one a working day later
+    assert dues == [sh("2025-09-29 00:00"), sh("2025-09-30 00:00"), sh("2025-10-01 00:00")]
+    late = [r.new_values["processed_late_seconds"] for r in rows]
+    assert late == [(sh("2025-10-06 10:00") - due) // timedelta(seconds=1) for due in dues]
+    assert {r.actor for r in rows} == {"filingflow"}
+    assert engine.get_case(case_ids[0]).state == "awaiting_paper", "not due yet: untouched"
     assert_invariants(engine, audit_key)

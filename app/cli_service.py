@@ -28,7 +28,12 @@ def serve(
     """Serve the HTTP API (and the scheduler worker, unless --no-worker)."""
     settings = Settings.from_env()
     engine = bootstrap(settings)
-    app = create_app(engine, sandbox=sandbox_info(settings.clock_start), console_secret=settings.console_secret())
+    app = create_app(
+        engine,
+        sandbox=sandbox_info(settings.clock_start),
+        console_secret=settings.console_secret(),
+        console_secure_cookie=settings.console_secure_cookie,
+    )
     scheduler = None
     if worker:
         scheduler = build_scheduler(

@@ -10,16 +10,18 @@ import sqlalchemy as sa
 from tests.conftest import AUDIT_KEY
 from tests.support import workers
 from tests.support.invariants import assert_invariants
-from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
 from workflow.engine import Engine
-from workflow.tables import audit_events, cases, notices
+from workflow.tables import audit_events, cases, deadlines, notices
 
 PROCESSES = 20
 
 
 def test_same_event_from_twenty_processes_has_one_winner(engine: Engine, database_url: str, audit_key: bytes) -> None:
     case = engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=PLATFORM)
-    case = engine.fire(case.id, "submit", actor=PLATFORM)
+    engine.fire(case.id, "submit", actor=PLATFORM)
+    engine.fire(case.id, "pass_online_review", actor=STAFF)
+    case = engine.fire(case.id, "file_on_portal", actor=PLATFORM)
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         start = manager.Barrier(PROCESSES)  # all twenty fire together
@@ -31,7 +33,7 @@ def test_same_event_from_twenty_processes_has_one_winner(engine: Engine, databas
                     AUDIT_KEY,
                     engine.clock.now().isoformat(),
                     case.id,
-                    "pass_online_review",
+                    "approve_on_portal",  # LG-DL-1: the winner opens the paper deadline, the losers nothing
                     case.version,
                     start,
                 )
@@ -39,17 +41,20 @@ def test_same_event_from_twenty_processes_has_one_winner(engine: Engine, databas
             ]
             outcomes = sorted(f.result(timeout=120) for f in futures)
     assert outcomes == ["conflict"] * (PROCESSES - 1) + ["ok"], outcomes
-    assert engine.get_case(case.id).state == "online_approved"
+    assert engine.get_case(case.id).state == "awaiting_paper"
     with engine.database.connect() as conn:
         events = conn.execute(
             sa.select(sa.func.count()).where(
-                audit_events.c.case_id == case.id, audit_events.c.event == "pass_online_review"
+                audit_events.c.case_id == case.id, audit_events.c.event == "approve_on_portal"
             )
         ).scalar()
         queued = conn.execute(
-            sa.select(sa.func.count()).where(notices.c.case_id == case.id, notices.c.kind == "passed_online_review")
+            sa.select(notices.c.channel).where(notices.c.case_id == case.id, notices.c.kind == "portal_approved")
+        ).scalars()
+        opened = conn.execute(
+            sa.select(sa.func.count()).where(deadlines.c.case_id == case.id, deadlines.c.key == "paper_delivery")
         ).scalar()
-    assert (events, queued) == (1, 2)
+    assert (events, sorted(queued), opened) == (1, ["email", "sms"], 1), "one audit event, one set of notices"
     assert_invariants(engine, audit_key)
 
 

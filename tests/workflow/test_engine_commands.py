@@ -187,6 +187,41 @@ def test_override_refusals(
     assert raised.field == field
 
 
+def test_override_back_to_life_keeps_no_duplicate_filing(engine: Engine, case_id: int, audit_key: bytes) -> None:
+    # LG-ELIG-2: a withdrawn case forced back into review is live again, so one applicant never has two
+    engine.fire(case_id, "withdraw", actor=PLATFORM)
+    second = engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=PLATFORM).id
+    refused = _refuses(
+        engine, GuardRefused, lambda: engine.override(case_id, "online_review", actor=STAFF, reason="撤回系误操作")
+    )
+    assert (refused.rule, refused.field) == ("LG-ELIG-2", "applicant.code")
+    engine.fire(second, "withdraw", actor=PLATFORM)
+    engine.override(case_id, "online_review", actor=STAFF, reason="撤回系误操作")
+    _refuses(
+        engine,
+        GuardRefused,
+        lambda: engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=PLATFORM),
+    )
+    assert_invariants(engine, audit_key)
+
+
+def test_override_idempotency_key_replays_and_dry_runs_never_record_it(engine: Engine, case_id: int) -> None:
+    first = engine.override(case_id, "online_review", actor=STAFF, reason="补录", idempotency_key="ov-1")
+    before = database_image(engine)
+    again = engine.override(case_id, "online_review", actor=STAFF, reason="补录", idempotency_key="ov-1")
+    assert again == first
+    assert database_image(engine) == before, "a replay writes nothing"
+    _refuses(
+        engine,
+        IdempotencyKeyReused,
+        lambda: engine.override(case_id, "funded", actor=STAFF, reason="补录", idempotency_key="ov-1"),
+    )
+    dry = engine.override(case_id, "funded", actor=STAFF, reason="演示", dry_run=True, idempotency_key="ov-2")
+    assert dry.dry_run
+    real = engine.override(case_id, "funded", actor=STAFF, reason="演示", idempotency_key="ov-2")
+    assert (real.dry_run, real.version) == (False, 3), "the dry run did not take the key"
+
+
 def test_override_with_a_stale_version_conflicts(engine: Engine, case_id: int) -> None:
     engine.fire(case_id, "submit", actor=PLATFORM)
     _refuses(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.settings import Settings
-from states.registry import default_catalog
+from states.registry import catalog
 from workflow.clock import Clock, OffsetClock, SystemClock
 from workflow.database import create_database_engine
 from workflow.engine import Engine
@@ -43,7 +43,7 @@ def bootstrap(
         clock = OffsetClock(settings.clock_start)
     engine = Engine(
         database=database,
-        programs=programs or default_catalog(),
+        programs=programs or catalog(settings.programs),
         clock=clock or SystemClock(),
         calendar=WorkingDayCalendar(package_until=settings.calendar_package_until),
         audit_key=settings.audit_key.encode(),

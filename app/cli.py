@@ -76,9 +76,9 @@ def demo() -> None:
 @programs_cli.command("list")
 def programs_list() -> None:
     """Every registered program round with its version, states and events."""
-    from states.registry import default_catalog
+    from states.registry import catalog
 
-    for process in default_catalog():
+    for process in catalog(_settings().programs):
         d = process.definition
         typer.echo(f"{d.key}  v{d.version}  {d.title} ({d.title_en})  {len(d.states)} states, {len(d.events)} events")
 
@@ -89,9 +89,9 @@ def programs_diagram(
     version: Annotated[int | None, typer.Option(help="Definition version (default: newest).")] = None,
 ) -> None:
     """Print the program's state diagram as Mermaid, generated from its definition."""
-    from states.registry import default_catalog
+    from states.registry import catalog
 
-    typer.echo(mermaid(default_catalog().get(key, version).definition), nl=False)
+    typer.echo(mermaid(catalog(_settings().programs).get(key, version).definition), nl=False)
 
 
 @programs_cli.command("migrate")

@@ -38,6 +38,7 @@ class Settings:
     outbox_max_attempts: int = 8
     outbox_lease_seconds: float = 120.0
     calendar_package_until: int | None = None
+    programs: str | None = None
     outbox_batch: int = 200
     outbox_commit_every: int = 10
     smtp_ca_file: str | None = None
@@ -77,6 +78,7 @@ class Settings:
             outbox_max_attempts=int(_positive(env, "FILINGFLOW_OUTBOX_MAX_ATTEMPTS", 8)),
             outbox_lease_seconds=_positive(env, "FILINGFLOW_OUTBOX_LEASE_SECONDS", 120.0),
             calendar_package_until=_year(env, "FILINGFLOW_CALENDAR_PACKAGE_UNTIL"),
+            programs=env.get("FILINGFLOW_PROGRAMS", "").strip() or None,
             outbox_batch=_positive_int(env, "FILINGFLOW_OUTBOX_BATCH", 200),
             outbox_commit_every=_positive_int(env, "FILINGFLOW_OUTBOX_COMMIT_EVERY", 10),
             smtp_ca_file=env.get("FILINGFLOW_SMTP_CA_FILE", "").strip() or None,

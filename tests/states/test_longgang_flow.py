@@ -124,3 +124,46 @@ def test_withdrawal_and_rejection_are_final(engine: Engine) -> None:
     done = engine.fire(rejected.id, "reject", actor=STAFF, payload={"reason": "供给方与申报单位存在关联关系"})
     assert (done.state, done.final) == ("rejected", True)
     assert engine.available_events(done.id, actor=STAFF) == []
+
+
+def _in_publicity(engine: Engine, clock: ManualClock, when: str) -> int:
+    case = engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=APPLICANT)
+    for event, actor, payload, _ in FULL_PATH[:-1]:
+        engine.fire(case.id, event, actor=actor, payload=payload)
+    clock.set(sh(when))
+    return engine.fire(case.id, "start_publicity", actor=STAFF).id
+
+
+def test_publicity_ends_by_itself_after_five_working_days(engine: Engine, clock: ManualClock) -> None:
+    # LG-FLOW-6: published Thu 2025-09-25: 26, Sun 28 (make-up), 29, 30, then Oct 1-8 off, Thu Oct 9
+    case_id = _in_publicity(engine, clock, "2025-09-25 15:00")
+    (period,) = engine.get_case(case_id).deadlines
+    assert (period.key, period.due_at) == ("publicity_period", sh("2025-10-10 00:00"))
+    clock.set(sh("2025-10-09 23:59:59"))
+    assert engine.expire_due() == []
+    clock.set(sh("2025-10-10 00:00"))
+    assert engine.expire_due() == [(case_id, "publicity_period")]
+    last = engine.history(case_id)[-1]
+    assert (last.event, last.to_state, last.kind, last.actor) == (
+        "publicity_ended",
+        "awaiting_decision",
+        "system",
+        "filingflow",
+    )
+
+
+def test_an_objection_holds_the_case_for_staff(engine: Engine, clock: ManualClock, audit_key: bytes) -> None:
+    # LG-FLOW-6: an objection during publicity is recorded and the period no longer moves the case on
+    case_id = _in_publicity(engine, clock, "2025-09-25 15:00")
+    clock.set(sh("2025-09-29 10:00"))
+    reason = "有群众反映该企业算力合同金额与实际支付不符"
+    held = engine.fire(case_id, "raise_objection", actor=PLATFORM, payload={"reason": reason})
+    assert (held.state, held.deadlines) == ("objection_review", ())
+    assert engine.history(case_id)[-1].reason == reason
+    assert ("objection_raised", "email") in _notice_kinds(engine, case_id, staff=True)
+    clock.set(sh("2025-10-20 10:00"))
+    assert engine.expire_due() == [], "the publicity period was closed by the objection"
+    assert engine.get_case(case_id).state == "objection_review", "held for staff"
+    resolved = engine.fire(case_id, "resolve_objection", actor=STAFF, payload={"reason": "经核查，异议不成立"})
+    assert resolved.state == "awaiting_decision"
+    assert_invariants(engine, audit_key)

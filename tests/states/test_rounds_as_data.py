@@ -12,11 +12,11 @@ from app.bootstrap import bootstrap
 from app.settings import Settings
 from states import longgang_ai_compute_2025 as longgang
 from states import shenzhen_training_voucher_2024 as shenzhen
+from tests.support.catalogs import without_state
 from tests.support.invariants import assert_invariants, database_image
 from tests.support.longgang import PLATFORM, STAFF, applicant, complete_data, sh
 from tests.support.shenzhen import voucher_data
 from workflow.clock import SHANGHAI, ManualClock
-from workflow.definition import ProcessDefinition
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
 from workflow.process import ProgramCatalog
@@ -28,6 +28,7 @@ LONGGANG_2026 = replace(
     window_opens=date(2026, 8, 10),
     window_closes=date(2026, 9, 10),
     paper_working_days=7,
+    publicity_working_days=3,
 )
 SHENZHEN_2026 = replace(
     shenzhen.SHENZHEN_2024,
@@ -39,25 +40,13 @@ SHENZHEN_2026 = replace(
 )
 
 
-def _without(definition: ProcessDefinition, state: str, *, version: int) -> ProcessDefinition:
-    """A later version of a definition that drops a state (and the events that only serve it)."""
-    events = tuple(
-        replace(e, sources=tuple(s for s in e.sources if s != state))
-        for e in definition.events
-        if e.target != state and [s for s in e.sources if s != state]
-    )
-    return replace(
-        definition, version=version, states=tuple(s for s in definition.states if s.key != state), events=events
-    )
-
-
 @pytest.fixture
 def rounds(settings: Settings, clock: ManualClock) -> Iterator[Engine]:
     v1 = longgang.build()
     catalog = ProgramCatalog(
         [
             v1,
-            _without(v1, "objection_review", version=2),
+            without_state(v1, "objection_review", version=2),
             longgang.build(LONGGANG_2026),
             shenzhen.build(),
             shenzhen.build(SHENZHEN_2026),
@@ -78,6 +67,10 @@ def test_a_2026_round_of_each_program_runs_a_case(rounds: Engine, clock: ManualC
     paper = rounds.fire(case.id, "approve_on_portal", actor=STAFF).deadlines[0]
     assert paper.working_days == 7
     assert paper.due_at == sh("2026-10-13 00:00")  # 28, 29, 30, (Oct 1-7 off), 8, 9, 10 (make-up Sat), 12
+    rounds.fire(case.id, "receive_paper", actor=STAFF, payload={"service_window": 3})
+    clock.set(sh("2026-10-14 10:00"))  # Wed: the round's 3-day publicity (LG-FLOW-6): Thu 15, Fri 16, Mon 19
+    publicity = rounds.fire(case.id, "start_publicity", actor=STAFF).deadlines[0]
+    assert (publicity.key, publicity.working_days, publicity.due_at) == ("publicity_period", 3, sh("2026-10-20 00:00"))
     clock.set(sh("2026-03-10 10:00"))
     voucher = rounds.open_case(
         SHENZHEN_2026.key, applicant=applicant(2), data=voucher_data("1000000.00"), actor=PLATFORM

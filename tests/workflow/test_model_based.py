@@ -9,9 +9,13 @@ trail's moves reproduces each case's current state.
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -21,6 +25,7 @@ from app.settings import Settings
 from tests.conftest import AUDIT_KEY
 from tests.support.invariants import assert_invariants
 from tests.support.longgang import ADMIN, APPLICANT, PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh
+from tests.support.postgres import PostgresCluster
 from workflow.clock import ManualClock
 from workflow.errors import FilingFlowError
 
@@ -28,16 +33,13 @@ ACTORS = [PLATFORM, STAFF, APPLICANT, ADMIN]
 PAYLOAD = {"reason": "模型测试", "service_window": 4}
 
 
-def machine_for(tmp: Path, template: Path) -> type[RuleBasedStateMachine]:
-    import shutil
-
+def machine_for(new_database: Callable[[], str]) -> type[RuleBasedStateMachine]:
     class EngineVersusModel(RuleBasedStateMachine):
         @initialize()
         def start(self) -> None:
-            db = tmp / f"model-{id(self)}.db"
-            shutil.copyfile(template, db)
+            self.url = new_database()
             self.clock = ManualClock(sh("2025-08-20 09:00"))
-            self.engine = bootstrap(Settings(database_url=f"sqlite:///{db}", audit_key=AUDIT_KEY), clock=self.clock)
+            self.engine = bootstrap(Settings(database_url=self.url, audit_key=AUDIT_KEY), clock=self.clock)
             self.process = self.engine.programs.get(PROGRAM)
             self.model: dict[int, str] = {}
             self.serial = 0
@@ -105,11 +107,25 @@ def machine_for(tmp: Path, template: Path) -> type[RuleBasedStateMachine]:
     return EngineVersusModel
 
 
-def test_engine_matches_a_reference_model(tmp_path: Path, sqlite_template: Path) -> None:
-    machine = machine_for(tmp_path, sqlite_template)
+def test_engine_matches_a_reference_model(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    urls: list[str] = []
+
+    def new_database() -> str:  # a fresh database per example, from the migrated template
+        if backend == "sqlite":
+            path = tmp_path / f"model-{len(urls)}.db"
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+            urls.append(f"sqlite:///{path}")
+        else:
+            cluster: PostgresCluster = request.getfixturevalue("postgres")
+            name = f"model_{os.getpid()}_{len(urls)}"
+            cluster.execute(f"CREATE DATABASE {name} TEMPLATE ff_template")
+            urls.append(cluster.url(name))
+        return urls[-1]
+
+    machine = machine_for(new_database)
     runner = machine.TestCase()
     runner.settings = settings(
-        max_examples=25,
+        max_examples=25 if backend == "sqlite" else 12,
         stateful_step_count=25,
         deadline=None,
         derandomize=True,
@@ -117,9 +133,6 @@ def test_engine_matches_a_reference_model(tmp_path: Path, sqlite_template: Path)
         database=None,
     )
     runner.runTest()
-    engine = bootstrap(
-        Settings(database_url=f"sqlite:///{sorted(tmp_path.glob('model-*.db'))[-1]}", audit_key=AUDIT_KEY),
-        clock=ManualClock(sh("2026-01-01 09:00")),
-    )
+    engine = bootstrap(Settings(database_url=urls[-1], audit_key=AUDIT_KEY), clock=ManualClock(sh("2026-01-01 09:00")))
     assert_invariants(engine, AUDIT_KEY.encode())
     engine.database.dispose()

@@ -7,6 +7,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app.bootstrap import bootstrap
 from app.settings import Settings
@@ -15,6 +16,7 @@ from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete
 from tests.support.postgres import PostgresCluster
 from workflow.clock import ManualClock
 from workflow.engine import Engine
+from workflow.tables import deadlines, notices
 
 
 @pytest.fixture
@@ -53,3 +55,29 @@ def test_both_databases_give_back_the_same_case(both: tuple[Engine, Engine, Manu
     assert b.created_at.tzinfo is UTC
     assert lite.history(1) == pg.history(1)
     assert [e.at.tzinfo for e in pg.history(1)] == [UTC, UTC, UTC]
+
+
+def _rows(engine: Engine, table: sa.Table) -> list[dict[str, object]]:
+    with engine.database.connect() as conn:
+        rows = conn.execute(sa.select(table).order_by(table.c.id)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def test_deadlines_and_notices_come_back_the_same(both: tuple[Engine, Engine, ManualClock]) -> None:
+    # LG-DL-1's deadline (due instant, ledger, working days) and the outbox rows with their JSON context
+    lite, pg, clock = both
+    for engine in (lite, pg):
+        clock.set(sh("2025-08-20 09:00:00.123456"))
+        case = engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=PLATFORM)
+        for event, actor in (("submit", PLATFORM), ("pass_online_review", STAFF), ("file_on_portal", PLATFORM)):
+            engine.fire(case.id, event, actor=actor)
+        clock.set(sh("2025-09-26 10:00:00.654321"))
+        opened = engine.fire(case.id, "approve_on_portal", actor=STAFF, payload={"portal_reference": "粤政 #1"})
+        engine.extend_deadline(case.id, opened.deadlines[0].id, actor=STAFF, reason="延期 “台风” 😀", working_days=2)
+    for table in (deadlines, notices):
+        a, b = _rows(lite, table), _rows(pg, table)
+        assert a == b, table.name
+    (paper,) = [d for d in _rows(pg, deadlines) if d["key"] == "paper_delivery"]
+    assert paper["due_at"] == sh("2025-10-14 00:00")
+    assert paper["due_at"].tzinfo is UTC  # type: ignore[union-attr]
+    assert paper["ledger"][0]["reason"] == "延期 “台风” 😀"  # type: ignore[index]

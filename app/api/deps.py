@@ -45,6 +45,14 @@ def get_caller(
 
 
 CallerDep = Annotated[auth.Caller, Depends(get_caller)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Replays the first response for 24 h (per token); another body is 422, a twin in flight 409",
+    ),
+]
 
 
 def require_role(caller: auth.Caller, *roles: str) -> None:

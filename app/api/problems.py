@@ -2,7 +2,10 @@
 
 Every engine error maps to one status and type; the body carries the field that failed
 validation, the rule ID where a guard refused, and the case and event concerned. No
-input reaches a 500: malformed JSON is a 422 ``invalid-input`` like any bad field.
+input reaches a 500: a body that is not JSON (or not UTF-8, or nested too deep for the
+parser) is a 422 of type ``malformed-json``; a body that parses but breaks a field's
+rules is a 422 of type ``invalid-input`` naming the field. Both, and every other error
+status, are documented in the OpenAPI spec with the :class:`~app.api.schemas.Problem` schema.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.schemas import BodyRefused, Problem
 from workflow import errors as e
 from workflow.schema import SchemaOutOfDate
 
 log = logging.getLogger("filingflow.api")
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://filingflow.example/problems/"
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PARSE_FAILED = "There was an error parsing the body"  # FastAPI's words when json.loads fails otherwise
+MALFORMED = "the request body is not valid JSON (UTF-8, at most a few hundred levels deep)"
 
 # error class -> (status, type slug, title); the first matching class in order wins
 MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
@@ -38,6 +45,50 @@ MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (e.CalendarYearUnknown, 422, "calendar-unknown", "No working-day data for that year"),
     (SchemaOutOfDate, 503, "schema-out-of-date", "Database schema out of date"),
 )
+
+
+def _example(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"value": {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail, **extra}}
+
+
+def problem_response(description: str, examples: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An OpenAPI response entry whose body is a :class:`Problem`."""
+    content: dict[str, Any] = {"schema": PROBLEM_REF}
+    if examples:
+        content["examples"] = examples
+    return {"description": description, "content": {PROBLEM: content}}
+
+
+# the error statuses every operation documents (create_app passes them as app-wide responses)
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: problem_response("No or an unknown bearer token"),
+    403: problem_response("The token's role may not do this"),
+    404: problem_response("No such case (or not the caller's)"),
+    409: problem_response("Stale version, event not allowed in the current state, or a twin request in flight"),
+    412: problem_response("If-Match missing where required, or not the case's version"),
+    413: problem_response("Body over 1 MiB"),
+    422: problem_response(
+        "Bad input (`invalid-input`, names the `field`), a program rule refused (`rule-refused`, names the "
+        "`rule`), or a body that is not JSON (`malformed-json`)",
+        {
+            "invalid-input": _example(
+                422, "invalid-input", "Invalid input", "applicant.code: check digit is wrong", field="applicant.code"
+            ),
+            "rule-refused": _example(
+                422,
+                "rule-refused",
+                "A program rule refused the request",
+                "online submission closed on 2025-09-13 (LG-WIN-1)",
+                rule="LG-WIN-1",
+                case_id=1,
+                event="submit",
+            ),
+            "malformed-json": _example(422, "malformed-json", "Malformed JSON", MALFORMED),
+        },
+    ),
+    429: problem_response("Too many notice re-sends for this case"),
+    503: problem_response("Database unreachable or its schema out of date"),
+}
 
 
 class ApiProblem(Exception):
@@ -61,6 +112,8 @@ def problem(
 
 
 def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem, and document them."""
+
     @app.exception_handler(e.FilingFlowError)
     async def engine_error(request: Request, exc: e.FilingFlowError) -> JSONResponse:
         status, slug, title = next(
@@ -68,29 +121,78 @@ def install(app: FastAPI) -> None:
             (422, "invalid-input", "Invalid input"),
         )
         return problem(
-            status, slug, title, exc.message, field=exc.field, rule=exc.rule, case_id=exc.case_id, event=exc.event
+            status,
+            slug,
+            title,
+            exc.message,
+            field=exc.field,
+            rule=exc.rule,
+            case_id=exc.case_id,
+            event=exc.event,
+            instance=request.url.path,
         )
 
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
-        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extra)
+        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.headers, instance=request.url.path, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
-        field = ".".join(location) or None
         if first.get("type") == "json_invalid":
-            return problem(422, "malformed-json", "Malformed JSON", "the request body is not valid JSON")
+            return problem(422, "malformed-json", "Malformed JSON", MALFORMED, instance=request.url.path)
+        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        cause = first.get("ctx", {}).get("error")
         message = first.get("msg", "invalid input")
-        return problem(422, "invalid-input", "Invalid input", f"{field}: {message}" if field else message, field=field)
+        if isinstance(cause, BodyRefused):  # the path inside the body that the walk found
+            location = [*location, cause.field] if cause.field else location
+            message = str(cause)
+        field = ".".join(location) or None
+        return problem(
+            422,
+            "invalid-input",
+            "Invalid input",
+            f"{field}: {message}" if field else message,
+            field=field,
+            instance=request.url.path,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == PARSE_FAILED:  # bad UTF-8, or nested beyond the parser
+            return problem(422, "malformed-json", "Malformed JSON", MALFORMED, instance=request.url.path)
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code,
+            slug,
+            str(exc.detail),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+            instance=request.url.path,
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal-error", "Internal error", "an unexpected error was logged; nothing was changed")
+        return problem(
+            500,
+            "internal-error",
+            "Internal error",
+            "an unexpected error was logged; nothing was changed",
+            instance=request.url.path,
+        )
+
+    document(app)
+
+
+def document(app: FastAPI) -> None:
+    """Add the :class:`Problem` schema to the spec: FastAPI only lists models that routes return."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = generate()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

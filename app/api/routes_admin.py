@@ -12,9 +12,20 @@ from fastapi.responses import JSONResponse
 from app.api import schemas
 from app.api.deps import CallerDep, EngineDep, require_role
 from app.api.problems import ApiProblem
+from workflow.engine import Engine
 from workflow.tables import webhook_subscriptions, worker_heartbeats
 
 router = APIRouter(tags=["admin"])
+# what the engine records as a change's kind, and the events of its deadline commands (workflow.writes
+# and workflow.deadline_commands); a subscription filter matches either these or a program's event names
+CHANGE_KINDS = ("open", "transition", "system", "override", "deadline", "migration")
+DEADLINE_COMMANDS = ("deadline.extend", "deadline.suspend", "deadline.resume", "deadline.recompute")
+
+
+def filter_names(engine: Engine) -> frozenset[str]:
+    """Every name a webhook filter may hold: change kinds, deadline commands, any program's events."""
+    events = {event.name for process in engine.programs for event in process.definition.events}
+    return frozenset({*CHANGE_KINDS, *DEADLINE_COMMANDS, *events})
 
 
 def _out(row: Any) -> dict[str, Any]:
@@ -31,6 +42,16 @@ def _out(row: Any) -> dict[str, Any]:
 def create_webhook(body: schemas.WebhookIn, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
     """Subscribe a backend to case changes (signed with ``secret``; ``events`` filters, empty = all)."""
     require_role(caller, "admin")
+    known = filter_names(engine)
+    for index, name in enumerate(body.events):
+        if name not in known:
+            raise ApiProblem(
+                422,
+                "invalid-input",
+                "Invalid input",
+                f"{name!r} is neither a change kind nor an event of any program",
+                field=f"events.{index}",
+            )
     with engine.database.begin() as conn:
         new = conn.execute(
             webhook_subscriptions.insert().values(
@@ -67,7 +88,12 @@ def delete_webhook(webhook_id: Annotated[int, Path(ge=1, le=2**31 - 1)], engine:
         raise ApiProblem(404, "not-found", "No such webhook", f"no webhook {webhook_id}", field="webhook_id")
 
 
-@router.get("/healthz", response_model=schemas.HealthOut, tags=["health"])
+@router.get(
+    "/healthz",
+    response_model=schemas.HealthOut,
+    tags=["health"],
+    responses={503: {"description": "Database unreachable (same body)", "model": schemas.HealthOut}},
+)
 def healthz(request: Request, engine: EngineDep) -> JSONResponse:
     """Database reachable, age of the newest worker heartbeat, and whether the clock is a sandbox's."""
     now: datetime = engine.clock.now()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -11,9 +13,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from app.api import schemas
+from app.api.auth import Caller
 from app.api.deps import (
     CallerDep,
     EngineDep,
+    IdempotencyKey,
     check_if_match,
     etag,
     parse_if_match,
@@ -21,34 +25,23 @@ from app.api.deps import (
     run_idempotent,
     visible_case,
 )
-from app.api.problems import ApiProblem
+from app.api.problems import RESPONSES, ApiProblem
 from app.api.views import case_out, deadline_out
+from workflow.engine import Engine
 from workflow.errors import CaseNotFound
 from workflow.tables import cases, deadlines, notice_resends, notices
+from workflow.views import DeadlineView
 from workflow.writes import OPEN_STATUSES
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Case id")]
 DeadlineId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Deadline id")]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64, description="The case's ETag (version)")]
 MAX_PAGE = 100
+MAX_NOTICE_KEY = 200  # notices.idempotency_key
 RESENDS_PER_HOUR = 3
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"description": text, "content": {"application/problem+json": {}}}
-    for status, text in {
-        401: "No or an unknown bearer token",
-        403: "The token's role may not do this",
-        404: "No such case (or not the caller's)",
-        409: "Stale version, event not allowed in the current state, or a twin request in flight",
-        412: "If-Match missing where required, or not the case's version",
-        413: "Body over 1 MiB",
-        422: "Bad input (names the field), a program rule refused (names the rule ID), or malformed JSON",
-        429: "Too many notice re-sends for this case",
-        503: "Database unreachable or its schema out of date",
-    }.items()
-}
+PROBLEMS = RESPONSES  # documented on every operation (create_app)
 
 
 def _case_response(status: int, body: dict[str, Any], *, location: bool = False) -> tuple[int, Any, dict[str, str]]:
@@ -120,9 +113,7 @@ def list_cases(
     if applicant_code:
         query = query.where(cases.c.applicant_code == applicant_code.strip().upper())
     if due_before is not None:
-        if due_before.tzinfo is None:
-            raise ApiProblem(422, "invalid-input", "Invalid input", "due_before needs a UTC offset", field="due_before")
-        query = query.where(next_due.c.next_due < due_before)
+        query = query.where(next_due.c.next_due < _instant(due_before, field="due_before"))
     with engine.database.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(cases.c.id).limit(limit).offset(offset)).mappings().all()
@@ -144,6 +135,18 @@ def list_cases(
             }
         )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+def _instant(value: datetime, *, field: str) -> datetime:
+    """An aware instant in UTC; 422 naming ``field`` when naive or outside the years 1..9999 once in UTC."""
+    if value.tzinfo is None:
+        raise ApiProblem(422, "invalid-input", "Invalid input", f"{field} needs a UTC offset", field=field)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ApiProblem(
+            422, "invalid-input", "Invalid input", f"{field} is out of range once converted to UTC", field=field
+        ) from None
 
 
 @router.post("/cases/{case_id}/events", response_model=schemas.CaseOut)
@@ -181,41 +184,65 @@ def fire_event(
 def override(
     case_id: CaseId,
     body: schemas.OverrideIn,
+    request: Request,
     engine: EngineDep,
     caller: CallerDep,
     if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Staff force a case into any state, with a reason (``dry_run`` reports without doing). Needs If-Match."""
     require_role(caller, "staff", "admin")
-    case = visible_case(engine, caller, case_id)
-    expected = parse_if_match(if_match, required=True)
-    check_if_match(case, expected)
-    outcome = engine.override(
-        case_id,
-        body.target_state,
-        actor=caller.actor(),
-        reason=body.reason,
-        expected_version=case.version,
-        dry_run=body.dry_run,
+
+    def action() -> tuple[int, Any, dict[str, str]]:
+        case = visible_case(engine, caller, case_id)
+        check_if_match(case, parse_if_match(if_match, required=True))
+        outcome = engine.override(
+            case_id,
+            body.target_state,
+            actor=caller.actor(),
+            reason=body.reason,
+            expected_version=case.version,
+            dry_run=body.dry_run,
+        )
+        payload = {
+            "case_id": outcome.case_id,
+            "from_state": outcome.from_state,
+            "to_state": outcome.to_state,
+            "dry_run": outcome.dry_run,
+            "version": outcome.version,
+            "deadlines_closed": list(outcome.deadlines_closed),
+            "deadlines_opened": list(outcome.deadlines_opened),
+            "notices": list(outcome.notices),
+        }
+        return 200, payload, {"ETag": etag(outcome.version)}
+
+    return run_idempotent(
+        engine, caller, request, key=idempotency_key, body=body.model_dump(), if_match=if_match, action=action
     )
-    payload = {
-        "case_id": outcome.case_id,
-        "from_state": outcome.from_state,
-        "to_state": outcome.to_state,
-        "dry_run": outcome.dry_run,
-        "version": outcome.version,
-        "deadlines_closed": list(outcome.deadlines_closed),
-        "deadlines_opened": list(outcome.deadlines_opened),
-        "notices": list(outcome.notices),
-    }
-    return JSONResponse(payload, headers={"ETag": etag(outcome.version)})
 
 
-def _deadline_change(case_id: int, if_match: str | None, engine: Any, caller: Any) -> int:
+def _deadline_change(
+    request: Request,
+    engine: Engine,
+    caller: Caller,
+    *,
+    case_id: int,
+    body: schemas.Strict,
+    if_match: str | None,
+    idempotency_key: str | None,
+    command: Callable[[int], DeadlineView],
+) -> JSONResponse:
+    """Staff only, If-Match required; ``command`` runs with the version If-Match named."""
     require_role(caller, "staff", "admin")
-    case = visible_case(engine, caller, case_id)
-    check_if_match(case, parse_if_match(if_match, required=True))
-    return case.version
+
+    def action() -> tuple[int, Any, dict[str, str]]:
+        case = visible_case(engine, caller, case_id)
+        check_if_match(case, parse_if_match(if_match, required=True))
+        return 200, deadline_out(command(case.version)), {}
+
+    return run_idempotent(
+        engine, caller, request, key=idempotency_key, body=body.model_dump(), if_match=if_match, action=action
+    )
 
 
 @router.post("/cases/{case_id}/deadlines/{deadline_id}/extend", response_model=schemas.DeadlineOut)
@@ -223,22 +250,31 @@ def extend_deadline(
     case_id: CaseId,
     deadline_id: DeadlineId,
     body: schemas.ExtendIn,
+    request: Request,
     engine: EngineDep,
     caller: CallerDep,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Give more time: ``working_days`` more, or until ``to_date`` (staff; If-Match required)."""
-    version = _deadline_change(case_id, if_match, engine, caller)
-    view = engine.extend_deadline(
-        case_id,
-        deadline_id,
-        actor=caller.actor(),
-        reason=body.reason,
-        working_days=body.working_days,
-        to_date=body.to_date,
-        expected_version=version,
+    return _deadline_change(
+        request,
+        engine,
+        caller,
+        case_id=case_id,
+        body=body,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        command=lambda version: engine.extend_deadline(
+            case_id,
+            deadline_id,
+            actor=caller.actor(),
+            reason=body.reason,
+            working_days=body.working_days,
+            to_date=body.to_date,
+            expected_version=version,
+        ),
     )
-    return deadline_out(view)
 
 
 @router.post("/cases/{case_id}/deadlines/{deadline_id}/suspend", response_model=schemas.DeadlineOut)
@@ -246,16 +282,24 @@ def suspend_deadline(
     case_id: CaseId,
     deadline_id: DeadlineId,
     body: schemas.ReasonIn,
+    request: Request,
     engine: EngineDep,
     caller: CallerDep,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Stop a deadline's clock (staff; If-Match required)."""
-    version = _deadline_change(case_id, if_match, engine, caller)
-    return deadline_out(
-        engine.suspend_deadline(
+    return _deadline_change(
+        request,
+        engine,
+        caller,
+        case_id=case_id,
+        body=body,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        command=lambda version: engine.suspend_deadline(
             case_id, deadline_id, actor=caller.actor(), reason=body.reason, expected_version=version
-        )
+        ),
     )
 
 
@@ -264,14 +308,24 @@ def resume_deadline(
     case_id: CaseId,
     deadline_id: DeadlineId,
     body: schemas.ReasonIn,
+    request: Request,
     engine: EngineDep,
     caller: CallerDep,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Restart a suspended deadline (staff; If-Match required)."""
-    version = _deadline_change(case_id, if_match, engine, caller)
-    return deadline_out(
-        engine.resume_deadline(case_id, deadline_id, actor=caller.actor(), reason=body.reason, expected_version=version)
+    return _deadline_change(
+        request,
+        engine,
+        caller,
+        case_id=case_id,
+        body=body,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        command=lambda version: engine.resume_deadline(
+            case_id, deadline_id, actor=caller.actor(), reason=body.reason, expected_version=version
+        ),
     )
 
 
@@ -296,13 +350,34 @@ def case_notices(case_id: CaseId, engine: EngineDep, caller: CallerDep) -> list[
 
 @router.post("/cases/{case_id}/notices/{notice_id}/resend", status_code=202, response_model=schemas.NoticeOut)
 def resend_notice(
-    case_id: CaseId, notice_id: Annotated[int, Path(ge=1, le=2**31 - 1)], engine: EngineDep, caller: CallerDep
-) -> dict[str, Any]:
+    case_id: CaseId,
+    notice_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request: Request,
+    engine: EngineDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Queue a notice again (staff and platform); at most 3 re-sends per case per hour (SMS cost)."""
     require_role(caller, "staff", "admin", "platform")
-    visible_case(engine, caller, case_id)
+
+    def action() -> tuple[int, Any, dict[str, str]]:
+        visible_case(engine, caller, case_id)
+        return 202, resend(engine, caller, case_id=case_id, notice_id=notice_id), {}
+
+    return run_idempotent(engine, caller, request, key=idempotency_key, body=None, if_match=None, action=action)
+
+
+def resend(engine: Engine, caller: Caller, *, case_id: int, notice_id: int) -> dict[str, Any]:
+    """Queue a copy of a notice, within the per-case hourly limit.
+
+    Requests for one case are serialised (``FOR UPDATE`` on the case row on PostgreSQL;
+    SQLite write transactions already start with ``BEGIN IMMEDIATE``), so two at once
+    cannot both pass the limit; the copy's outbox key carries the re-send's own row id,
+    so two copies queued in the same second never collide.
+    """
     now = engine.clock.now()
     with engine.database.begin() as conn:
+        conn.execute(sa.select(cases.c.id).where(cases.c.id == case_id).with_for_update())
         original = (
             conn.execute(
                 sa.select(notices).where(
@@ -328,10 +403,13 @@ def resend_notice(
                 headers={"Retry-After": "3600"},
                 case_id=case_id,
             )
-        conn.execute(notice_resends.insert().values(case_id=case_id, notice_id=notice_id, actor=caller.name, at=now))
+        inserted = conn.execute(
+            notice_resends.insert().values(case_id=case_id, notice_id=notice_id, actor=caller.name, at=now)
+        ).inserted_primary_key
+        assert inserted is not None
         values = {k: original[k] for k in ("case_id", "kind", "channel", "recipient", "context")}
         values.update(
-            idempotency_key=f"{original['idempotency_key']}/resend/{recent + 1}/{int(now.timestamp())}",
+            idempotency_key=_resend_key(original["idempotency_key"], inserted[0]),
             status="pending",
             attempts=0,
             next_attempt_at=now,
@@ -341,3 +419,11 @@ def resend_notice(
         assert new_id is not None
         row = conn.execute(sa.select(notices).where(notices.c.id == new_id[0])).mappings().one()
     return {k: row[k] for k in schemas.NoticeOut.model_fields}
+
+
+def _resend_key(original: str, resend_id: int) -> str:
+    """The outbox key of a copy: unique by the re-send's row id, within the column's 200 characters."""
+    key = f"{original}/resend/{resend_id}"
+    if len(key) > MAX_NOTICE_KEY:
+        key = f"resend/{resend_id}/{hashlib.sha256(original.encode()).hexdigest()}"
+    return key

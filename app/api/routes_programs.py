@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
 
 from app.api import schemas
-from app.api.deps import CallerDep, EngineDep, require_role
+from app.api.deps import CallerDep, EngineDep, IdempotencyKey, require_role, run_idempotent
+from app.api.problems import ApiProblem, problem_response
 from workflow.diagram import mermaid
+from workflow.errors import UnknownProgram
 from workflow.process import CompiledProcess
 
 router = APIRouter(prefix="/v1", tags=["programs"])
@@ -61,13 +64,10 @@ def list_programs(engine: EngineDep, caller: CallerDep) -> list[dict[str, Any]]:
 @router.get(
     "/programs/{key}",
     response_model=schemas.ProgramOut,
-    responses={404: {"description": "Unknown program", "content": {"application/problem+json": {}}}},
+    responses={404: problem_response("Unknown program")},
 )
 def read_program(key: Annotated[str, Path(max_length=80)], engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
     """One program round's definition, as data and as a Mermaid diagram."""
-    from app.api.problems import ApiProblem
-    from workflow.errors import UnknownProgram
-
     try:
         return program_out(engine.programs.get(key))
     except UnknownProgram:
@@ -76,9 +76,20 @@ def read_program(key: Annotated[str, Path(max_length=80)], engine: EngineDep, ca
 
 @router.post("/programs/{key}/batches", response_model=schemas.BatchOut)
 def advance_batch(
-    key: Annotated[str, Path(max_length=80)], body: schemas.BatchIn, engine: EngineDep, caller: CallerDep
-) -> dict[str, Any]:
+    key: Annotated[str, Path(max_length=80)],
+    body: schemas.BatchIn,
+    request: Request,
+    engine: EngineDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Staff advance the next ``count`` cases of a stage in submission order (SZ-FLOW-3)."""
     require_role(caller, "staff", "admin")
-    outcome = engine.advance_batch(key, body.event, count=body.count, actor=caller.actor())
-    return {"advanced": list(outcome.advanced), "stopped_at": outcome.stopped_at, "reason": outcome.reason}
+
+    def action() -> tuple[int, Any, dict[str, str]]:
+        outcome = engine.advance_batch(key, body.event, count=body.count, actor=caller.actor())
+        return 200, {"advanced": list(outcome.advanced), "stopped_at": outcome.stopped_at, "reason": outcome.reason}, {}
+
+    return run_idempotent(
+        engine, caller, request, key=idempotency_key, body=body.model_dump(), if_match=None, action=action
+    )

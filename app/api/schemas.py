@@ -2,16 +2,31 @@
 
 Request bodies forbid unknown fields: a caller that sends ``state``, ``version``,
 ``amount_fen`` or an owner is refused with the field named, never silently ignored.
+Every request body is walked once at the door (:func:`refusal`) for what no database or
+audit hash can take: NUL characters, lone UTF-16 surrogates, NaN or infinite numbers, and
+nesting deeper than :data:`MAX_DEPTH`.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from states.longgang_ai_compute_2025.data import EXAMPLE as LONGGANG_DATA
+from states.shenzhen_training_voucher_2024.data import EXAMPLE as SHENZHEN_DATA
+
+MAX_DEPTH = 32
+
+
+class BodyRefused(ValueError):
+    """A value no store can keep; ``field`` is its dotted path inside the body."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Strict(BaseModel):
@@ -19,21 +34,50 @@ class Strict(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        """NUL characters cannot be stored by PostgreSQL: refuse them in every request body."""
-        if _has_nul(value):
-            raise ValueError("text must not contain NUL characters")
+    def _storable(cls, value: Any) -> Any:
+        """PostgreSQL, SQLite and the audit hash cannot take everything JSON parsing yields: refuse it here."""
+        problem = refusal(value)
+        if problem is not None:
+            raise BodyRefused(*problem)
         return value
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
+def refusal(value: Any) -> tuple[str, str] | None:
+    """``(message, field)`` for the first unstorable value in a parsed JSON body, else ``None``.
+
+    Iterative, so a deeply nested body cannot exhaust the interpreter's stack.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        message = _unstorable(item, depth)
+        if message is not None:  # the path may hold the very key refused: escape it for the reply
+            return message, path.encode("utf-8", "backslashreplace").decode("utf-8")
+        if isinstance(item, (dict, list)):
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str):
+                    stack.append((key, where, depth + 1))
+                stack.append((child, where, depth + 1))
+    return None
+
+
+def _unstorable(item: Any, depth: int) -> str | None:
+    if isinstance(item, str):
+        if "\x00" in item:
+            return "text must not contain NUL characters"
+        if not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text must not contain lone UTF-16 surrogates"
+    elif isinstance(item, float):
+        if not math.isfinite(item):
+            return "numbers must be finite (NaN and Infinity are not JSON)"
+    elif isinstance(item, (dict, list)) and depth >= MAX_DEPTH:
+        return f"nested deeper than {MAX_DEPTH} levels"
+    return None
 
 
 class ApplicantIn(Strict):
@@ -70,6 +114,25 @@ CASE_CREATE_EXAMPLES: dict[str, dict[str, Any]] = {
             "data": LONGGANG_DATA,
         },
     },
+    "shenzhen-training-voucher-2024": {
+        "summary": "2024 Shenzhen training-compute voucher (rules SZ-*)",
+        "description": "entity_type is enterprise, university or research_institute; the flags and declarations "
+        "decide SZ-ELIG-1/2; each contract (at most 20) names a catalogued provider by its credit code, "
+        "compute_rental or model_service, the amount and other fiscal funding as decimal strings (SZ-AMT-1, "
+        "SZ-ELIG-3) and dates within the round (SZ-ELIG-5); is_sme, registered_on and annual_spend_cny "
+        "decide the cap and start-up rate (SZ-AMT-2/3); materials map each SZ-MAT-1 item to provided or "
+        "not_applicable.",
+        "value": {
+            "program": "shenzhen-training-voucher-2024",
+            "applicant": {
+                "name": "深圳市南山训力科技有限公司",
+                "code": "91440300778800123K",
+                "email": "voucher@example.cn",
+                "phone": "13900139000",
+            },
+            "data": SHENZHEN_DATA,
+        },
+    },
 }
 
 
@@ -92,17 +155,26 @@ class OverrideIn(Strict):
 class ExtendIn(Strict):
     reason: str = Field(min_length=1, max_length=2000, examples=["企业申请延期，材料在途"])
     working_days: int | None = Field(default=None, ge=1, le=60, examples=[2])
-    to_date: date | None = Field(default=None, examples=["2025-10-15"])
+    to_date: date | None = Field(default=None, ge=date(2000, 1, 1), le=date(2099, 12, 31), examples=["2025-10-15"])
 
 
 class ReasonIn(Strict):
     reason: str = Field(min_length=1, max_length=2000, examples=["等待税务部门出具证明"])
 
 
+EventName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+
 class WebhookIn(Strict):
     url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://", examples=["https://backend.example/hooks"])
     secret: str = Field(min_length=16, max_length=200)
-    events: list[str] = Field(default_factory=list, max_length=50, examples=[["override", "miss_paper_deadline"]])
+    events: list[EventName] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Change kinds (open, transition, system, override, deadline, migration), deadline "
+        "commands (deadline.extend, ...) or event names of any program; empty = every change.",
+        examples=[["override", "miss_paper_deadline"]],
+    )
 
 
 class ApplicantOut(BaseModel):
@@ -282,3 +354,19 @@ class BatchOut(BaseModel):
     advanced: list[int]
     stopped_at: int | None
     reason: str | None
+
+
+class Problem(BaseModel):
+    """An error, as ``application/problem+json`` (RFC 9457); extra members carry its context."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="Stable URI of the kind of problem, e.g. .../problems/rule-refused")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(default=None, description="The request path it concerns")
+    field: str | None = Field(default=None, description="Dotted path of the input that failed validation")
+    rule: str | None = Field(default=None, description="Rule ID of the program rule that refused (e.g. LG-WIN-1)")
+    case_id: int | None = None
+    event: str | None = None

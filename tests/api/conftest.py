@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from app.api import create_app
 from app.api.auth import create_token
 from tests.support.http import serving
+from tests.support.invariants import database_image
 from tests.support.longgang import uscc
 from workflow.engine import Engine
+from workflow.tables import http_idempotency, notice_resends, webhook_subscriptions
 
 ROLES = ("platform", "staff", "admin", "applicant", "other_applicant")
 
@@ -38,3 +42,12 @@ def api(engine: Engine) -> Iterator[Api]:
         _, tokens[role] = create_token(engine.database, name=f"{role}-token", role=actual, applicant_code=code, now=now)
     with serving(create_app(engine)) as base:
         yield Api(base, tokens, engine)
+
+
+def api_image(engine: Engine) -> dict[str, Any]:
+    """Every row of the engine's tables and of the API's own (webhooks, re-sends, idempotency keys)."""
+    image = database_image(engine)
+    with engine.database.connect() as conn:
+        for table in (webhook_subscriptions, notice_resends, http_idempotency):
+            image[table.name] = [tuple(r) for r in conn.execute(sa.select(table).order_by(*table.primary_key.columns))]
+    return image

@@ -17,7 +17,7 @@ import httpx
 from app.delivery import build_dispatcher
 from app.settings import Settings
 from notifications.sms import signature
-from tests.api.conftest import Api
+from tests.api.conftest import Api, api_image
 from tests.conftest import AUDIT_KEY
 from tests.support.longgang import PROGRAM, applicant, complete_data
 from tests.support.postgres import free_port
@@ -147,3 +147,47 @@ def test_real_serve_process_with_a_sandbox_clock(database_url: str, tmp_path: Pa
         server.terminate()
         output, _ = server.communicate(timeout=30)
     assert "SANDBOX" in output
+
+
+def test_subscription_filters_name_known_events_only(api: Api) -> None:
+    before = api_image(api.engine)
+    with api.client("admin") as admin:
+        for events, field in (
+            (["override", "x" * 61], "events.1"),
+            (["submit", "no_such_event"], "events.1"),
+            ([""], "events.0"),
+            (["override"] * 51, "events"),
+        ):
+            refused = admin.post(
+                "/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "secret": SECRET, "events": events}
+            )
+            assert refused.status_code == 422, (events, refused.text)
+            assert refused.json()["field"] == field, refused.json()
+        assert api_image(api.engine) == before
+        # every kind and event a real change records is a name a filter may hold
+        with api.client("platform") as platform:
+            case = platform.post(
+                "/v1/cases", json={"program": PROGRAM, "applicant": applicant(1), "data": complete_data()}
+            ).json()
+            platform.post(f"/v1/cases/{case['id']}/events", json={"event": "submit"})
+        with api.client("staff") as staff:
+            staff.post(
+                f"/v1/cases/{case['id']}/override",
+                json={"target_state": "awaiting_paper", "reason": "补录"},
+                headers={"If-Match": '"2"'},
+            )
+            deadline = staff.get(f"/v1/cases/{case['id']}").json()["deadlines"][0]["id"]
+            staff.post(
+                f"/v1/cases/{case['id']}/deadlines/{deadline}/suspend",
+                json={"reason": "等待"},
+                headers={"If-Match": '"3"'},
+            )
+            audit = staff.get(f"/v1/cases/{case['id']}/audit").json()
+        recorded = sorted({entry["kind"] for entry in audit} | {entry["event"] for entry in audit if entry["event"]})
+        assert {"open", "transition", "override", "deadline", "submit", "deadline.suspend"} <= set(recorded)
+        every_program_event = sorted({e["name"] for p in admin.get("/v1/programs").json() for e in p["events"]})
+        accepted = admin.post(
+            "/v1/webhooks",
+            json={"url": "http://127.0.0.1:9/hook", "secret": SECRET, "events": recorded + every_program_event[:20]},
+        )
+        assert accepted.status_code == 201, accepted.text

@@ -39,6 +39,8 @@ class Settings:
     outbox_lease_seconds: float = 120.0
     calendar_package_until: int | None = None
     programs: str | None = None
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
     outbox_batch: int = 200
     outbox_commit_every: int = 10
     smtp_ca_file: str | None = None
@@ -79,6 +81,8 @@ class Settings:
             outbox_lease_seconds=_positive(env, "FILINGFLOW_OUTBOX_LEASE_SECONDS", 120.0),
             calendar_package_until=_year(env, "FILINGFLOW_CALENDAR_PACKAGE_UNTIL"),
             programs=env.get("FILINGFLOW_PROGRAMS", "").strip() or None,
+            db_pool_size=_positive_int(env, "FILINGFLOW_DB_POOL_SIZE", 5),
+            db_max_overflow=_whole(env, "FILINGFLOW_DB_MAX_OVERFLOW", 10),
             outbox_batch=_positive_int(env, "FILINGFLOW_OUTBOX_BATCH", 200),
             outbox_commit_every=_positive_int(env, "FILINGFLOW_OUTBOX_COMMIT_EVERY", 10),
             smtp_ca_file=env.get("FILINGFLOW_SMTP_CA_FILE", "").strip() or None,
@@ -141,4 +145,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) <= 0:
         raise SettingsError(f"{name}={raw!r} must be a positive whole number")
+    return int(raw)
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"{name}={raw!r} must be a whole number (0 or more)")
     return int(raw)

@@ -167,7 +167,10 @@ def notifications_dispatch(
     settings = Settings.from_env()
     engine = bootstrap(settings)
     dispatcher = build_dispatcher(settings, engine)
-    report = dispatcher.dispatch_due() if once else dispatcher.dispatch_all()
+    try:
+        report = dispatcher.dispatch_due() if once else dispatcher.dispatch_all()
+    finally:
+        engine.database.dispose()
     typer.echo(f"dispatch: {report}")
     for error in report.errors:
         typer.echo(f"  {error}", err=True)
@@ -189,13 +192,14 @@ def notifications_list(
     with engine.database.connect() as conn:
         rows = conn.execute(
             sa.select(notices).where(notices.c.status == status).order_by(notices.c.id.desc()).limit(limit)
-        ).mappings()
-        for row in rows:
-            error = f"  last error: {row['last_error']}" if row["last_error"] else ""
-            typer.echo(
-                f"[{row['id']}] case {row['case_id']} {row['kind']}/{row['channel']} to {row['recipient']} "
-                f"{row['status']} after {row['attempts']} attempt(s){error}"
-            )
+        ).all()
+    engine.database.dispose()
+    for row in (r._mapping for r in rows):
+        error = f"  last error: {row['last_error']}" if row["last_error"] else ""
+        typer.echo(
+            f"[{row['id']}] case {row['case_id']} {row['kind']}/{row['channel']} to {row['recipient']} "
+            f"{row['status']} after {row['attempts']} attempt(s){error}"
+        )
 
 
 @notifications_cli.command("retry")
@@ -203,7 +207,12 @@ def notifications_retry(notice_id: int) -> None:
     """Queue a dead notice again (after fixing what killed it)."""
     from notifications.dispatcher import retry_notice
 
-    if not retry_notice(_engine(), notice_id):
+    engine = _engine()
+    try:
+        queued = retry_notice(engine, notice_id)
+    finally:
+        engine.database.dispose()
+    if not queued:
         typer.echo(f"notice {notice_id} is not dead (or does not exist)", err=True)
         raise typer.Exit(1)
     typer.echo(f"notice {notice_id} queued again")

@@ -1,15 +1,17 @@
 """The outbox dispatcher: claims due notices, renders, sends, records; never changes a case.
 
-At-least-once with a stable key: a batch is *claimed* first (``attempts + 1`` and a lease
-pushing ``next_attempt_at`` forward, committed, with ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL so two dispatchers never claim one notice), then each notice is sent and
-marked ``sent`` in its own transaction. A dispatcher killed mid-batch loses nothing:
-unsent claimed notices come due again when their lease ends, and only the one in flight
-can be delivered twice, with the same ``Message-ID`` / idempotency key.
+At-least-once with a stable key: a batch is *claimed* first, each claim is re-verified
+just before its notice is sent and sends are recorded every ``commit_every`` messages
+(see :mod:`notifications.outbox` for the lease and exactly how many a crash re-sends).
+A dispatcher killed mid-batch loses nothing: unsent claimed notices come due again when
+their lease ends, with the same ``Message-ID`` / idempotency key.
 
 A transient failure is retried with exponential backoff and jitter; after
 ``max_attempts`` (or at once, for a permanent failure) the notice is ``dead`` with its
-last error, and the staff mailbox is told.
+last error, and the staff mailbox is told. When a channel's server cannot be reached
+(:class:`ChannelDown`) only the notice that found out spends an attempt: the rest of that
+channel's batch goes back unattempted, so an hour-long SMTP outage costs one attempt per
+batch, not one per notice.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ import sqlalchemy as sa
 
 from notifications.context import build_context
 from notifications.email import EmailChannel, Sender, build_message, valid_address
-from notifications.errors import DeliveryFailed
+from notifications.errors import ChannelDown, DeliveryFailed
+from notifications.outbox import Hold, claim
 from notifications.rendering import Renderer, TemplateMissing
 from notifications.sms import SmsGateway
 from notifications.webhooks import WebhookSender
+from workflow.clock import Clock, SystemClock
 from workflow.engine import Engine
 from workflow.errors import UnknownProgram
-from workflow.tables import cases, notices, webhook_subscriptions
+from workflow.tables import notices
 
 log = logging.getLogger("filingflow.notifications")
 STAFF = "staff"
@@ -45,6 +49,8 @@ class OutboxPolicy:
     max_delay: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=2)
     batch: int = 200
+    commit_every: int = 10  # sent-marks per commit: a crash re-sends at most this many
+    commit_interval: float = 0.05  # ...or commit after this many seconds, whichever comes first
 
     def backoff(self, attempts: int, rng: random.Random) -> timedelta:
         """Exponential (30 s, 1 min, 2 min, ...) capped at ``max_delay``, with +/-20 % jitter."""
@@ -58,10 +64,20 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    held_back: int = 0  # not attempted: their channel was down (attempt not counted)
+    skipped: int = 0  # claim lost to another dispatcher before sending (not ours to send)
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"{self.claimed} claimed, {self.sent} sent, {self.retried} to retry, {self.dead} dead"
+        return (
+            f"{self.claimed} claimed, {self.sent} sent, {self.retried} to retry, {self.dead} dead, "
+            f"{self.held_back} held back, {self.skipped} skipped"
+        )
+
+    def add(self, other: DispatchReport) -> None:
+        for name in ("claimed", "sent", "retried", "dead", "held_back", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +91,9 @@ class Channels:
 
 
 class Dispatcher:
+    """Delivers the outbox. ``wall_clock`` dates what leaves the system (email ``Date``,
+    webhook signatures): real time even when the engine runs on a sandbox clock."""
+
     def __init__(
         self,
         engine: Engine,
@@ -83,15 +102,21 @@ class Dispatcher:
         policy: OutboxPolicy | None = None,
         renderer: Renderer | None = None,
         rng: random.Random | None = None,
+        wall_clock: Clock | None = None,
     ) -> None:
         self._engine = engine
         self._channels = channels
         self._policy = policy or OutboxPolicy()
         self._renderer = renderer or Renderer()
         self._rng = rng or random.Random()
+        self._wall_clock = wall_clock or SystemClock()
 
     def __repr__(self) -> str:
         return f"Dispatcher(email={self._channels.email!r}, sms={self._channels.sms!r})"
+
+    @property
+    def policy(self) -> OutboxPolicy:
+        return self._policy
 
     def dispatch_due(self, *, limit: int | None = None) -> DispatchReport:
         """Claim and deliver one batch of due notices (synchronous entry point)."""
@@ -102,64 +127,59 @@ class Dispatcher:
         total = DispatchReport()
         for _ in range(max_batches):
             report = self.dispatch_due()
-            for name in ("claimed", "sent", "retried", "dead"):
-                setattr(total, name, getattr(total, name) + getattr(report, name))
-            total.errors.extend(report.errors)
+            total.add(report)
             if not report.claimed:
                 break
         return total
 
     async def dispatch_batch(self, *, limit: int | None = None) -> DispatchReport:
         report = DispatchReport()
-        claimed = self._claim(limit or self._policy.batch)
+        policy, clock = self._policy, self._engine.clock
+        claimed = claim(self._engine.database, now=clock.now(), limit=limit or policy.batch, lease=policy.lease)
         report.claimed = len(claimed)
         if not claimed:
             return report
-        webhooks = WebhookSender(now=self._engine.clock.now)
-        async with self._channels.email() as email, self._channels.sms() as sms, webhooks:
-            for notice in claimed:
-                try:
-                    if notice["channel"] == "webhook":
-                        provider_id = await self._deliver_webhook(notice, webhooks)
+        hold = Hold(
+            self._engine.database,
+            claimed,
+            now=clock.now,
+            lease=policy.lease,
+            commit_every=policy.commit_every,
+            commit_interval=policy.commit_interval,
+        )
+        down: dict[str, ChannelDown] = {}  # channel -> why it is down for the rest of this batch
+        webhooks = WebhookSender(now=self._wall_clock.now)
+        try:
+            async with self._channels.email() as email, self._channels.sms() as sms, webhooks:
+                for position, notice in enumerate(claimed):
+                    if notice["channel"] in down:
+                        continue
+                    if not hold.still_ours(notice["id"]):
+                        report.skipped += 1
+                        log.warning("notice %s was claimed again by another dispatcher: skipped", notice["id"])
+                        continue
+                    try:
+                        provider_id = await self._deliver(notice, email, sms, webhooks)
+                    except DeliveryFailed as failure:
+                        hold.flush()
+                        retry_at = self._failed(notice, failure, report, hold)
+                        if isinstance(failure, ChannelDown):
+                            down[notice["channel"]] = failure
+                            self._hold_back(notice, claimed[position + 1 :], hold, retry_at, failure, report)
                     else:
-                        provider_id = await self._deliver(notice, email, sms)
-                except DeliveryFailed as failure:
-                    self._failed(notice, failure, report)
-                else:
-                    self._sent(notice, provider_id)
-                    report.sent += 1
+                        hold.sent(notice["id"], provider_id)
+                        report.sent += 1
+        finally:
+            hold.flush()
         return report
 
     # ---- steps ------------------------------------------------------------------------
 
-    def _claim(self, limit: int) -> list[dict[str, Any]]:
-        now = self._engine.clock.now()
-        with self._engine.database.begin() as conn:
-            query = (
-                sa.select(notices.c.id)
-                .where(notices.c.status == "pending", notices.c.next_attempt_at <= now)
-                .order_by(notices.c.next_attempt_at, notices.c.id)
-                .limit(limit)
-            )
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(conn.execute(query).scalars())
-            if not ids:
-                return []
-            conn.execute(
-                notices.update()
-                .where(notices.c.id.in_(ids))
-                .values(attempts=notices.c.attempts + 1, next_attempt_at=now + self._policy.lease)
-            )
-            rows = conn.execute(
-                sa.select(notices, cases.c.program_key, cases.c.program_version)
-                .join(cases, cases.c.id == notices.c.case_id)
-                .where(notices.c.id.in_(ids))
-                .order_by(notices.c.id)
-            ).mappings()
-            return [dict(row) for row in rows]
-
-    async def _deliver(self, notice: dict[str, Any], email: EmailChannel, sms: SmsGateway) -> str:
+    async def _deliver(
+        self, notice: dict[str, Any], email: EmailChannel, sms: SmsGateway, webhooks: WebhookSender
+    ) -> str:
+        if notice["channel"] == "webhook":
+            return await self._deliver_webhook(notice, webhooks)
         try:
             process = self._engine.programs.get(notice["program_key"], notice["program_version"])
         except UnknownProgram as exc:
@@ -180,26 +200,19 @@ class Dispatcher:
                     sender=self._channels.sender,
                     to=to,
                     idempotency_key=notice["idempotency_key"],
-                    sent_at=self._engine.clock.now(),
+                    sent_at=self._wall_clock.now(),
                 )
                 return await email.send(message)
         except TemplateMissing as exc:
             raise DeliveryFailed(str(exc), transient=False) from exc
+        except DeliveryFailed:
+            raise
         except Exception as exc:  # a template that fails to render is a permanent fault of that notice
-            if isinstance(exc, DeliveryFailed):
-                raise
             raise DeliveryFailed(f"rendering failed: {exc!r}", transient=False) from exc
         raise DeliveryFailed(f"unknown channel {notice['channel']!r}", transient=False)
 
     async def _deliver_webhook(self, notice: dict[str, Any], sender: WebhookSender) -> str:
-        with self._engine.database.connect() as conn:
-            subscription = (
-                conn.execute(
-                    sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == int(notice["recipient"]))
-                )
-                .mappings()
-                .first()
-            )
+        subscription = notice.get("subscription")
         if subscription is None or not subscription["active"]:
             raise DeliveryFailed(f"webhook subscription {notice['recipient']} is gone", transient=False)
         return await sender.send(
@@ -209,30 +222,21 @@ class Dispatcher:
             idempotency_key=notice["idempotency_key"],
         )
 
-    def _sent(self, notice: dict[str, Any], provider_id: str) -> None:
-        now = self._engine.clock.now()
-        with self._engine.database.begin() as conn:
-            conn.execute(
-                notices.update()
-                .where(notices.c.id == notice["id"], notices.c.status == "pending")
-                .values(status="sent", sent_at=now, provider_id=provider_id[:200], last_error=None)
-            )
-
-    def _failed(self, notice: dict[str, Any], failure: DeliveryFailed, report: DispatchReport) -> None:
+    def _failed(self, notice: dict[str, Any], failure: DeliveryFailed, report: DispatchReport, hold: Hold) -> datetime:
+        """Record a failed attempt (retry later, or dead); returns when it will be tried again."""
         now = self._engine.clock.now()
         attempts = notice["attempts"]  # already counted when the batch was claimed
         dead = not failure.transient or attempts >= self._policy.max_attempts
+        retry_at = now + self._policy.backoff(attempts, self._rng)
         report.errors.append(f"notice {notice['id']}: {failure}")
         with self._engine.database.begin() as conn:
             values: dict[str, Any] = {"last_error": str(failure)[:2000]}
             if dead:
                 values["status"] = "dead"
             else:
-                values["next_attempt_at"] = now + self._policy.backoff(attempts, self._rng)
-            conn.execute(
-                notices.update().where(notices.c.id == notice["id"], notices.c.status == "pending").values(**values)
-            )
-            if dead and notice["recipient"] != STAFF and notice["channel"] != "webhook":
+                values["next_attempt_at"] = retry_at
+            recorded = conn.execute(notices.update().where(hold.ours(notice["id"])).values(**values)).rowcount
+            if dead and recorded and notice["recipient"] != STAFF and notice["channel"] != "webhook":
                 self._alert_staff(conn, notice, str(failure), now)
         if dead:
             report.dead += 1
@@ -240,6 +244,27 @@ class Dispatcher:
         else:
             report.retried += 1
             log.warning("notice %s will be retried: %s", notice["id"], failure)
+        return retry_at
+
+    def _hold_back(
+        self,
+        failed: dict[str, Any],
+        following: list[dict[str, Any]],
+        hold: Hold,
+        retry_at: datetime,
+        failure: ChannelDown,
+        report: DispatchReport,
+    ) -> None:
+        """The channel is down: give its other notices in this batch back, unattempted.
+
+        They come due, in order, just before the notice that failed, so the next probe of
+        the channel spends an attempt of the next notice in line (round robin, one per batch).
+        """
+        rest = [n["id"] for n in following if n["channel"] == failed["channel"]]
+        released = hold.release(rest, until=retry_at, reason=f"not attempted, channel down: {failure}")
+        report.held_back += released
+        if released:
+            log.warning("%s down: %s notices held back until %s", failed["channel"], released, retry_at.isoformat())
 
     def _alert_staff(self, conn: sa.Connection, notice: dict[str, Any], error: str, now: datetime) -> None:
         context = {

@@ -3,7 +3,7 @@
 One SMTP connection is opened per batch and reused for every message in it. Each
 message carries a ``Message-ID`` derived from its notice's idempotency key, so a
 duplicate after a crash mid-send is recognisable as the same message. Subjects and
-sender names in Chinese are encoded by the standard library's SMTP policy (RFC 2047).
+sender names in Chinese travel as RFC 2047 encoded words (``email.header.Header``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Protocol
 
 import aiosmtplib
 
-from notifications.errors import DeliveryFailed
+from notifications.errors import ChannelDown, DeliveryFailed
 from notifications.rendering import RenderedEmail
 
 
@@ -36,6 +36,7 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    ca_file: str | None = None  # trust this CA bundle (a private CA) instead of the system's
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,30 +45,56 @@ class Sender:
     name: str = "FilingFlow"
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    """A built message and its SMTP envelope (the headers may be RFC 2047 words, not addresses)."""
+
+    sender: str
+    to: str
+    message_id: str
+    message: Message
+
+
 def message_id(idempotency_key: str, domain: str) -> str:
     """A stable Message-ID: the same notice always yields the same header."""
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
     return f"<{digest}@{domain}>"
 
 
+def _from_header(sender: Sender) -> str | Header:
+    """``Name <address>``; a non-ASCII name as RFC 2047 words the generator folds itself.
+
+    Assigning a pre-encoded string (``Header(...).encode()``) made the generator re-fold it
+    and long Chinese names and subjects decoded with stray spaces; a ``Header`` object is
+    folded once, between encoded words, where decoders drop the whitespace.
+    """
+    if sender.name.isascii():
+        return formataddr((sender.name, sender.address))
+    header = Header(sender.name, "utf-8", header_name="From")
+    header.append(f"<{sender.address}>", "us-ascii")
+    return header
+
+
 def build_message(
     rendered: RenderedEmail, *, sender: Sender, to: str, idempotency_key: str, sent_at: datetime
-) -> Message:
-    """A multipart/alternative message (plain text and HTML, UTF-8).
+) -> OutgoingEmail:
+    """A multipart/alternative message (plain text and HTML, UTF-8), dated ``sent_at`` (real time).
 
-    Built with the ``compat32`` MIME classes and explicit RFC 2047 headers: the modern
+    Built with the ``compat32`` MIME classes and ``Header`` objects: the modern
     ``EmailMessage`` header machinery cost about 2 ms a message here, most of a dispatch.
     """
+    mid = message_id(idempotency_key, sender.address.rpartition("@")[2] or "filingflow.local")
+    subject = rendered.subject
     message = MIMEMultipart("alternative")
-    message["From"] = formataddr((sender.name, sender.address))  # non-ASCII names are RFC 2047-encoded
+    message["From"] = _from_header(sender)  # type: ignore[assignment]  # compat32 takes Header objects
     message["To"] = to
-    message["Subject"] = Header(rendered.subject, "utf-8").encode()
-    message["Message-ID"] = message_id(idempotency_key, sender.address.rpartition("@")[2] or "filingflow.local")
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
+    message["Message-ID"] = mid
     message["Date"] = format_datetime(sent_at)
     message["X-FilingFlow-Notice"] = idempotency_key
     message.attach(MIMEText(rendered.text, "plain", "utf-8"))
     message.attach(MIMEText(rendered.html, "html", "utf-8"))
-    return message
+    return OutgoingEmail(sender=sender.address, to=to, message_id=mid, message=message)
 
 
 class EmailChannel(Protocol):
@@ -79,11 +106,25 @@ class EmailChannel(Protocol):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
 
-    async def send(self, message: Message) -> str: ...
+    async def send(self, email: OutgoingEmail) -> str:
+        """Deliver one message; return its provider id or raise DeliveryFailed / ChannelDown."""
+        ...
+
+
+def _refusal(refused: list[tuple[str, int, str]]) -> DeliveryFailed:
+    """Refused recipients: transient only if every refusal is 4xx (greylisting, mailbox busy)."""
+    detail = "; ".join(f"{rcpt}: {code} {text}" for rcpt, code, text in refused)
+    transient = all(400 <= code < 500 for _, code, _ in refused)
+    return DeliveryFailed(f"recipient refused: {detail}", transient=transient)
 
 
 class SmtpChannel:
-    """Delivers through an SMTP server, one connection per batch."""
+    """Delivers through an SMTP server, one connection per batch.
+
+    A failure to connect, or a connection that drops or stops answering, raises
+    :class:`ChannelDown` (the dispatcher then holds back the rest of the batch); an SMTP
+    reply is judged by its code: 4xx transient, 5xx permanent.
+    """
 
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
@@ -101,9 +142,14 @@ class SmtpChannel:
         if self._client is not None:
             try:
                 await self._client.quit()
-            except aiosmtplib.SMTPException:
+            except (aiosmtplib.SMTPException, OSError):
                 self._client.close()
             self._client = None
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if self._settings.tls == "none":
+            return None
+        return ssl.create_default_context(cafile=self._settings.ca_file)
 
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._client is not None and self._client.is_connected:
@@ -115,32 +161,41 @@ class SmtpChannel:
             use_tls=s.tls == "ssl",
             start_tls=s.tls == "starttls",
             timeout=s.timeout,
-            tls_context=ssl.create_default_context() if s.tls != "none" else None,
+            tls_context=self._tls_context(),
         )
         try:
             await client.connect()
             if s.username:
                 await client.login(s.username, s.password or "")
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            client.close()
+            raise ChannelDown(f"SMTP {s.host}:{s.port} refused the login: {exc.code} {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryFailed(f"SMTP {s.host}:{s.port} unavailable: {exc}", transient=True) from exc
+            client.close()
+            raise ChannelDown(f"SMTP {s.host}:{s.port} unavailable: {exc}") from exc
         self._client = client
         return client
 
-    async def send(self, message: Message) -> str:
+    async def send(self, email: OutgoingEmail) -> str:
         client = await self._connected()
         try:
-            errors, _response = await client.send_message(message)
+            errors, _response = await client.send_message(email.message, sender=email.sender, recipients=[email.to])
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryFailed(f"recipient refused: {exc}", transient=False) from exc
+            raise _refusal([(r.recipient, r.code, r.message) for r in exc.recipients]) from exc
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+            self._drop()
+            raise ChannelDown(f"SMTP connection lost: {exc}") from exc
         except aiosmtplib.SMTPResponseException as exc:
             self._drop()
+            if exc.code == 421:  # "service not available, closing channel"
+                raise ChannelDown(f"SMTP {exc.code}: {exc.message}") from exc
             raise DeliveryFailed(f"SMTP {exc.code}: {exc.message}", transient=exc.code < 500) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
+        except aiosmtplib.SMTPException as exc:
             self._drop()
             raise DeliveryFailed(f"SMTP failure: {exc}", transient=True) from exc
         if errors:
-            raise DeliveryFailed(f"recipients refused: {errors}", transient=False)
-        return str(message["Message-ID"])
+            raise _refusal([(rcpt, reply.code, reply.message) for rcpt, reply in errors.items()])
+        return email.message_id
 
     def _drop(self) -> None:
         if self._client is not None:
@@ -166,10 +221,10 @@ class MailDirSink:
     ) -> None:
         return None
 
-    async def send(self, message: Message) -> str:
-        name = str(message["Message-ID"]).strip("<>").replace("@", "_at_")
-        (self._folder / f"{name}.eml").write_bytes(bytes(message))
-        return str(message["Message-ID"])
+    async def send(self, email: OutgoingEmail) -> str:
+        name = email.message_id.strip("<>").replace("@", "_at_")
+        (self._folder / f"{name}.eml").write_bytes(bytes(email.message))
+        return email.message_id
 
 
 def valid_address(address: str) -> bool:

@@ -2,8 +2,10 @@
 
 The HTTP gateway receives ``POST {"to", "text", "idempotency_key"}`` as JSON, signed with
 HMAC-SHA256 over ``"{timestamp}.{body}"`` in ``X-FilingFlow-Signature`` (timestamp in
-``X-FilingFlow-Timestamp``), and answers ``{"message_id": ...}``. 5xx answers and
-timeouts are transient; 4xx answers are permanent (the request itself is wrong).
+``X-FilingFlow-Timestamp``, real time, never the sandbox clock), and answers
+``{"message_id": ...}``. 5xx, 408, 429 and timeouts are transient; other 4xx answers are
+permanent (the request itself is wrong). A 2xx without a message id was still accepted:
+it counts as sent (provider id :data:`UNKNOWN_ID`, with a warning), never sent again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +21,11 @@ from typing import Protocol
 
 import httpx
 
-from notifications.errors import DeliveryFailed
+from notifications.errors import ChannelDown, DeliveryFailed
+
+log = logging.getLogger("filingflow.notifications")
+UNKNOWN_ID = "unknown"  # the gateway accepted the SMS but named no message id
+TRANSIENT_4XX = frozenset({408, 429})  # request timeout, rate limited: the same request may pass later
 
 
 class SmsGateway(Protocol):
@@ -72,20 +79,29 @@ class HttpSmsGateway:
             raise RuntimeError("use the gateway inside `async with`")
         try:
             response = await self._client.post(self._url, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ChannelDown(f"SMS gateway unreachable: {exc!r}") from exc
+        except httpx.TimeoutException as exc:  # it may have received the request: retry with the same key
             raise DeliveryFailed(f"SMS gateway timed out: {exc!r}", transient=True) from exc
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"SMS gateway unreachable: {exc!r}", transient=True) from exc
-        if response.status_code >= 500:
-            raise DeliveryFailed(f"SMS gateway {response.status_code}: {response.text[:200]}", transient=True)
-        if response.status_code >= 400:
-            raise DeliveryFailed(f"SMS gateway refused {response.status_code}: {response.text[:200]}", transient=False)
+        status = response.status_code
+        if status >= 500 or status in TRANSIENT_4XX:
+            raise DeliveryFailed(f"SMS gateway {status}: {response.text[:200]}", transient=True)
+        if status >= 400:
+            raise DeliveryFailed(f"SMS gateway refused {status}: {response.text[:200]}", transient=False)
+        if status >= 300:
+            raise DeliveryFailed(f"SMS gateway answered {status}: {response.text[:200]}", transient=False)
         try:
             return str(response.json()["message_id"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DeliveryFailed(
-                f"SMS gateway answered without a message_id: {response.text[:200]}", transient=True
-            ) from exc
+        except (ValueError, KeyError, TypeError):
+            log.warning(
+                "SMS gateway accepted %s (%s) without a message_id: recorded as sent, provider id unknown: %s",
+                idempotency_key,
+                status,
+                response.text[:200],
+            )
+            return UNKNOWN_ID
 
 
 class FileSmsSink:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,6 @@ def sms() -> Iterator[SmsProvider]:
 
 @pytest.fixture
 def delivery_settings(settings: Settings, smtp: SmtpServer, sms: SmsProvider, tmp_path: Path) -> Settings:
-    from dataclasses import replace
-
     return replace(
         settings,
         smtp_host="127.0.0.1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import AUDIT_KEY
@@ -22,7 +24,9 @@ from workflow.tables import notices
 FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
 
 
-def _env(database_url: str, smtp: SmtpServer, sms: SmsProvider, tmp_path: Path, run: int = 0) -> dict[str, str]:
+def _env(
+    database_url: str, smtp: SmtpServer, sms: SmsProvider, tmp_path: Path, run: int = 0, **extra: str
+) -> dict[str, str]:
     """The dispatcher's environment; each ``run`` starts its sandbox clock an hour later (time passes)."""
     return {
         **os.environ,
@@ -35,7 +39,7 @@ def _env(database_url: str, smtp: SmtpServer, sms: SmsProvider, tmp_path: Path, 
         "FILINGFLOW_SMS_GATEWAY_URL": sms.url,
         "FILINGFLOW_SMS_GATEWAY_SECRET": SECRET,
         "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
-        "FILINGFLOW_OUTBOX_LEASE_SECONDS": "1",
+        **extra,
     }
 
 
@@ -54,20 +58,23 @@ def _statuses(engine: Engine) -> Counter[str]:
         return Counter(conn.execute(sa.select(notices.c.status)).scalars())
 
 
-def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_the_one_in_flight(
-    engine: Engine, database_url: str, tmp_path: Path
+@pytest.mark.parametrize("commit_every", [1, 5])
+def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_commit_every_per_kill(
+    engine: Engine, database_url: str, tmp_path: Path, commit_every: int
 ) -> None:
     smtp, sms = SmtpServer(delay=0.03), SmsProvider()
     smtp.start()
     sms.start()
+    extra = {"FILINGFLOW_OUTBOX_COMMIT_EVERY": str(commit_every)}
     try:
-        total = _queue(engine, 40)  # 40 applicant emails + 40 staff alerts
-        kills = 0
+        total = _queue(engine, 40)  # 40 applicant emails + 40 staff alerts, one batch
+        runs: list[int] = []  # index of the first message each run received
         for run in range(3):  # kill it three times, mid-batch; each run starts an hour later
             before = len(smtp.mailbox.messages)
+            runs.append(before)
             proc = subprocess.Popen(
                 [FILINGFLOW, "notifications", "dispatch"],
-                env=_env(database_url, smtp, sms, tmp_path, run),
+                env=_env(database_url, smtp, sms, tmp_path, run, **extra),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -75,13 +82,13 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_the_one_in_fligh
             while len(smtp.mailbox.messages) < before + 10 and proc.poll() is None:
                 assert time.monotonic() < deadline
                 time.sleep(0.01)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                kills += 1
+            assert proc.poll() is None, "still mid-batch when killed"
+            proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
+        runs.append(len(smtp.mailbox.messages))
         finish = subprocess.run(  # an hour after the last kill: every lease has run out
             [FILINGFLOW, "notifications", "dispatch"],
-            env=_env(database_url, smtp, sms, tmp_path, 3),
+            env=_env(database_url, smtp, sms, tmp_path, 3, **extra),
             capture_output=True,
             text=True,
             timeout=120,
@@ -89,23 +96,30 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_at_most_the_one_in_fligh
         )
         assert finish.returncode == 0, finish.stderr
         assert _statuses(engine) == Counter({"sent": total}), "none lost"
-        received = Counter(smtp.mailbox.message_ids())
+        ids = smtp.mailbox.message_ids()
+        received = Counter(ids)
         assert len(received) == total
-        duplicates = sum(n - 1 for n in received.values())
-        assert kills == 3
-        assert duplicates <= kills, f"{duplicates} duplicates after {kills} kills"
+        first_seen: dict[str, int] = {}
+        for index, mid in enumerate(ids):
+            first_seen.setdefault(mid, sum(index >= start for start in runs) - 1)
+        per_run = Counter(first_seen[mid] for mid, n in received.items() for _ in range(n - 1))
+        assert all(per_run[run] <= commit_every for run in range(3)), f"duplicates per killed run: {per_run}"
+        assert per_run[3] == 0, "the run that was not killed duplicated nothing"
     finally:
         smtp.stop()
         sms.stop()
 
 
-def test_two_dispatchers_send_each_notice_once(engine: Engine, database_url: str, tmp_path: Path) -> None:
-    smtp, sms = SmtpServer(), SmsProvider()
+def test_two_dispatchers_share_the_queue_and_send_each_notice_once(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    smtp, sms = SmtpServer(delay=0.02), SmsProvider()
+    smtp.mailbox.hold_for_sessions = 2  # the first to connect waits for the other: they overlap
     smtp.start()
     sms.start()
     try:
         total = _queue(engine, 60)
-        env = _env(database_url, smtp, sms, tmp_path)
+        env = _env(database_url, smtp, sms, tmp_path, FILINGFLOW_OUTBOX_BATCH="5")  # default 120 s lease
         procs = [
             subprocess.Popen(
                 [FILINGFLOW, "notifications", "dispatch"],
@@ -118,6 +132,9 @@ def test_two_dispatchers_send_each_notice_once(engine: Engine, database_url: str
         ]
         outputs = [p.communicate(timeout=120)[0] for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outputs
+        sent = [int(re.search(r"dispatch: \d+ claimed, (\d+) sent", out).group(1)) for out in outputs]  # type: ignore[union-attr]
+        assert all(n > 0 for n in sent), f"both dispatchers sent some: {sent}"
+        assert sum(sent) == total
         assert _statuses(engine) == Counter({"sent": total})
         received = Counter(smtp.mailbox.message_ids())
         assert len(received) == total

@@ -25,6 +25,7 @@ from states.registry import default_catalog
 from workflow.clock import SHANGHAI
 from workflow.deadlines import compute_due
 from workflow.definition import DeadlineRule, Event, NoticeRule, State
+from workflow.engine import DEADLINE_FAILED
 from workflow.process import CompiledProcess
 from workflow.workdays import WorkingDayCalendar
 
@@ -82,6 +83,7 @@ SHARED_KINDS = {
     "paper_deadline_missed",
     "objection_raised",
     "notice_dead",
+    "deadline_failed",
 }
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -224,6 +226,14 @@ def queued_notices(process: CompiledProcess) -> list[Sample]:
                 "old_due_at": None if rule.kind == "deadline_resumed" else due,
             }
             samples.append(Sample(process, rule, deadline.key, stored))
+        stored = {  # the sweep could not expire it (workflow.engine._fail_deadline)
+            **_base(process, opener.key),
+            "event": "deadline.failed",
+            "reason": f"{deadline.label} passed but {deadline.on_expiry!r} was refused: case is final",
+            "deadline": deadline.key,
+            "label": deadline.label,
+        }
+        samples.append(Sample(process, DEADLINE_FAILED, f"{deadline.key}/failed", stored))
 
     first_of_kind: dict[str, Sample] = {}
     for sample in samples:
@@ -400,6 +410,8 @@ def _facts(sample: Sample, context: dict[str, Any]) -> dict[str, list[str]]:
     elif kind == "override":
         email += present(c["from_label"], c["to_label"], c["reason"])
         sms += present(c["to_label"])
+    elif kind == "deadline_failed":
+        email += present(c["deadline_label"], c["reason"])
     elif kind.startswith("deadline_"):
         email += present(c["deadline_label"], c["due_date"], c["old_due_date"], c["reason"])
         sms += present(c["deadline_label"])

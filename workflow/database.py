@@ -48,9 +48,28 @@ def create_database_engine(url: str, **options: Any) -> sa.Engine:
     """Build an engine for ``url``; no connection is opened until first use."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, **options)
-    options.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **options)
+        engine = _sqlite_engine(url, parsed.database, **options)
+    else:
+        options.setdefault("pool_pre_ping", True)
+        engine = sa.create_engine(url, **options)
+    event.listen(engine, "checkin", _end_leftover_transaction)
+    return engine
+
+
+def _end_leftover_transaction(dbapi_connection: Any, record: Any) -> None:
+    """Never pool a connection still inside a transaction.
+
+    A COMMIT that fails (disk full, lost server) leaves the driver inside the transaction
+    while SQLAlchemy considers it over and skips its reset; pooled like that, the next
+    command would fail to BEGIN on SQLite, or on PostgreSQL silently carry the failed
+    command's writes into its own commit. Found by the storage fault-injection test.
+    """
+    if dbapi_connection is None:
+        return
+    try:
+        dbapi_connection.rollback()
+    except Exception:
+        record.invalidate()
 
 
 def _sqlite_engine(url: str, database: str | None, **options: Any) -> sa.Engine:

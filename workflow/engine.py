@@ -38,6 +38,7 @@ from workflow.errors import (
     GuardRefused,
     InvalidInput,
     NotPermitted,
+    StorageUnavailable,
     TransitionNotAllowed,
     reject_nul,
 )
@@ -310,7 +311,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             for deadline_id in due:
                 try:
                     outcome = self._expire_one(deadline_id, now)
-                except ConflictError as exc:  # a concurrent command on the case: the next sweep retries
+                except (ConflictError, StorageUnavailable) as exc:  # a race or an outage: the next sweep retries
                     log.warning("deadline %s not expired this time: %s", deadline_id, exc)
                     continue
                 except FilingFlowError as exc:
@@ -531,8 +532,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                     notice_context={"deadline": deadline["key"], "label": deadline["label"], "error": str(error)},
                 )
                 self._write(conn, self._process(row), row, change, now)
-        except ConflictError:
-            log.warning("deadline %s: marking it failed lost a race; the next sweep retries", deadline_id)
+        except (ConflictError, StorageUnavailable):
+            log.warning("deadline %s: marking it failed did not commit; the next sweep retries", deadline_id)
 
     def _order_refusal(
         self, conn: sa.Connection, process: CompiledProcess, row: sa.RowMapping, event: Event

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from workflow.applicants import Applicant
 from workflow.clock import Clock
 from workflow.database import read_only
-from workflow.errors import CaseNotFound, ConflictError, GuardRefused, InvalidInput
+from workflow.errors import CaseNotFound, ConflictError, GuardRefused, InvalidInput, StorageUnavailable
 from workflow.process import CompiledProcess, ProgramCatalog
 from workflow.tables import cases, deadlines
 from workflow.views import CaseSnapshot, DeadlineView
@@ -120,6 +120,12 @@ class EngineBase:
                     transaction.rollback()
                 else:
                     transaction.commit()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            raise StorageUnavailable(
+                f"the database failed during the command; nothing was written: {exc.orig}",
+                case_id=case_id,
+                event=event,
+            ) from exc
         except sa.exc.IntegrityError as exc:
             if not _is_unique_violation(exc):
                 raise

@@ -18,6 +18,7 @@ the field and the rule ID (from ``SPEC.md``) it concerns, whichever apply::
     ├── GuardRefused                        a program rule refused (rule ID + reason)
     ├── ConflictError                       stale version / concurrent change
     ├── IdempotencyKeyReused                same key, different command
+    ├── StorageUnavailable                  the database failed mid-command; nothing was written
     └── CalendarYearUnknown (LookupError)   no official working-day data for a year
 
 Adapters (notifications, HTTP) translate these into their own vocabularies at their
@@ -119,6 +120,14 @@ class ConflictError(FilingFlowError):
 
 class IdempotencyKeyReused(FilingFlowError):
     """An idempotency key was used before for a different command."""
+
+
+class StorageUnavailable(FilingFlowError):
+    """The database failed during a command (connection lost, server gone, disk error).
+
+    The command's transaction was rolled back, so nothing of it was written; retrying later
+    is safe (with the same idempotency key, it is not done twice).
+    """
 
 
 class CalendarYearUnknown(FilingFlowError, LookupError):

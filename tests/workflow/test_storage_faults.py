@@ -1,0 +1,108 @@
+"""Storage faults at fixed rates and a fixed seed: every command commits whole or not at all.
+
+The database driver is made to fail some statements (a third party we cannot break on
+demand, so its failures are injected at its boundary; none of our code is replaced). Each
+command then either succeeds or raises a clear engine error, and a failed command leaves
+no trace: the case keeps its version, and the whole database still satisfies every
+invariant (one audit event per change, chains and replays verify, one running paper
+deadline per case awaiting paper).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from tests.support.invariants import assert_invariants
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
+from workflow.clock import ManualClock
+from workflow.engine import Engine
+from workflow.errors import FilingFlowError, StorageUnavailable
+
+STEPS = [
+    ("submit", PLATFORM, {}),
+    ("return_for_correction", STAFF, {"reason": "请补充材料"}),
+    ("resubmit", PLATFORM, {}),
+    ("pass_online_review", STAFF, {}),
+    ("file_on_portal", PLATFORM, {}),
+    ("approve_on_portal", STAFF, {}),
+    ("receive_paper", STAFF, {"service_window": 2}),
+]
+
+
+@contextmanager
+def failing_statements(engine: Engine, *, rate: float, seed: int) -> Iterator[list[str]]:
+    """Make the driver fail ``rate`` of the writes and commits from here on, reproducibly.
+
+    The failures are raised where the driver's own would be (inside SQLAlchemy's execution and
+    commit), so they reach the engine exactly as a lost connection or a full disk does.
+    """
+    chance = random.Random(seed)
+    failed: list[str] = []
+    dialect: Any = engine.database.dialect
+    real_commit = dialect.do_commit
+
+    def roll(what: str) -> None:
+        if chance.random() < rate:
+            failed.append(what)
+            raise dialect.dbapi.OperationalError(f"injected fault in {what}")
+
+    def execute(cursor: Any, statement: str, *args: Any) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in {"INSERT", "UPDATE", "DELETE"}:
+            roll(verb)
+
+    def commit(dbapi_connection: Any) -> None:
+        roll("COMMIT")
+        real_commit(dbapi_connection)
+
+    event.listen(engine.database, "do_execute", execute)
+    event.listen(engine.database, "do_executemany", execute)
+    dialect.do_commit = commit
+    try:
+        yield failed
+    finally:
+        event.remove(engine.database, "do_execute", execute)
+        event.remove(engine.database, "do_executemany", execute)
+        del dialect.do_commit
+
+
+@pytest.mark.parametrize("seed", [7, 2025])
+def test_no_half_written_case_under_storage_faults(
+    engine: Engine, clock: ManualClock, audit_key: bytes, seed: int
+) -> None:
+    ids = [engine.open_case(PROGRAM, applicant=applicant(n), data=complete_data(), actor=PLATFORM).id for n in range(6)]
+    progress = dict.fromkeys(ids, 0)
+    outcomes = {"ok": 0, "storage": 0}
+    with failing_statements(engine, rate=0.15, seed=seed) as failed:
+        for _ in range(60):
+            for case_id in ids:
+                if progress[case_id] == len(STEPS):
+                    continue
+                name, actor, payload = STEPS[progress[case_id]]
+                before = engine.get_case(case_id).version
+                try:
+                    engine.fire(case_id, name, actor=actor, payload=payload, expected_version=before)
+                except StorageUnavailable as exc:
+                    outcomes["storage"] += 1
+                    assert (exc.case_id, exc.event) == (case_id, name)  # noqa: PT017 - the error names the command
+                    assert engine.get_case(case_id).version == before, "a failed command leaves no trace"
+                    continue
+                except FilingFlowError as exc:  # anything else would be a bug in the engine
+                    pytest.fail(f"{name} on case {case_id}: {exc!r}")
+                outcomes["ok"] += 1
+                progress[case_id] += 1
+            clock.advance(timedelta(minutes=5))
+    assert failed, "faults were injected"
+    assert outcomes["storage"] > 0
+    assert set(progress.values()) == {len(STEPS)}, "every case got through once the faults passed"
+    with engine.database.connect() as conn:
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    assert_invariants(engine, audit_key)

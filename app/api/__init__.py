@@ -19,11 +19,16 @@ FilingFlow drives funding-application cases through their program's process.
   `staff`, `applicant` (own cases only; others' answer 404), `admin`.
 * **Concurrency**: every case response carries its version as `ETag`; send it back as `If-Match`
   (required for overrides and deadline changes; a mismatch is 412, a lost race 409).
-* **Retries**: `Idempotency-Key` (up to 255 characters, kept 24 h, scoped per token) on POSTs replays the
-  first response; the same key with another body is 422; a twin still in flight is 409.
-* **Errors**: `application/problem+json` (RFC 9457) with a stable `type`, the `field` that failed and the
-  `rule` ID where a program rule refused. Malformed JSON is a 422 with type `malformed-json`. Bodies over
-  1 MiB are 413; page sizes are clamped to 100.
+* **Retries**: `Idempotency-Key` (up to 255 characters, kept 24 h, scoped per token) is honoured on every
+  POST that changes something: opening a case, events, overrides, deadline extend/suspend/resume, notice
+  re-sends and batches. A replay returns the first response (`Idempotent-Replay: true`); the same key with
+  another body is 422; a twin still in flight is 409. (`POST /v1/webhooks` is an admin set-up call and does
+  not take one.)
+* **Errors**: `application/problem+json` (RFC 9457, schema `Problem`) with a stable `type`, the `field` that
+  failed and the `rule` ID where a program rule refused. A body that is not JSON (or not UTF-8) is a 422 with
+  type `malformed-json`; text with NUL or lone surrogates, NaN/Infinity and nesting over 32 levels are 422
+  `invalid-input` naming the field. Bodies over 1 MiB (declared or chunked) are 413; page sizes are clamped
+  to 100.
 """
 
 

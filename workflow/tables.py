@@ -281,6 +281,16 @@ class NoticeResendRow(SQLModel, table=True):
     at: datetime = _utc()
 
 
+class ConsoleSignoutRow(SQLModel, table=True):
+    """A console session signed out before its expiry (the hash of its nonce), shared by every process."""
+
+    __tablename__ = "console_signouts"
+
+    nonce_hash: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = _utc()
+    signed_out_at: datetime = _utc()
+
+
 cases = CaseRow.__table__  # type: ignore[attr-defined]
 audit_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 deadlines = DeadlineRow.__table__  # type: ignore[attr-defined]
@@ -293,4 +303,5 @@ api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
 http_idempotency = HttpIdempotencyRow.__table__  # type: ignore[attr-defined]
 webhook_subscriptions = WebhookSubscriptionRow.__table__  # type: ignore[attr-defined]
 notice_resends = NoticeResendRow.__table__  # type: ignore[attr-defined]
+console_signouts = ConsoleSignoutRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

@@ -78,7 +78,7 @@ def _environment() -> jinja2.Environment:
 def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False) -> APIRouter:
     """The console's routes; ``secure_cookie`` marks every console cookie ``Secure`` (serve behind HTTPS)."""
     env = _environment()
-    revoked = Revocations()
+    revoked = Revocations(engine.database)
     router = APIRouter(prefix="/console", include_in_schema=False)
 
     def render(

@@ -10,12 +10,9 @@ login CSRF: a forged POST that signs a reviewer in as someone else): showing the
 a short-lived signed cookie (``SameSite=Strict``, path ``/console/login``) and puts the HMAC
 of its nonce in the form; a POST without both, or with a mismatch, is refused.
 
-Signing out revokes the session's nonce in :class:`Revocations` as well as deleting the
-cookie, so a copied cookie stops working at once. The list lives in the serving process
-(the schema has no table for it): it is exact for one ``filingflow serve`` process, and a
-restart or another API process does not know it. Such a cookie still dies at its expiry
-(8 hours) or when its token is revoked. A shared table (``console_sessions``, through an
-Alembic migration) would close that gap; see the README.
+Signing out records the session in :class:`Revocations` (the ``console_signouts`` table)
+as well as deleting the cookie, so a copied cookie stops working at once, in every API
+process and across restarts.
 """
 
 from __future__ import annotations
@@ -23,14 +20,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from app.api.auth import Caller
-from workflow.tables import api_tokens
+from workflow.database import read_only
+from workflow.tables import api_tokens, console_signouts
 
 COOKIE = "filingflow_console"
 LOGIN_COOKIE = "filingflow_console_login"
@@ -59,23 +56,39 @@ def issue(secret: bytes, token_id: int, now: datetime) -> str:
 
 
 class Revocations:
-    """Session nonces signed out before their expiry, forgotten once they would have expired anyway."""
+    """Sessions signed out before their expiry, kept in the database so every process honours them.
 
-    def __init__(self) -> None:
-        self._until: dict[str, int] = {}
-        self._lock = threading.Lock()
+    Only a hash of each nonce is stored; rows past their session's expiry are deleted as
+    new ones arrive (the cookie would be refused by then anyway).
+    """
+
+    def __init__(self, database: sa.Engine) -> None:
+        self._database = database
 
     def revoke(self, session: Session, now: datetime) -> None:
-        with self._lock:
-            self._until = {n: t for n, t in self._until.items() if t >= now.timestamp()}
-            self._until[session.nonce] = session.expires
+        with self._database.begin() as conn:
+            conn.execute(console_signouts.delete().where(console_signouts.c.expires_at < now))
+            conn.execute(
+                console_signouts.insert().values(
+                    nonce_hash=_nonce_hash(session.nonce),
+                    expires_at=datetime.fromtimestamp(session.expires, UTC),  # noqa: TID251 - a stored instant
+                    signed_out_at=now,
+                )
+            )
 
     def __contains__(self, nonce: object) -> bool:
-        with self._lock:
-            return nonce in self._until
+        if not isinstance(nonce, str):
+            return False
+        with read_only(self._database) as conn:
+            query = sa.select(console_signouts.c.nonce_hash).where(console_signouts.c.nonce_hash == _nonce_hash(nonce))
+            return conn.execute(query).first() is not None
 
     def __repr__(self) -> str:
-        return f"Revocations({len(self._until)} signed out)"
+        return f"Revocations({self._database.url.render_as_string(hide_password=True)!r})"
+
+
+def _nonce_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
 
 
 def read(

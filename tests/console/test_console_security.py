@@ -7,7 +7,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from app.api import create_app
 from tests.console.conftest import SECRET, Console
+from tests.support.http import serving
 from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data
 
 GET_ROUTES = [
@@ -148,6 +150,11 @@ def test_signing_out_revokes_the_session_on_the_server(console: Console) -> None
         assert (response.status_code, response.headers["location"]) == (303, "/console/login")
     with console.signed_in() as http:
         assert http.get("/console/queue").status_code == 200, "signing out ends that session only"
+    other = create_app(console.engine, console_secret=SECRET)  # another API process, sharing the database
+    with serving(other) as base, httpx.Client(base_url=base, follow_redirects=False) as replay:
+        replay.cookies.set("filingflow_console", cookie, path="/console")
+        response = replay.get("/console/queue")
+        assert (response.status_code, response.headers["location"]) == (303, "/console/login")
 
 
 def test_every_form_refuses_a_missing_or_wrong_csrf_token(console: Console, case: int) -> None:

@@ -161,3 +161,13 @@ def open_deadline_statuses() -> tuple[str, ...]:
 
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(SHANGHAI).strftime(fmt) if value else ""
+
+
+def due(value: datetime | None) -> str:
+    """A due instant as reviewers say it: the midnight ending a last day is that day's 24:00."""
+    if value is None:
+        return ""
+    moment = value.astimezone(SHANGHAI)
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return f"{(moment - timedelta(days=1)).strftime('%Y-%m-%d')} 24:00"
+    return moment.strftime("%Y-%m-%d %H:%M")

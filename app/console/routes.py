@@ -64,6 +64,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["local"] = queries.local
+    env.filters["due"] = queries.due
     env.filters["yuan"] = lambda fen: format_yuan(fen) if isinstance(fen, int) else ""
     env.globals.update(
         deadline_status=lambda key: labels.label(labels.DEADLINE_STATUSES, key),

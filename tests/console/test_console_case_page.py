@@ -42,6 +42,9 @@ def test_timeline_deadlines_and_notices_show_zh_cn_labels(console: Console) -> N
     assert "书面材料递交期限" in deadlines
     assert "计时中" in deadlines
     assert "pending" not in deadlines
+    # LG-DL-1 from Wed 08-20: 21, 22, 25, 26, 27; the last day ends at its 24:00, never "08-28 00:00"
+    assert "截至 2025-08-27 24:00" in deadlines
+    assert "2025-08-28" not in deadlines
 
     sent = section_text(page, "h-notices")
     for shown in (

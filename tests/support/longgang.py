@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from states.longgang_ai_compute_2025 import LONGGANG_2025
 from states.longgang_ai_compute_2025.data import EXAMPLE
 from workflow.applicants import uscc_check_digit
 from workflow.clock import SHANGHAI
 from workflow.definition import Actor
+
+if TYPE_CHECKING:
+    from workflow.clock import ManualClock
+    from workflow.engine import Engine
 
 PROGRAM = LONGGANG_2025.key
 PLATFORM = Actor("platform-backend", "platform", "tests")
@@ -43,3 +47,18 @@ def complete_data(**changes: Any) -> dict[str, Any]:
     data = copy.deepcopy(EXAMPLE)
     data.update(changes)
     return data
+
+
+def awaiting_paper(engine: Engine, clock: ManualClock, when: str, *, serial: int = 1) -> tuple[int, int]:
+    """A case taken to the paper stage: the portal-approval notice (LG-DL-1) arrives at ``when``.
+
+    Returns the case id and its paper deadline's id.
+    """
+    clock.set(sh("2025-08-20 09:00"))
+    case_id = engine.open_case(PROGRAM, applicant=applicant(serial), data=complete_data(), actor=PLATFORM).id
+    engine.fire(case_id, "submit", actor=PLATFORM)
+    engine.fire(case_id, "pass_online_review", actor=STAFF)
+    engine.fire(case_id, "file_on_portal", actor=PLATFORM)
+    clock.set(sh(when))
+    case = engine.fire(case_id, "approve_on_portal", actor=STAFF)
+    return case_id, case.deadlines[0].id

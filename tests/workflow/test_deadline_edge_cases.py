@@ -13,24 +13,13 @@ from app.bootstrap import bootstrap
 from app.settings import Settings
 from states import longgang_ai_compute_2025 as longgang
 from tests.support.invariants import assert_invariants
-from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, awaiting_paper, sh
 from workflow.clock import ManualClock
 from workflow.definition import Guard
 from workflow.engine import Engine
 from workflow.process import ProgramCatalog
 from workflow.tables import deadlines, notices
 from workflow.workdays import YearArrangement
-
-
-def _awaiting_paper(engine: Engine, clock: ManualClock, when: str, serial: int = 1) -> tuple[int, int]:
-    clock.set(sh("2025-08-20 09:00"))
-    case_id = engine.open_case(PROGRAM, applicant=applicant(serial), data=complete_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
-    engine.fire(case_id, "pass_online_review", actor=STAFF)
-    engine.fire(case_id, "file_on_portal", actor=PLATFORM)
-    clock.set(sh(when))
-    case = engine.fire(case_id, "approve_on_portal", actor=STAFF)
-    return case_id, case.deadlines[0].id
 
 
 def _count(engine: Engine, kind: str) -> int:
@@ -42,7 +31,7 @@ def test_an_extension_while_suspended_keeps_the_clock_stopped(
     engine: Engine, clock: ManualClock, audit_key: bytes
 ) -> None:
     # LG-DL-1: SMS Mon 09-22; 23, 24 counted; suspended Thu 09-25 with 3 left; +2 while suspended -> 5 left
-    case_id, deadline_id = _awaiting_paper(engine, clock, "2025-09-22 10:00")
+    case_id, deadline_id = awaiting_paper(engine, clock, "2025-09-22 10:00")
     clock.set(sh("2025-09-25 09:00"))
     engine.suspend_deadline(case_id, deadline_id, actor=STAFF, reason="等待税务证明")
     clock.set(sh("2025-10-20 10:00"))
@@ -58,7 +47,7 @@ def test_an_extension_while_suspended_keeps_the_clock_stopped(
 def test_an_extension_to_a_date_is_a_promise_a_calendar_change_keeps(engine: Engine, clock: ManualClock) -> None:
     # LG-DL-1 extended to Wed 10-15; a later correction making 10-11 and 10-12 working days would
     # shorten the count, but the applicant was told 10-15
-    case_id, deadline_id = _awaiting_paper(engine, clock, "2025-09-26 10:00")
+    case_id, deadline_id = awaiting_paper(engine, clock, "2025-09-26 10:00")
     engine.extend_deadline(case_id, deadline_id, actor=STAFF, reason="窗口停业", to_date=date(2025, 10, 15))
     engine.override_calendar_day(date(2025, 10, 12), working=True, actor=STAFF, reason="更正：周日调休上班")
     (deadline,) = engine.get_case(case_id).deadlines
@@ -67,7 +56,7 @@ def test_an_extension_to_a_date_is_a_promise_a_calendar_change_keeps(engine: Eng
 
 def test_the_sweep_leaves_a_deadline_that_was_extended_after_it_was_listed(engine: Engine, clock: ManualClock) -> None:
     # LG-DL-1: the sweep lists what is due, then claims each row; an extension in between wins
-    case_id, deadline_id = _awaiting_paper(engine, clock, "2025-09-26 10:00")
+    case_id, deadline_id = awaiting_paper(engine, clock, "2025-09-26 10:00")
     late = sh("2025-10-11 08:00")
     clock.set(late)
     listed = engine._due_deadline_ids(deadlines.c.due_at, late, 10)
@@ -92,7 +81,7 @@ def test_a_deadline_that_can_never_expire_is_marked_failed_and_blocks_nothing(
     refusing_expiry: Engine, clock: ManualClock, audit_key: bytes
 ) -> None:
     engine = refusing_expiry
-    stuck, deadline_id = _awaiting_paper(engine, clock, "2025-08-21 10:00")  # due end of 08-27
+    stuck, deadline_id = awaiting_paper(engine, clock, "2025-08-21 10:00")  # due end of 08-27
     clock.set(sh("2025-08-20 09:00"))
     draft = engine.open_case(PROGRAM, applicant=applicant(2), data={}, actor=PLATFORM).id  # window: 09-13 end
     clock.set(sh("2025-09-20 09:00"))
@@ -114,7 +103,7 @@ def test_a_rung_already_sent_is_not_sent_again_after_a_recomputation(
 ) -> None:
     # LG-DL-1 crossing into 2027 (estimated): the "2 working days left" rung goes out on 12-31; loading
     # the official 2027 arrangement keeps the last day but recomputes the ladder, which must not resend it
-    case_id, _ = _awaiting_paper(engine, clock, "2026-12-28 10:00")
+    case_id, _ = awaiting_paper(engine, clock, "2026-12-28 10:00")
     (deadline,) = engine.get_case(case_id).deadlines
     assert (deadline.due_at, deadline.estimated) == (sh("2027-01-06 00:00"), True)
     clock.set(sh("2026-12-31 10:00"))

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.invariants import assert_invariants, database_image
-from tests.support.longgang import APPLICANT, PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh
+from tests.support.longgang import APPLICANT, PLATFORM, STAFF, awaiting_paper, sh
 from workflow.clock import ManualClock
 from workflow.engine import Engine
 from workflow.errors import DeadlineNotFound, InvalidInput, NotPermitted
@@ -16,13 +16,7 @@ from workflow.tables import notices
 
 
 def _awaiting_paper(engine: Engine, clock: ManualClock, when: str = "2025-09-26 10:00") -> tuple[int, int]:
-    case_id = engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
-    engine.fire(case_id, "pass_online_review", actor=STAFF)
-    engine.fire(case_id, "file_on_portal", actor=PLATFORM)
-    clock.set(sh(when))
-    case = engine.fire(case_id, "approve_on_portal", actor=STAFF)
-    return case_id, case.deadlines[0].id
+    return awaiting_paper(engine, clock, when)
 
 
 def _notice_kinds(engine: Engine, case_id: int) -> list[str]:

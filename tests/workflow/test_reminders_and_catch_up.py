@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from scheduler import jobs
 from tests.support.invariants import assert_invariants
-from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, awaiting_paper, complete_data, sh
 from workflow.clock import ManualClock
 from workflow.engine import Engine
 from workflow.tables import audit_events, notices
@@ -25,14 +25,7 @@ def _notices(engine: Engine, *kinds: str) -> list[tuple[str, str, str]]:
 
 
 def _awaiting_paper(engine: Engine, clock: ManualClock, serial: int, when: str) -> int:
-    clock.set(sh("2025-08-20 09:00"))
-    case_id = engine.open_case(PROGRAM, applicant=applicant(serial), data=complete_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
-    engine.fire(case_id, "pass_online_review", actor=STAFF)
-    engine.fire(case_id, "file_on_portal", actor=PLATFORM)
-    clock.set(sh(when))
-    engine.fire(case_id, "approve_on_portal", actor=STAFF)
-    return case_id
+    return awaiting_paper(engine, clock, when, serial=serial)[0]
 
 
 def test_draft_reminders_three_days_and_one_day_before_the_window_closes(engine: Engine, clock: ManualClock) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from app.api import problems, routes_admin, routes_cases, routes_programs
+from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
 from app.api.routes_cases import PROBLEMS
 from workflow.engine import Engine
@@ -16,7 +17,8 @@ DESCRIPTION = """
 FilingFlow drives funding-application cases through their program's process.
 
 * **Authentication**: `Authorization: Bearer <token>` (`filingflow tokens create`). Roles: `platform`,
-  `staff`, `applicant` (own cases only; others' answer 404), `admin`.
+  `staff`, `applicant` (own cases only; others' answer 404), `admin`. A valid token is re-checked every
+  2 seconds, so a revoked token stops working within 2 seconds.
 * **Concurrency**: every case response carries its version as `ETag`; send it back as `If-Match`
   (required for overrides and deadline changes; a mismatch is 412, a lost race 409).
 * **Retries**: `Idempotency-Key` (up to 255 characters, kept 24 h, scoped per token) is honoured on every
@@ -51,6 +53,7 @@ def create_app(
         ],
     )
     app.state.engine = engine
+    app.state.tokens = TokenCache(engine.database, engine.clock)
     app.state.sandbox = sandbox
     problems.install(app)
     app.include_router(routes_cases.router)

@@ -4,24 +4,33 @@ Roles: ``platform`` (a filing platform backend: opens cases, fires applicant-sid
 on an applicant's behalf, reads all), ``staff`` (review events, overrides, deadline
 changes, reads all), ``applicant`` (reads and acts on its own cases only: another
 applicant's case answers 404), ``admin`` (staff rights plus webhooks).
+
+The API looks tokens up through a :class:`TokenCache`: a token found valid is trusted for
+:data:`CACHE_SECONDS` (by the service's clock) before it is looked up again, so a
+revocation takes effect within that time; unknown and revoked tokens are never cached.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from workflow.applicants import validate_uscc
+from workflow.clock import Clock
+from workflow.database import read_only
 from workflow.definition import Actor
 from workflow.errors import InvalidInput
 from workflow.tables import api_tokens
 
 TOKEN_ROLES = ("platform", "staff", "applicant", "admin")
 PREFIX = "ff_"
+CACHE_SECONDS = 2
+CACHE_SIZE = 1024
 
 
 def token_hash(token: str) -> str:
@@ -84,9 +93,10 @@ def revoke_token(database: sa.Engine, *, name: str, now: datetime) -> bool:
 
 
 def resolve(database: sa.Engine, token: str) -> Caller | None:
+    """The caller a token stands for, or ``None`` if it is unknown or revoked (always asks the database)."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
-    with database.connect() as conn:
+    with read_only(database) as conn:  # a read: on SQLite it must not queue behind writers
         row = (
             conn.execute(
                 sa.select(api_tokens).where(
@@ -99,3 +109,34 @@ def resolve(database: sa.Engine, token: str) -> Caller | None:
     if row is None:
         return None
     return Caller(row["id"], row["name"], row["role"], row["applicant_code"])
+
+
+class TokenCache:
+    """Valid tokens remembered for :data:`CACHE_SECONDS`: one lookup per token and interval, not per request.
+
+    Only positive answers are kept, keyed by the token's hash; a revoked token is refused
+    at most ``seconds`` after its revocation, an unknown one at once.
+    """
+
+    def __init__(self, database: sa.Engine, clock: Clock, *, seconds: float = CACHE_SECONDS) -> None:
+        self.database, self.clock, self.ttl = database, clock, timedelta(seconds=seconds)
+        self._known: dict[str, tuple[Caller, datetime]] = {}  # token hash -> (caller, when looked up)
+        self._lock = threading.Lock()
+
+    def resolve(self, token: str) -> Caller | None:
+        if not token.startswith(PREFIX) or len(token) > 200:
+            return None
+        key, now = token_hash(token), self.clock.now()
+        with self._lock:
+            known = self._known.get(key)
+        if known is not None and known[1] <= now < known[1] + self.ttl:  # a clock set back re-checks too
+            return known[0]
+        caller = resolve(self.database, token)
+        with self._lock:
+            if caller is None:
+                self._known.pop(key, None)
+            else:
+                if len(self._known) >= CACHE_SIZE:
+                    self._known.clear()
+                self._known[key] = (caller, now)
+        return caller

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi import Depends, Header, Request, Response
 
 from app.api import auth, idempotency
+from app.api.encoding import JsonBody, dumps
 from app.api.problems import ApiProblem
 from workflow.engine import Engine
 from workflow.errors import CaseNotFound, FilingFlowError
@@ -29,9 +29,9 @@ def get_caller(
     authorization: Annotated[str | None, Header(description="Bearer token")] = None,
     x_calling_system: Annotated[str | None, Header(max_length=100, description="Recorded in the audit")] = None,
 ) -> auth.Caller:
-    engine = get_engine(request)
+    tokens: auth.TokenCache = request.app.state.tokens
     scheme, _, token = (authorization or "").partition(" ")
-    caller = auth.resolve(engine.database, token.strip()) if scheme.lower() == "bearer" else None
+    caller = tokens.resolve(token.strip()) if scheme.lower() == "bearer" else None
     if caller is None:
         raise ApiProblem(
             401,
@@ -125,18 +125,16 @@ def run_idempotent(
     body: Any,
     if_match: str | None,
     action: Callable[[], tuple[int, Any, dict[str, str]]],
-) -> JSONResponse:
+) -> Response:
     """Run ``action`` once per Idempotency-Key; replays return the first response."""
     key = idempotency.check_key(key)
     if key is None:
         status, payload, headers = action()
-        return JSONResponse(jsonable_encoder(payload), status_code=status, headers=headers)
-    digest = idempotency.request_hash(request.method, request.url.path, jsonable_encoder(body), if_match)
+        return JsonBody(dumps(payload), status_code=status, headers=headers)
+    digest = idempotency.request_hash(request.method, request.url.path, body, if_match)
     stored = idempotency.begin(engine.database, caller, key, digest, engine.clock.now())
     if stored is not None:
-        return JSONResponse(
-            stored.body, status_code=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"}
-        )
+        return JsonBody(stored.body, status_code=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"})
     try:
         status, payload, headers = action()
     except (FilingFlowError, ApiProblem):
@@ -144,6 +142,6 @@ def run_idempotent(
         raise
     except BaseException:
         raise  # unknown outcome: the key stays in flight until stale; the engine key prevents a double
-    encoded = jsonable_encoder(payload)
-    idempotency.finish(engine.database, caller, key, idempotency.StoredResponse(status, encoded, headers))
-    return JSONResponse(encoded, status_code=status, headers=headers)
+    encoded = dumps(payload)
+    idempotency.finish(engine.database, caller, key, idempotency.StoredResponse(status, json.loads(encoded), headers))
+    return JsonBody(encoded, status_code=status, headers=headers)

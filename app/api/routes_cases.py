@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body, Header, Path, Query, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 
 from app.api import schemas
 from app.api.auth import Caller
@@ -25,6 +23,7 @@ from app.api.deps import (
     run_idempotent,
     visible_case,
 )
+from app.api.encoding import JsonBody
 from app.api.problems import RESPONSES, ApiProblem
 from app.api.views import case_out, deadline_out
 from workflow.engine import Engine
@@ -58,7 +57,7 @@ def create_case(
     caller: CallerDep,
     body: Annotated[schemas.CaseCreate, Body(openapi_examples=schemas.CASE_CREATE_EXAMPLES)],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Open a case in the program's first state (platform and admin tokens)."""
     require_role(caller, "platform", "admin")
 
@@ -70,7 +69,7 @@ def create_case(
             actor=caller.actor(),
             idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,
         )
-        return _case_response(201, case_out(engine, case, caller), location=True)
+        return _case_response(201, case_out(engine, case.id, caller), location=True)
 
     return run_idempotent(
         engine, caller, request, key=idempotency_key, body=body.model_dump(), if_match=None, action=action
@@ -78,10 +77,10 @@ def create_case(
 
 
 @router.get("/cases/{case_id}", response_model=schemas.CaseOut)
-def read_case(case_id: CaseId, engine: EngineDep, caller: CallerDep) -> JSONResponse:
+def read_case(case_id: CaseId, engine: EngineDep, caller: CallerDep) -> Response:
     """A case with its state, version (also the ETag), deadlines, amount, materials and the caller's options."""
-    case = visible_case(engine, caller, case_id)
-    return JSONResponse(jsonable_encoder(case_out(engine, case, caller)), headers={"ETag": etag(case.version)})
+    body = case_out(engine, case_id, caller)
+    return JsonBody(body, headers={"ETag": etag(body["version"])})
 
 
 @router.get("/cases", response_model=schemas.CasePage)
@@ -158,22 +157,25 @@ def fire_event(
     caller: CallerDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Fire an event; ``If-Match`` (optional) guards against acting on a stale version."""
 
     def action() -> tuple[int, Any, dict[str, str]]:
-        case = visible_case(engine, caller, case_id)
         expected = parse_if_match(if_match, required=False)
-        check_if_match(case, expected)
-        after = engine.fire(
+        version = None  # without If-Match the engine's own version check still turns a lost race into 409
+        if expected is not None or caller.role == "applicant":
+            case = visible_case(engine, caller, case_id)
+            check_if_match(case, expected)
+            version = case.version
+        engine.fire(
             case_id,
             body.event,
             actor=caller.actor(),
             payload=body.payload,
-            expected_version=case.version,
+            expected_version=version,
             idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,
         )
-        return _case_response(200, case_out(engine, after, caller))
+        return _case_response(200, case_out(engine, case_id, caller))
 
     return run_idempotent(
         engine, caller, request, key=idempotency_key, body=body.model_dump(), if_match=if_match, action=action
@@ -189,7 +191,7 @@ def override(
     caller: CallerDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Staff force a case into any state, with a reason (``dry_run`` reports without doing). Needs If-Match."""
     require_role(caller, "staff", "admin")
 
@@ -231,7 +233,7 @@ def _deadline_change(
     if_match: str | None,
     idempotency_key: str | None,
     command: Callable[[int], DeadlineView],
-) -> JSONResponse:
+) -> Response:
     """Staff only, If-Match required; ``command`` runs with the version If-Match named."""
     require_role(caller, "staff", "admin")
 
@@ -255,7 +257,7 @@ def extend_deadline(
     caller: CallerDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Give more time: ``working_days`` more, or until ``to_date`` (staff; If-Match required)."""
     return _deadline_change(
         request,
@@ -287,7 +289,7 @@ def suspend_deadline(
     caller: CallerDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Stop a deadline's clock (staff; If-Match required)."""
     return _deadline_change(
         request,
@@ -313,7 +315,7 @@ def resume_deadline(
     caller: CallerDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Restart a suspended deadline (staff; If-Match required)."""
     return _deadline_change(
         request,
@@ -356,7 +358,7 @@ def resend_notice(
     engine: EngineDep,
     caller: CallerDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Queue a notice again (staff and platform); at most 3 re-sends per case per hour (SMS cost)."""
     require_role(caller, "staff", "admin", "platform")
 

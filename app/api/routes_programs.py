@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Request, Response
 
 from app.api import schemas
 from app.api.deps import CallerDep, EngineDep, IdempotencyKey, require_role, run_idempotent
@@ -82,7 +81,7 @@ def advance_batch(
     engine: EngineDep,
     caller: CallerDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Staff advance the next ``count`` cases of a stage in submission order (SZ-FLOW-3)."""
     require_role(caller, "staff", "admin")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from app.api.auth import CACHE_SECONDS, revoke_token
 from tests.api.conftest import Api
 from tests.support.invariants import database_image
 from tests.support.longgang import PROGRAM, applicant, complete_data, sh
@@ -190,15 +192,26 @@ def test_notice_resends_are_rate_limited(api: Api) -> None:
     assert codes == [202, 202, 202, 429]
 
 
-def test_unauthenticated_and_revoked(api: Api) -> None:
-    from app.api.auth import revoke_token
-
+def test_unauthenticated_and_revoked(api: Api, clock: ManualClock) -> None:
     with httpx.Client(base_url=api.base) as http:
         assert http.get("/v1/cases").status_code == 401
         assert http.get("/v1/cases", headers={"Authorization": "Bearer ff_nope"}).status_code == 401
-    revoke_token(api.engine.database, name="staff-token", now=api.engine.clock.now())
+        assert http.get("/v1/cases", headers={"Authorization": "Basic ff_nope"}).status_code == 401
+    revoke_token(api.engine.database, name="staff-token", now=clock.now())
     with api.client("staff") as http:
+        assert http.get("/v1/cases").status_code == 401, "never used, so never remembered: refused at once"
+    with api.client("platform") as http:
+        assert http.get("/v1/cases").status_code == 200  # looked up, and trusted for CACHE_SECONDS
+        revoke_token(api.engine.database, name="platform-token", now=clock.now())
+        clock.advance(timedelta(seconds=CACHE_SECONDS) - timedelta(milliseconds=1))
+        assert http.get("/v1/cases").status_code == 200, "revocation takes effect within CACHE_SECONDS"
+        clock.advance(timedelta(milliseconds=1))
         assert http.get("/v1/cases").status_code == 401
+    with api.client("admin") as http:
+        assert http.get("/v1/cases").status_code == 200
+        revoke_token(api.engine.database, name="admin-token", now=clock.now())
+        clock.set(clock.now() - timedelta(hours=1))
+        assert http.get("/v1/cases").status_code == 401, "a clock set back looks the token up again"
 
 
 def test_nul_characters_are_refused_everywhere(api: Api) -> None:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +30,8 @@ import sqlalchemy as sa
 from notifications.context import build_context
 from notifications.email import EmailChannel, Sender, build_message, valid_address
 from notifications.errors import ChannelDown, DeliveryFailed
-from notifications.outbox import Hold, claim
+from notifications.hold import Hold
+from notifications.outbox import claim
 from notifications.rendering import Renderer, TemplateMissing
 from notifications.sms import SmsGateway
 from notifications.webhooks import WebhookSender
@@ -40,6 +42,11 @@ from workflow.tables import notices
 
 log = logging.getLogger("filingflow.notifications")
 STAFF = "staff"
+Send = Callable[[], Awaitable[str]]  # delivers one prepared notice, returns the provider id
+
+
+async def _fail(failure: DeliveryFailed) -> str:
+    raise failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,17 +158,24 @@ class Dispatcher:
         webhooks = WebhookSender(now=self._wall_clock.now)
         try:
             async with self._channels.email() as email, self._channels.sms() as sms, webhooks:
+                channels = (email, sms, webhooks)
+                ahead: dict[int, Send] = {}  # the next notice, rendered while the current one is on the wire
                 for position, notice in enumerate(claimed):
                     if notice["channel"] in down:
                         continue
-                    if not hold.still_ours(notice["id"]):
+                    if not await hold.before_send(notice["id"]):
                         report.skipped += 1
                         log.warning("notice %s was claimed again by another dispatcher: skipped", notice["id"])
                         continue
+                    send = ahead.pop(notice["id"], None) or self._prepared(notice, *channels)
+                    sending = asyncio.ensure_future(send())
+                    await asyncio.sleep(0)  # let it start (build the bytes, send the first command)...
+                    following = next((n for n in claimed[position + 1 :] if n["channel"] not in down), None)
+                    if following is not None:  # ...and render the next one meanwhile
+                        ahead[following["id"]] = self._prepared(following, *channels)
                     try:
-                        provider_id = await self._deliver(notice, email, sms, webhooks)
+                        provider_id = await sending
                     except DeliveryFailed as failure:
-                        hold.flush()
                         retry_at = self._failed(notice, failure, report, hold)
                         if isinstance(failure, ChannelDown):
                             down[notice["channel"]] = failure
@@ -170,16 +184,21 @@ class Dispatcher:
                         hold.sent(notice["id"], provider_id)
                         report.sent += 1
         finally:
-            hold.flush()
+            await hold.close()
         return report
 
     # ---- steps ------------------------------------------------------------------------
 
-    async def _deliver(
-        self, notice: dict[str, Any], email: EmailChannel, sms: SmsGateway, webhooks: WebhookSender
-    ) -> str:
+    def _prepared(self, notice: dict[str, Any], email: EmailChannel, sms: SmsGateway, webhooks: WebhookSender) -> Send:
+        """The notice's send, rendered and built; one that cannot be built fails when it is sent."""
+        try:
+            return self._prepare(notice, email, sms, webhooks)
+        except DeliveryFailed as failure:
+            return partial(_fail, failure)
+
+    def _prepare(self, notice: dict[str, Any], email: EmailChannel, sms: SmsGateway, webhooks: WebhookSender) -> Send:
         if notice["channel"] == "webhook":
-            return await self._deliver_webhook(notice, webhooks)
+            return partial(self._deliver_webhook, notice, webhooks)
         try:
             process = self._engine.programs.get(notice["program_key"], notice["program_version"])
         except UnknownProgram as exc:
@@ -189,7 +208,7 @@ class Dispatcher:
         try:
             if notice["channel"] == "sms":
                 text = self._renderer.sms(program, kind, context)
-                return await sms.send(to=notice["recipient"], text=text, idempotency_key=notice["idempotency_key"])
+                return partial(sms.send, to=notice["recipient"], text=text, idempotency_key=notice["idempotency_key"])
             if notice["channel"] == "email":
                 rendered = self._renderer.email(program, kind, context)
                 to = self._channels.staff_email if notice["recipient"] == STAFF else notice["recipient"]
@@ -202,7 +221,7 @@ class Dispatcher:
                     idempotency_key=notice["idempotency_key"],
                     sent_at=self._wall_clock.now(),
                 )
-                return await email.send(message)
+                return partial(email.send, message)
         except TemplateMissing as exc:
             raise DeliveryFailed(str(exc), transient=False) from exc
         except DeliveryFailed:

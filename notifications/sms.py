@@ -58,8 +58,7 @@ class HttpSmsGateway:
         return f"HttpSmsGateway({self._url!r})"
 
     async def __aenter__(self) -> HttpSmsGateway:
-        self._client = httpx.AsyncClient(timeout=self._timeout)  # one connection pool per batch
-        return self
+        return self  # the client (and its TLS context, ~30 ms to load) is made at the first SMS
 
     async def __aexit__(self, *exc: object) -> None:
         if self._client is not None:
@@ -76,7 +75,7 @@ class HttpSmsGateway:
             "Idempotency-Key": idempotency_key,
         }
         if self._client is None:
-            raise RuntimeError("use the gateway inside `async with`")
+            self._client = httpx.AsyncClient(timeout=self._timeout)  # one connection pool per batch
         try:
             response = await self._client.post(self._url, content=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

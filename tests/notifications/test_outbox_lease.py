@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import Counter
@@ -11,7 +12,8 @@ from datetime import timedelta
 from app.delivery import build_dispatcher
 from app.settings import Settings
 from notifications.dispatcher import DispatchReport
-from notifications.outbox import Hold, claim
+from notifications.hold import Hold
+from notifications.outbox import claim
 from tests.notifications.cases import rows, submitted
 from tests.support.smtp import SmtpServer
 from workflow.clock import ManualClock
@@ -48,58 +50,109 @@ def test_a_batch_that_outlives_its_lease_skips_what_another_dispatcher_claimed(
 
 
 def test_renewal_keeps_a_long_batch_and_never_sends_what_another_claim_took(engine: Engine, clock: ManualClock) -> None:
-    for serial in (1, 2, 3):
-        submitted(engine, serial, phone=False)  # 6 emails
-    held = claim(engine.database, now=clock.now(), limit=6, lease=LEASE)
-    hold = Hold(engine.database, held, now=clock.now, lease=LEASE, commit_every=2, commit_interval=60)
+    for serial in (1, 2, 3, 4):
+        submitted(engine, serial, phone=False)  # 8 emails
+    held = claim(engine.database, now=clock.now(), limit=8, lease=LEASE)
     sent, taken_by_other = [], set()
-    for notice in held:
-        if hold.still_ours(notice["id"]):
-            sent.append(notice["id"])
-            hold.sent(notice["id"], "test")
-        clock.advance(timedelta(seconds=50))  # each send takes 50 s: six outlive the 2-minute lease
-        taken_by_other |= {n["id"] for n in claim(engine.database, now=clock.now(), limit=6, lease=LEASE)}
-    hold.flush()
-    assert len(sent) >= 4, "renewed ahead of each send, most of the batch stays with its holder"
+
+    async def batch() -> None:
+        hold = Hold(engine.database, held, now=clock.now, lease=LEASE, commit_every=2, commit_interval=60)
+        for notice in held:
+            if await hold.before_send(notice["id"]):
+                sent.append(notice["id"])
+                hold.sent(notice["id"], "test")
+            await asyncio.sleep(0.01)  # let a renewal in the background finish
+            clock.advance(timedelta(seconds=50))  # each send takes 50 s: the batch outlives the 2-minute lease
+            taken_by_other.update(n["id"] for n in claim(engine.database, now=clock.now(), limit=8, lease=LEASE))
+        await hold.close()
+
+    asyncio.run(batch())
+    assert len(sent) >= 5, "renewed ahead of each send, most of the batch stays with its holder"
     assert taken_by_other, "rows not yet renewed when their first lease ran out were claimable"
     assert not (set(sent) & taken_by_other), "nothing is sent by both"
     assert set(sent) | taken_by_other == {n["id"] for n in held}
+    assert {r["id"] for r in rows(engine, status="sent")} == set(sent)
 
 
-def test_sent_marks_are_committed_every_n_sends_or_after_the_interval(engine: Engine, clock: ManualClock) -> None:
+def test_sent_marks_are_recorded_before_commit_every_sends_are_unrecorded(engine: Engine, clock: ManualClock) -> None:
+    for serial in (1, 2, 3, 4, 5):
+        submitted(engine, serial, phone=False)  # 10 emails
+    held = claim(engine.database, now=clock.now(), limit=10, lease=LEASE)
+    seconds = [0.0]  # the monotonic clock that times commits
+    unrecorded_at_send: list[int] = []
+
+    def recorded() -> int:
+        return len(rows(engine, status="sent"))
+
+    async def batch(commit_every: int) -> None:
+        hold = Hold(
+            engine.database,
+            held,
+            now=clock.now,
+            lease=LEASE,
+            commit_every=commit_every,
+            commit_interval=0.05,
+            monotonic=lambda: seconds[0],
+        )
+        for done, notice in enumerate(held):
+            assert await hold.before_send(notice["id"])
+            unrecorded_at_send.append(done - recorded() + 1)  # counting the one about to go out
+            hold.sent(notice["id"], f"id-{notice['id']}")
+        await hold.close()
+
+    asyncio.run(batch(4))
+    assert max(unrecorded_at_send) <= 4, unrecorded_at_send
+    assert max(unrecorded_at_send) >= 2, "marks are grouped, not one transaction per send"
+    assert [r["provider_id"] for r in rows(engine)] == [f"id-{n['id']}" for n in held]
+
+
+def test_commit_every_one_records_each_send_before_the_next(engine: Engine, clock: ManualClock) -> None:
+    submitted(engine, 1, phone=False)
+    submitted(engine, 2, phone=False)
+    held = claim(engine.database, now=clock.now(), limit=4, lease=LEASE)
+    unrecorded: list[int] = []
+
+    async def batch() -> None:
+        hold = Hold(engine.database, held, now=clock.now, lease=LEASE, commit_every=1, commit_interval=60)
+        for done, notice in enumerate(held):
+            assert await hold.before_send(notice["id"])
+            unrecorded.append(done - len(rows(engine, status="sent")))
+            hold.sent(notice["id"], "x")
+        await hold.close()
+
+    asyncio.run(batch())
+    assert unrecorded == [0, 0, 0, 0], "at most the one in flight is unrecorded"
+    assert len(rows(engine, status="sent")) == 4
+
+
+def test_marks_older_than_the_interval_are_written_without_waiting_for_more(engine: Engine, clock: ManualClock) -> None:
     for serial in (1, 2, 3):
         submitted(engine, serial, phone=False)
     held = claim(engine.database, now=clock.now(), limit=6, lease=LEASE)
-    seconds = [0.0]  # the monotonic clock that times commits
-    hold = Hold(
-        engine.database,
-        held,
-        now=clock.now,
-        lease=LEASE,
-        commit_every=3,
-        commit_interval=0.05,
-        monotonic=lambda: seconds[0],
-    )
+    seconds = [0.0]
 
-    def statuses() -> list[str]:
-        return [r["status"] for r in rows(engine)]
+    async def batch() -> list[int]:
+        hold = Hold(
+            engine.database,
+            held,
+            now=clock.now,
+            lease=LEASE,
+            commit_every=100,
+            commit_interval=0.05,
+            monotonic=lambda: seconds[0],
+        )
+        seen = []
+        for notice in held[:3]:
+            assert await hold.before_send(notice["id"])
+            hold.sent(notice["id"], "x")
+            await asyncio.sleep(0.05)  # a background write, if one started, is done
+            seen.append(len(rows(engine, status="sent")))
+        seconds[0] += 0.06
+        assert await hold.before_send(held[3]["id"])
+        hold.sent(held[3]["id"], "x")  # the oldest mark is now 60 ms old
+        await asyncio.sleep(0.05)
+        seen.append(len(rows(engine, status="sent")))
+        await hold.close()
+        return seen
 
-    def send(nid: int) -> None:
-        assert hold.still_ours(nid)
-        hold.sent(nid, f"id-{nid}")
-
-    ids = [n["id"] for n in held]
-    send(ids[0])
-    send(ids[1])
-    assert statuses() == ["pending"] * 6, "two sends: not committed yet"
-    send(ids[2])
-    assert statuses() == ["sent"] * 3 + ["pending"] * 3, "the third send commits all three"
-    send(ids[3])
-    assert statuses() == ["sent"] * 3 + ["pending"] * 3
-    seconds[0] += 0.06
-    send(ids[4])
-    assert statuses() == ["sent"] * 5 + ["pending"], "50 ms after the first uncommitted send: committed"
-    send(ids[5])
-    hold.flush()
-    assert statuses() == ["sent"] * 6
-    assert [r["provider_id"] for r in rows(engine)] == [f"id-{nid}" for nid in ids]
+    assert asyncio.run(batch()) == [0, 0, 0, 4]

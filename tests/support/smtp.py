@@ -26,7 +26,8 @@ from tests.support.postgres import free_port
 class Mailbox:
     """aiosmtpd handler: parses and keeps every message, optionally slowly."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, *, parse: bool = True) -> None:
+        self.parse = parse  # False: keep raw bytes only (benchmarks: the server should cost little)
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []
@@ -54,9 +55,9 @@ class Mailbox:
             await asyncio.sleep(0.01)
         if self.delay:
             await asyncio.sleep(self.delay)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
-            self.messages.append(message)  # type: ignore[arg-type]
+            if self.parse:
+                self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
             self.raw.append(envelope.content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
@@ -85,9 +86,10 @@ class SmtpServer:
         tls: str | None = None,
         certificate: ssl.SSLContext | None = None,
         login: tuple[str, str] | None = None,
+        parse: bool = True,
     ) -> None:
         self.port = free_port()  # aiosmtpd's controller cannot take port 0
-        self.mailbox = Mailbox(delay)
+        self.mailbox = Mailbox(delay, parse=parse)
         self.logins: list[tuple[str, bool]] = []  # (user, accepted)
         self._tls, self._certificate, self._login = tls, certificate, login
         self._controller: Controller | None = None

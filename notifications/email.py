@@ -12,12 +12,12 @@ import hashlib
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
+from email import base64mime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -75,25 +75,41 @@ def _from_header(sender: Sender) -> str | Header:
     return header
 
 
+def _text_part(body: str, subtype: str) -> Message:
+    """A base64 UTF-8 text part, headers written out: what ``MIMEText(body, subtype, "utf-8")``
+    produces, without its parameter parsing (half the cost of building a message)."""
+    part = Message()
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["MIME-Version"] = "1.0"
+    part["Content-Transfer-Encoding"] = "base64"
+    part.set_payload(base64mime.body_encode(body.encode("utf-8")))
+    return part
+
+
 def build_message(
     rendered: RenderedEmail, *, sender: Sender, to: str, idempotency_key: str, sent_at: datetime
 ) -> OutgoingEmail:
     """A multipart/alternative message (plain text and HTML, UTF-8), dated ``sent_at`` (real time).
 
-    Built with the ``compat32`` MIME classes and ``Header`` objects: the modern
-    ``EmailMessage`` header machinery cost about 2 ms a message here, most of a dispatch.
+    Built with ``compat32`` messages and ``Header`` objects: the modern ``EmailMessage``
+    header machinery cost about 2 ms a message here, most of a dispatch. The boundary is
+    derived from the notice (``_`` never occurs in base64 bodies, so it cannot collide),
+    which spares the generator a fresh regular expression per message.
     """
     mid = message_id(idempotency_key, sender.address.rpartition("@")[2] or "filingflow.local")
+    digest = mid[1 : mid.index("@")]
     subject = rendered.subject
-    message = MIMEMultipart("alternative")
+    message = Message()
+    message["Content-Type"] = f'multipart/alternative; boundary="==_filingflow_{digest}_=="'
+    message["MIME-Version"] = "1.0"
     message["From"] = _from_header(sender)  # type: ignore[assignment]  # compat32 takes Header objects
     message["To"] = to
     message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     message["Message-ID"] = mid
     message["Date"] = format_datetime(sent_at)
     message["X-FilingFlow-Notice"] = idempotency_key
-    message.attach(MIMEText(rendered.text, "plain", "utf-8"))
-    message.attach(MIMEText(rendered.html, "html", "utf-8"))
+    message.attach(_text_part(rendered.text, "plain"))
+    message.attach(_text_part(rendered.html, "html"))
     return OutgoingEmail(sender=sender.address, to=to, message_id=mid, message=message)
 
 
@@ -227,6 +243,7 @@ class MailDirSink:
         return email.message_id
 
 
+@lru_cache(maxsize=4096)  # the staff mailbox and repeat applicants: parsed once
 def valid_address(address: str) -> bool:
     try:
         Address(addr_spec=address)

@@ -87,7 +87,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         },
     ),
     429: problem_response("Too many notice re-sends for this case"),
-    503: problem_response("Database unreachable or its schema out of date"),
+    503: problem_response("Database unreachable, busy, or its schema out of date"),
 }
 
 

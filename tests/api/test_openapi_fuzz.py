@@ -49,6 +49,7 @@ def test_every_operation_with_every_role_conforms_and_never_fails_on_the_server(
     generated: dict[str, int] = {}
     started = time.perf_counter()
     with requests.Session() as session:
+        session.trust_env = False  # no proxy look-ups from the environment for each of ~3,400 requests
         for operation in operations:
             label = f"{operation.method.upper()} {operation.path}"
             try:

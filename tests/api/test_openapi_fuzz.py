@@ -2,7 +2,8 @@
 
 Every operation gets at least 50 generated requests, each sent once per role (platform,
 staff, applicant, admin): no 5xx, and every response conforms to the spec (status, content
-type, headers, body schema, problem bodies included).
+type, headers, body schema, problem bodies included). Then 10 requests per operation that
+break the spec on purpose (negative mode, admin token): each must be refused with a 4xx.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.conftest import Api
@@ -21,6 +23,7 @@ from tests.support.longgang import PROGRAM, applicant, complete_data
 from workflow.clock import ManualClock
 
 EXAMPLES = 50
+NEGATIVE_EXAMPLES = 10
 ROLES = ("platform", "staff", "applicant", "admin")
 PROBLEM = "application/problem+json"
 
@@ -67,13 +70,27 @@ def test_every_operation_with_every_role_conforms_and_never_fails_on_the_server(
     print(f"schemathesis: {sum(generated.values())} cases x {len(ROLES)} roles in {elapsed:.1f} s")
 
 
-def _fuzz(operation: Any, base: str, session: requests.Session, tokens: dict[str, dict[str, str]]) -> int:
-    """Send up to EXAMPLES generated requests, each with every role's token; return how many were generated."""
-    generated = 0
+def _fuzz(
+    operation: Any,
+    base: str,
+    session: requests.Session,
+    tokens: dict[str, dict[str, str]],
+    *,
+    mode: GenerationMode = GenerationMode.POSITIVE,
+    examples: int = EXAMPLES,
+) -> int:
+    """Send up to ``examples`` generated requests, each with every token given; return how many were generated.
 
-    @given(case=operation.as_strategy())
+    Positive requests may still break a program rule (422 naming the rule): domain validation is
+    stricter than the schema on purpose, so schemathesis' positive_data_acceptance check is left out.
+    Negative ones must be refused with a 4xx (its negative_data_rejection check).
+    """
+    generated = 0
+    excluded = [positive_data_acceptance] if mode is GenerationMode.POSITIVE else []
+
+    @given(case=operation.as_strategy(mode))
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         derandomize=True,
         suppress_health_check=list(HealthCheck),
@@ -85,12 +102,40 @@ def _fuzz(operation: Any, base: str, session: requests.Session, tokens: dict[str
         for role, headers in tokens.items():
             response = case.call(base_url=base, session=session, headers=headers)
             assert response.status_code < 500, (role, case.method, case.path, response.text[:300])
-            # A schema-valid body may still break a program rule (422 naming the rule): domain
-            # validation is stricter than the schema on purpose, so that one check is left out.
-            case.validate_response(response, headers=headers, excluded_checks=[positive_data_acceptance])
+            case.validate_response(response, headers=headers, excluded_checks=excluded)
 
     run()
     return generated
+
+
+def test_requests_that_break_the_spec_are_refused_never_failed(api: Api) -> None:
+    _world(api)
+    schema = schemathesis.openapi.from_url(f"{api.base}/openapi.json")
+    headers = {"Authorization": f"Bearer {api.tokens['admin']}"}
+    failures: list[str] = []
+    generated: dict[str, int] = {}
+    with requests.Session() as session:
+        session.trust_env = False
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            label = f"{operation.method.upper()} {operation.path}"
+            if not _has_inputs(operation):
+                continue  # nothing to get wrong
+            try:
+                generated[label] = _fuzz(
+                    operation,
+                    api.base,
+                    session,
+                    {"admin": headers},
+                    mode=GenerationMode.NEGATIVE,
+                    examples=NEGATIVE_EXAMPLES,
+                )
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                failures.append(f"{label}: {str(exc)[:1500]}")
+    assert failures == []
+    assert all(n >= NEGATIVE_EXAMPLES // 2 for n in generated.values()), generated
 
 
 def _has_inputs(operation: Any) -> bool:

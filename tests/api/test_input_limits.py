@@ -126,3 +126,22 @@ def test_a_deadline_date_beyond_the_calendar_is_422(api: Api) -> None:
             )
             assert (refused.status_code, refused.json()["field"]) == (422, "to_date"), refused.text
     assert api_image(api.engine) == before
+
+
+def test_ids_and_pages_beyond_the_columns_are_422_or_clamped(api: Api) -> None:
+    case = _draft(api)
+    with api.client("staff") as http:
+        for path, field in (
+            (f"/v1/cases/{2**63}", "case_id"),
+            (f"/v1/cases/{2**31}", "case_id"),  # PostgreSQL's integer column ends at 2**31 - 1
+            (f"/v1/cases/{case['id']}/notices/{2**64}/resend", "notice_id"),
+            (f"/v1/cases/{case['id']}/deadlines/{2**40}/extend", "deadline_id"),
+        ):
+            method = "GET" if path.count("/") == 3 else "POST"
+            refused = http.request(method, path, json={"reason": "x", "working_days": 1}, headers={"If-Match": '"1"'})
+            assert (refused.status_code, refused.json()["field"]) == (422, field), (path, refused.text)
+        with api.client("admin") as admin:
+            assert admin.delete(f"/v1/webhooks/{2**63}").json()["field"] == "webhook_id"
+        assert http.get("/v1/cases", params={"offset": 10**10}).json()["field"] == "offset"
+        page = http.get("/v1/cases", params={"limit": 2**70, "offset": 10**9})
+        assert (page.status_code, page.json()["limit"], page.json()["items"]) == (200, 100, [])

@@ -164,15 +164,16 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             self._check_version(row, expected_version, event)
             written = self._fire_loaded(conn, row, event, actor=actor, payload=payload, now=now)
             snapshot = self._snapshot_of(written.case_row, written.open_deadlines)
-            remember(
-                conn,
-                scope=actor.name,
-                key=idempotency_key,
-                print_=print_,
-                case_id=case_id,
-                result=snapshot.to_json(),
-                now=now,
-            )
+            if idempotency_key is not None:  # to_json costs more than the case update
+                remember(
+                    conn,
+                    scope=actor.name,
+                    key=idempotency_key,
+                    print_=print_,
+                    case_id=case_id,
+                    result=snapshot.to_json(),
+                    now=now,
+                )
         return snapshot
 
     def override(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from workflow.applicants import Applicant
 from workflow.clock import Clock
-from workflow.database import read_only
+from workflow.database import Prepared, fetch, read_only
 from workflow.errors import CaseNotFound, ConflictError, GuardRefused, InvalidInput, StorageUnavailable
 from workflow.process import CompiledProcess, ProgramCatalog
 from workflow.tables import cases, deadlines
@@ -21,7 +21,7 @@ from workflow.writes import Change, WriteResult, apply_change
 
 MAX_REASON = 2000
 # built once (see workflow.writes): the read side of every command
-_LOAD_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("case_id"))
+_LOAD_CASE = Prepared(sa.select(cases).where(cases.c.id == sa.bindparam("case_id")))
 OPEN_DEADLINES = (
     sa.select(deadlines)
     .where(deadlines.c.case_id == sa.bindparam("case_id"), deadlines.c.status.in_(("pending", "suspended")))
@@ -158,10 +158,10 @@ class EngineBase:
     def _load(self, conn: sa.Connection, case_id: int) -> sa.RowMapping:
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             raise InvalidInput("case id must be an integer", field="case_id")
-        row = conn.execute(_LOAD_CASE, {"case_id": case_id}).mappings().first()
-        if row is None:
+        rows = fetch(conn, _LOAD_CASE, {"case_id": case_id})
+        if not rows:
             raise CaseNotFound(f"no case {case_id}", case_id=case_id, field="case_id")
-        return row
+        return rows[0]
 
     def _process(self, row: sa.RowMapping) -> CompiledProcess:
         return self.programs.get(row["program_key"], row["program_version"])

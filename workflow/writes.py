@@ -3,7 +3,9 @@
 Everything here runs inside the caller's transaction and only issues SQL; no mail, no
 SMS, no clock reads. The case row is updated first with ``WHERE version = :seen`` so a
 concurrent change is detected before anything else is written (and rolled back with
-the transaction if it is).
+the transaction if it is). The statements are built once and run on the driver
+(:class:`~workflow.database.Prepared`): a command is five to eight of them, and
+SQLAlchemy's per-execute machinery used to cost more than the database work.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 
 from workflow.audit import canonical, chain_hash
+from workflow.database import Prepared, fetch, run
 from workflow.deadlines import DueTime, compute_due
 from workflow.definition import Actor, DeadlineRule, NoticeRule, ProcessDefinition
 from workflow.errors import ConflictError
@@ -64,33 +68,122 @@ def json_native(value: Any) -> Any:
 
 OPEN_STATUSES = ("pending", "suspended")
 
-# Statements of the write path, built once: constructing a statement costs several times
-# what executing a prebuilt one does (measured here: ~80 us against ~17 us for a select).
-_OPEN_DEADLINES = sa.select(deadlines).where(
-    deadlines.c.case_id == sa.bindparam("case_id"), deadlines.c.status.in_(OPEN_STATUSES)
+
+def _insert(table: sa.Table, names: Iterable[str], *, returning: sa.Column[Any] | None = None) -> Prepared:
+    """``INSERT INTO table (names) VALUES (:names)``, without SQLAlchemy's implicit RETURNING."""
+    statement = table.insert().inline().values({n: sa.bindparam(n, type_=table.c[n].type) for n in names})
+    return Prepared(statement if returning is None else statement.returning(returning))
+
+
+# Statements of the write path, built and compiled once (constructing one costs several
+# times what executing it does).
+_OPEN_DEADLINES = Prepared(
+    sa.select(deadlines).where(
+        deadlines.c.case_id == sa.bindparam("case_id"),
+        sa.or_(*(deadlines.c.status == status for status in OPEN_STATUSES)),
+    )
 )
-_ACTIVE_WEBHOOKS = sa.select(webhook_subscriptions.c.id, webhook_subscriptions.c.events).where(
-    webhook_subscriptions.c.active
+_EVENT_COLUMNS = (
+    "case_id",
+    "seq",
+    "at",
+    "kind",
+    "actor",
+    "role",
+    "via",
+    "event",
+    "from_state",
+    "to_state",
+    "reason",
+    "old_values",
+    "new_values",
+    "prev_hash",
+    "hash",
 )
-_INSERT_AUDIT = audit_events.insert()
-_INSERT_DEADLINES = deadlines.insert().returning(deadlines.c.id, sort_by_parameter_order=True)
-_INSERT_NOTICES = notices.insert()
-_CLOSE_DEADLINE = (
+_DEADLINE_COLUMNS = (
+    "case_id",
+    "key",
+    "rule",
+    "label",
+    "state",
+    "on_expiry",
+    "working_days",
+    "fixed_due",
+    "started_at",
+    "ledger",
+    "status",
+    "due_at",
+    "estimated",
+    "next_rung",
+    "next_reminder_at",
+)
+NOTICE_COLUMNS = (
+    "case_id",
+    "kind",
+    "channel",
+    "recipient",
+    "idempotency_key",
+    "context",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+_INSERT_AUDIT = _insert(audit_events, _EVENT_COLUMNS)
+_INSERT_DEADLINE = _insert(deadlines, _DEADLINE_COLUMNS, returning=deadlines.c.id)
+_NOTICES_PER_INSERT = 16
+
+
+@functools.lru_cache(maxsize=_NOTICES_PER_INSERT)
+def _insert_notices(count: int) -> Prepared:
+    """One multi-row INSERT for ``count`` outbox rows: one round trip, where executemany costs a pipeline."""
+    rows = [{c: sa.bindparam(f"{c}_{i}", type_=notices.c[c].type) for c in NOTICE_COLUMNS} for i in range(count)]
+    return Prepared(notices.insert().inline().values(rows))
+
+
+def insert_notices(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Queue outbox rows (each with every column of :data:`NOTICE_COLUMNS`)."""
+    for start in range(0, len(rows), _NOTICES_PER_INSERT):
+        chunk = rows[start : start + _NOTICES_PER_INSERT]
+        values = {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in NOTICE_COLUMNS}
+        run(connection, _insert_notices(len(chunk)), values)
+
+
+_CLOSE_DEADLINE = Prepared(
     deadlines.update()
     .where(deadlines.c.id == sa.bindparam("w_id"))
     .values(status=sa.bindparam("status"), closed_at=sa.bindparam("closed_at"))
 )
 
 
+def _active_subscriptions(dialect: Dialect) -> sa.ColumnElement[Any]:
+    """The active webhook subscriptions as one JSON list of ``[id, events]``, for a RETURNING clause."""
+    subs = webhook_subscriptions
+    if dialect.name == "postgresql":
+        rows = sa.func.json_agg(sa.func.json_build_array(subs.c.id, subs.c.events))
+    else:
+        rows = sa.func.json_group_array(sa.func.json_array(subs.c.id, sa.func.json(subs.c.events)))
+    return sa.select(rows).where(subs.c.active).scalar_subquery()
+
+
 @functools.lru_cache(maxsize=64)
-def _case_update(columns: frozenset[str]) -> sa.Update:
-    """``UPDATE cases SET <columns> WHERE id = :w_id AND version = :w_version``, one per column set."""
-    statement: sa.Update = (
-        cases.update()
-        .where(cases.c.id == sa.bindparam("w_id"), cases.c.version == sa.bindparam("w_version"))
-        .values({name: sa.bindparam(name) for name in sorted(columns)})
-    )
-    return statement
+def _case_update(columns: frozenset[str]) -> Prepared:
+    """``UPDATE cases SET <columns> WHERE id = :w_id AND version = :w_version``, one per column set.
+
+    It returns the active webhook subscriptions, read by the statement that takes the
+    case's row lock (see :func:`_webhook_rows` for why there).
+    """
+
+    def build(dialect: Dialect) -> sa.Executable:
+        statement: sa.Executable = (
+            cases.update()
+            .where(cases.c.id == sa.bindparam("w_id"), cases.c.version == sa.bindparam("w_version"))
+            .values({name: sa.bindparam(name, type_=cases.c[name].type) for name in sorted(columns)})
+            .returning(sa.type_coerce(_active_subscriptions(dialect), sa.JSON).label("subscriptions"))
+        )
+        return statement
+
+    return Prepared(build)
 
 
 def live_key(definition: ProcessDefinition, applicant_code: str) -> str | None:
@@ -139,9 +232,7 @@ def apply_change(
     target = process.state(change.to_state)
     leaving = change.from_state != change.to_state
 
-    open_rows: list[Mapping[str, Any]] = [
-        dict(r) for r in connection.execute(_OPEN_DEADLINES, {"case_id": case_id}).mappings()
-    ]
+    open_rows: list[Mapping[str, Any]] = [dict(r) for r in fetch(connection, _OPEN_DEADLINES, {"case_id": case_id})]
     closing = [r for r in open_rows if leaving and r["state"] == change.from_state]
     opening = [process.deadlines[key] for key in target.opens] if leaving else []
     opened_rows: list[dict[str, Any]] = []
@@ -181,7 +272,6 @@ def apply_change(
     outbox, queued, skipped = notice_rows(
         case, rules, key_prefix=f"case/{case_id}/v{new_version}", context=context, now=now
     )
-    outbox.extend(_webhook_rows(connection, case, change, new_version, now))
 
     if closing:
         change.new_values["deadlines_closed"] = {
@@ -229,10 +319,10 @@ def apply_change(
         key = live_key(process.definition, case["applicant_code"])
         if key is not None:
             values["live_key"] = key
-    updated = connection.execute(
-        _case_update(frozenset(values)), {**values, "w_id": case_id, "w_version": case["version"]}
+    updated = fetch(
+        connection, _case_update(frozenset(values)), {**values, "w_id": case_id, "w_version": case["version"]}
     )
-    if updated.rowcount != 1:
+    if len(updated) != 1:
         actual = connection.execute(sa.select(cases.c.version).where(cases.c.id == case_id)).scalar()
         raise ConflictError(
             f"case {case_id} changed concurrently (was version {case['version']}, now {actual})",
@@ -243,16 +333,13 @@ def apply_change(
             field="version",
         )
 
-    connection.execute(_INSERT_AUDIT, {"prev_hash": prev_hash, "hash": digest, **event_values})
+    run(connection, _INSERT_AUDIT, {"prev_hash": prev_hash, "hash": digest, **event_values})
     for row in closing:
         status = change.new_values["deadlines_closed"][row["key"]]
-        connection.execute(_CLOSE_DEADLINE, {"w_id": row["id"], "status": status, "closed_at": now})
-    opened: list[Mapping[str, Any]] = []
-    if opened_rows:
-        ids = connection.execute(_INSERT_DEADLINES, opened_rows).scalars().all()
-        opened = [{**r, "id": i, "closed_at": None} for r, i in zip(opened_rows, ids, strict=True)]
-    if outbox:
-        connection.execute(_INSERT_NOTICES, outbox)
+        run(connection, _CLOSE_DEADLINE, {"w_id": row["id"], "status": status, "closed_at": now})
+    opened = [{**r, "id": fetch(connection, _INSERT_DEADLINE, r)[0]["id"], "closed_at": None} for r in opened_rows]
+    outbox.extend(_webhook_rows(updated[0]["subscriptions"], case, change, new_version, now))
+    insert_notices(connection, outbox)
     still_open = [r for r in open_rows if r not in closing] + opened
     still_open.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now))
     return WriteResult(
@@ -276,10 +363,18 @@ def insert_notices_once(connection: sa.Connection, rows: list[dict[str, Any]]) -
 
 
 def _webhook_rows(
-    connection: sa.Connection, case: Mapping[Any, Any], change: Change, version: int, now: datetime
+    subscriptions: list[list[Any]] | None, case: Mapping[Any, Any], change: Change, version: int, now: datetime
 ) -> list[dict[str, Any]]:
-    """One outbox row per subscribed backend, so it learns of changes it did not cause."""
-    subscriptions = connection.execute(_ACTIVE_WEBHOOKS).all()
+    """One outbox row per subscribed backend, so it learns of changes it did not cause.
+
+    ``subscriptions`` (``[id, events]`` each) come back from the case UPDATE itself: no
+    query of their own, no cache to go stale. Which changes a new subscription gets: on
+    SQLite, whose writers are serialised by ``BEGIN IMMEDIATE``, exactly every change
+    committed after it. On PostgreSQL the UPDATE's snapshot is taken once it holds its lock
+    on ``cases``, so a subscription created under :func:`hold_writers` gets exactly every
+    change committed after it too; created without, only a command already past its case
+    update when the subscription committed (a few milliseconds) can miss it.
+    """
     if not subscriptions:
         return []
     body = json_native(
@@ -313,6 +408,18 @@ def _webhook_rows(
         for sub_id, events in subscriptions
         if not events or change.kind in events or (change.event is not None and change.event in events)
     ]
+
+
+def hold_writers(connection: sa.Connection) -> None:
+    """Call first in a transaction that creates or deactivates a webhook subscription.
+
+    On PostgreSQL it takes ``SHARE`` on ``cases``: it waits for every command that has
+    already updated its case to finish, and holds new case updates until this commits, so
+    each change commits either before the subscription exists or after it with its webhook
+    row (see :func:`_webhook_rows`). SQLite's ``BEGIN IMMEDIATE`` already does that.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE cases IN SHARE MODE")
 
 
 STAFF_CONTACTS = {"email": "staff"}  # resolved to the configured staff mailbox on delivery

@@ -142,13 +142,15 @@ class Dispatcher:
     async def dispatch_batch(self, *, limit: int | None = None) -> DispatchReport:
         report = DispatchReport()
         policy, clock = self._policy, self._engine.clock
-        claimed = claim(self._engine.database, now=clock.now(), limit=limit or policy.batch, lease=policy.lease)
+        claimed_at = clock.now()
+        claimed = claim(self._engine.database, now=claimed_at, limit=limit or policy.batch, lease=policy.lease)
         report.claimed = len(claimed)
         if not claimed:
             return report
         hold = Hold(
             self._engine.database,
             claimed,
+            claimed_at=claimed_at,
             now=clock.now,
             lease=policy.lease,
             commit_every=policy.commit_every,

@@ -1,17 +1,17 @@
-"""A dispatcher's hold on its claimed batch: each claim re-verified before its send, sends recorded in bulk.
+"""A dispatcher's hold on its claimed batch: each claim verified before its send, sends recorded in bulk.
 
 Why: the lease a claim takes (:func:`notifications.outbox.claim`) can run out while a slow
 batch is still sending, and another dispatcher then claims and sends the rest again. So
-before each send the claim must still be ours: a conditional ``UPDATE`` on ``(id,
-attempts)`` (each claim bumps ``attempts``, so a row claimed again by someone else no
-longer matches) and ``status = 'pending'`` pushes its lease forward, and a row that no
-longer matches is skipped. A renewal is trusted for half a lease, by the engine's clock
-(the one every dispatcher compares leases with).
+before each send the claim must still be ours. A row can only be claimed by someone else
+once its lease has run out, so for the first half of its lease (by the engine's clock, the
+one every dispatcher compares leases with) the claim itself is the proof. Past that, a
+conditional ``UPDATE`` on ``(id, attempts)`` (each claim bumps ``attempts``, so a row
+claimed again by someone else no longer matches) and ``status = 'pending'`` renews the
+next ``commit_every`` rows, and a row that no longer matches is skipped.
 
 Speed: one transaction per message (and its fsync, ``synchronous=FULL`` on SQLite) would
-cost more than the send. So renewals are made ``commit_every`` rows ahead, sends are
-recorded as ``sent`` in groups, and both are written by one transaction in a worker thread
-while the event loop goes on sending the rows already verified.
+cost more than the send. So sends are recorded ``sent`` in groups, by a transaction in a
+worker thread while the event loop goes on sending.
 
 At-least-once, bounded: a notice is recorded ``sent`` only after the server took it, and
 no send starts while ``commit_every`` sends (counting it) would be unrecorded. A dispatcher
@@ -42,6 +42,7 @@ class Hold:
         database: sa.Engine,
         rows: Sequence[dict[str, Any]],
         *,
+        claimed_at: datetime,
         now: Callable[[], datetime],
         lease: timedelta,
         commit_every: int,
@@ -57,8 +58,8 @@ class Hold:
         self._attempts = {row["id"]: row["attempts"] for row in rows}  # the claim: id -> attempts
         self._order = [row["id"] for row in rows]
         self._position = {nid: i for i, nid in enumerate(self._order)}
-        self._trusted: dict[int, datetime] = {}  # verified ours until (engine clock)
-        self._renewed_to = 0  # positions before this were renewed (or given up)
+        trusted = claimed_at + lease / 2  # the claim's own lease proves it, for half its length
+        self._trusted = dict.fromkeys(self._order, trusted)  # id -> ours at least until (engine clock)
         self._marks: list[dict[str, Any]] = []
         self._first_mark_at = 0.0
         self._writing: asyncio.Task[None] | None = None
@@ -76,11 +77,8 @@ class Hold:
             await self._write_pending()
         if not self._is_trusted(notice_id):
             await self._settle()
-            if not self._is_trusted(notice_id):
-                await self._write(self._take_marks(), self._chunk(self._position[notice_id], self._every))
-        ours = self._is_trusted(notice_id)
-        self._renew_ahead(notice_id)
-        return ours
+            await self._write(self._take_marks(), self._chunk(self._position[notice_id], self._every))
+        return self._is_trusted(notice_id)
 
     def sent(self, notice_id: int, provider_id: str) -> None:
         """Record a delivery; written in the background once ``commit_every`` are due or the oldest is old."""
@@ -91,7 +89,7 @@ class Hold:
         self._reap()
         due = len(self._marks) >= -(-self._every // 2) or self._monotonic() - self._first_mark_at >= self._interval
         if due and self._writing is None:
-            self._start(self._take_marks(), [])
+            self._start(self._take_marks())
 
     async def close(self) -> None:
         """Write everything still pending (also after an error: a recorded send is not sent again)."""
@@ -135,34 +133,23 @@ class Hold:
         return until is not None and self._now() < until
 
     def _chunk(self, start: int, size: int) -> list[tuple[int, int]]:
-        """Up to ``size`` rows still held, from position ``start``; renewal resumes after them."""
+        """Up to ``size`` rows still held and not yet sent, from position ``start``."""
         chunk: list[tuple[int, int]] = []
-        position = start
-        while position < len(self._order) and len(chunk) < size:
-            nid = self._order[position]
-            if nid in self._attempts:
+        for nid in self._order[start:]:
+            if len(chunk) == size:
+                break
+            if nid in self._attempts and nid in self._trusted:
                 chunk.append((nid, self._attempts[nid]))
-            position += 1
-        self._renewed_to = max(self._renewed_to, position)
         return chunk
-
-    def _renew_ahead(self, notice_id: int) -> None:
-        """Keep about ``commit_every`` verified rows ahead, renewed in the background."""
-        if self._writing is not None:
-            return
-        ahead = self._renewed_to - self._position[notice_id] - 1
-        if ahead < self._every and self._renewed_to < len(self._order):
-            self._start(self._take_marks(), self._chunk(self._renewed_to, self._every))
 
     def _take_marks(self) -> list[dict[str, Any]]:
         marks, self._marks = self._marks, []
         return marks
 
-    def _start(self, marks: list[dict[str, Any]], renew: list[tuple[int, int]]) -> None:
-        if not marks and not renew:
-            return
-        self._writing_marks = len(marks)
-        self._writing = asyncio.ensure_future(self._write(marks, renew))
+    def _start(self, marks: list[dict[str, Any]]) -> None:
+        if marks:
+            self._writing_marks = len(marks)
+            self._writing = asyncio.ensure_future(self._write(marks, []))
 
     def _reap(self) -> None:
         """Forget a background write that has finished (raising its error, if it failed)."""
@@ -186,11 +173,13 @@ class Hold:
             await self._write(marks, [])
 
     async def _write(self, marks: list[dict[str, Any]], renew: list[tuple[int, int]]) -> None:
-        """One transaction in a worker thread: the sent-marks, then the renewals."""
+        """One transaction in a worker thread: the sent-marks, then the renewals (a row not renewed is lost)."""
         if not marks and not renew:
             return
         now = self._now()
         renewed = await asyncio.to_thread(self._commit, marks, renew, now)
+        for nid, _ in renew:
+            self._trusted.pop(nid, None)
         for nid in renewed:
             self._trusted[nid] = now + self._lease / 2
 

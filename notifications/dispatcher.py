@@ -1,8 +1,9 @@
 """The outbox dispatcher: claims due notices, renders, sends, records; never changes a case.
 
-At-least-once with a stable key: a batch is *claimed* first, each claim is re-verified
-just before its notice is sent and sends are recorded every ``commit_every`` messages
-(see :mod:`notifications.outbox` for the lease and exactly how many a crash re-sends).
+At-least-once with a stable key: a batch is *claimed* first (:mod:`notifications.outbox`),
+each claim is verified just before its notice is sent, and sends are recorded in groups
+(:mod:`notifications.hold`: the lease, and exactly how many a crash re-sends). While one
+notice is on the wire the next is rendered, so the CPU work overlaps the network wait.
 A dispatcher killed mid-batch loses nothing: unsent claimed notices come due again when
 their lease ends, with the same ``Message-ID`` / idempotency key.
 
@@ -56,7 +57,7 @@ class OutboxPolicy:
     max_delay: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=2)
     batch: int = 200
-    commit_every: int = 10  # sent-marks per commit: a crash re-sends at most this many
+    commit_every: int = 10  # at most this many sends unrecorded at once: a crash re-sends at most this many
     commit_interval: float = 0.05  # ...or commit after this many seconds, whichever comes first
 
     def backoff(self, attempts: int, rng: random.Random) -> timedelta:

@@ -83,9 +83,13 @@ class DeadlineCommands(EngineBase):
                 raise InvalidInput("a suspended deadline can only be extended by working days", field="to_date")
             if to_date <= due.last_day:
                 raise InvalidInput(f"{to_date} is not after the current last day {due.last_day}", field="to_date")
+            if (to_date - due.last_day).days > 3 * MAX_EXTENSION_DAYS:  # before walking the calendar to it
+                raise InvalidInput(f"{to_date} is more than {MAX_EXTENSION_DAYS} working days away", field="to_date")
             if not self.calendar.is_working_day(to_date):
                 raise InvalidInput(f"{to_date} is not a working day", field="to_date")
             extra = self.calendar.working_days_between(due.last_day, to_date)
+            if extra > MAX_EXTENSION_DAYS:
+                raise InvalidInput(f"{to_date} is more than {MAX_EXTENSION_DAYS} working days away", field="to_date")
             return {"kind": "extend", "working_days": extra, "to_date": to_date.isoformat()}
 
         return self._change_deadline(

@@ -142,19 +142,27 @@ class CalendarYearUnknown(FilingFlowError, LookupError):
         self.year = year
 
 
+MAX_NESTING = 64
+
+
 def reject_nul(value: object, field: str) -> None:
     """Refuse NUL characters anywhere in a structure: PostgreSQL text cannot store them.
 
     Checked at the engine's door so that a value accepted on SQLite is never refused later
-    by PostgreSQL halfway through a command.
+    by PostgreSQL halfway through a command. Walked with an explicit stack, so any nesting
+    is answered with an error naming the field, never a crash.
     """
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidInput("text must not contain NUL characters", field=field)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            reject_nul(key, field)
-            reject_nul(item, f"{field}.{key}")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            reject_nul(item, f"{field}.{index}")
+    stack: list[tuple[object, str, int]] = [(value, field, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise InvalidInput(f"nested deeper than {MAX_NESTING} levels", field=where)
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise InvalidInput("text must not contain NUL characters", field=where)
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                stack.append((key, where, depth + 1))
+                stack.append((inner, f"{where}.{key}", depth + 1))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((inner, f"{where}.{index}", depth + 1) for index, inner in enumerate(item))

@@ -23,6 +23,8 @@ def parse_yuan(value: object, *, field: str) -> int:
         raise InvalidInput(f"amount {value!r} is not a finite number", field=field)
     if amount < 0:
         raise InvalidInput(f"amount {value!r} must not be negative", field=field)
+    if amount.adjusted() > 13:  # checked before arithmetic: "1e999999" would overflow the context
+        raise InvalidInput(f"amount {value!r} is implausibly large", field=field)
     fen = amount * 100
     if fen != fen.to_integral_value():
         raise InvalidInput(f"amount {value!r} has more than two decimal places", field=field)

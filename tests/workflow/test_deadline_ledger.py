@@ -54,6 +54,8 @@ def test_extension_to_a_date(engine: Engine, clock: ManualClock) -> None:
         ({"to_date": date(2025, 10, 9)}, "to_date"),  # before the current last day
         ({"working_days": 0}, "working_days"),
         ({"working_days": 61}, "working_days"),
+        ({"to_date": date(2026, 1, 30)}, "to_date"),  # more than 60 working days away
+        ({"to_date": date(9999, 12, 31)}, "to_date"),  # refused before any calendar walk
         ({}, "working_days"),
         ({"working_days": 1, "to_date": date(2025, 10, 15)}, "working_days"),
     ],

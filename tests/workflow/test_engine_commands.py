@@ -246,3 +246,14 @@ def test_nul_characters_are_refused_at_the_door(engine: Engine, case_id: int) ->
     assert error.field == "payload.note"
     error = _refuses(engine, InvalidInput, lambda: engine.override(case_id, "funded", actor=STAFF, reason="x\x00"))
     assert error.field == "reason"
+
+
+def test_deeply_nested_data_is_refused_naming_the_field(engine: Engine) -> None:
+    nested: dict[str, Any] = {"leaf": "x"}
+    for _ in range(5000):  # deeper than Python's recursion limit: an error naming the field, not a crash
+        nested = {"n": nested}
+    error = _refuses(
+        engine, InvalidInput, lambda: engine.open_case(PROGRAM, applicant=applicant(5), data=nested, actor=PLATFORM)
+    )
+    assert error.field is not None
+    assert error.field.startswith("data.n.n.n")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -29,6 +30,8 @@ PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PARSE_FAILED = "There was an error parsing the body"  # FastAPI's words when json.loads fails otherwise
 MALFORMED = "the request body is not valid JSON (UTF-8, at most a few hundred levels deep)"
 
+RETRY_LATER = {"Retry-After": "5"}
+
 # error class -> (status, type slug, title); the first matching class in order wins
 MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (e.CaseNotFound, 404, "not-found", "No such case"),
@@ -43,6 +46,7 @@ MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (e.IdempotencyKeyReused, 422, "idempotency-key-reused", "Idempotency key used for another request"),
     (e.InvalidInput, 422, "invalid-input", "Invalid input"),
     (e.CalendarYearUnknown, 422, "calendar-unknown", "No working-day data for that year"),
+    (e.StorageUnavailable, 503, "storage-unavailable", "The database failed; nothing was changed"),
     (SchemaOutOfDate, 503, "schema-out-of-date", "Database schema out of date"),
 )
 
@@ -125,6 +129,7 @@ def install(app: FastAPI) -> None:
             slug,
             title,
             exc.message,
+            RETRY_LATER if status == 503 else None,
             field=exc.field,
             rule=exc.rule,
             case_id=exc.case_id,
@@ -168,6 +173,19 @@ def install(app: FastAPI) -> None:
             str(exc.detail),
             str(exc.detail),
             headers=getattr(exc, "headers", None),
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    async def database_down(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+        log.warning("database failed on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(
+            503,
+            "storage-unavailable",
+            "The database failed; nothing was changed",
+            "the database could not answer; try again shortly",
+            RETRY_LATER,
             instance=request.url.path,
         )
 

@@ -205,6 +205,7 @@ def override(
             reason=body.reason,
             expected_version=case.version,
             dry_run=body.dry_run,
+            idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,  # also in the command's commit
         )
         payload = {
             "case_id": outcome.case_id,

@@ -10,16 +10,12 @@ deadline per case awaiting paper).
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
+from tests.support.faults import failing_statements
 from tests.support.invariants import assert_invariants
 from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
 from workflow.clock import ManualClock
@@ -35,43 +31,6 @@ STEPS = [
     ("approve_on_portal", STAFF, {}),
     ("receive_paper", STAFF, {"service_window": 2}),
 ]
-
-
-@contextmanager
-def failing_statements(engine: Engine, *, rate: float, seed: int) -> Iterator[list[str]]:
-    """Make the driver fail ``rate`` of the writes and commits from here on, reproducibly.
-
-    The failures are raised where the driver's own would be (inside SQLAlchemy's execution and
-    commit), so they reach the engine exactly as a lost connection or a full disk does.
-    """
-    chance = random.Random(seed)
-    failed: list[str] = []
-    dialect: Any = engine.database.dialect
-    real_commit = dialect.do_commit
-
-    def roll(what: str) -> None:
-        if chance.random() < rate:
-            failed.append(what)
-            raise dialect.dbapi.OperationalError(f"injected fault in {what}")
-
-    def execute(cursor: Any, statement: str, *args: Any) -> None:
-        verb = statement.lstrip().split(None, 1)[0].upper()
-        if verb in {"INSERT", "UPDATE", "DELETE"}:
-            roll(verb)
-
-    def commit(dbapi_connection: Any) -> None:
-        roll("COMMIT")
-        real_commit(dbapi_connection)
-
-    event.listen(engine.database, "do_execute", execute)
-    event.listen(engine.database, "do_executemany", execute)
-    dialect.do_commit = commit
-    try:
-        yield failed
-    finally:
-        event.remove(engine.database, "do_execute", execute)
-        event.remove(engine.database, "do_executemany", execute)
-        del dialect.do_commit
 
 
 @pytest.mark.parametrize("seed", [7, 2025])

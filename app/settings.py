@@ -42,7 +42,7 @@ class Settings:
     db_pool_size: int = 5
     db_max_overflow: int = 10
     outbox_batch: int = 200
-    outbox_commit_every: int = 10
+    outbox_commit_every: int = 1
     smtp_ca_file: str | None = None
     console_secure_cookie: bool = False  # mark console cookies Secure: turn on when served over HTTPS
 
@@ -84,7 +84,7 @@ class Settings:
             db_pool_size=_positive_int(env, "FILINGFLOW_DB_POOL_SIZE", 5),
             db_max_overflow=_whole(env, "FILINGFLOW_DB_MAX_OVERFLOW", 10),
             outbox_batch=_positive_int(env, "FILINGFLOW_OUTBOX_BATCH", 200),
-            outbox_commit_every=_positive_int(env, "FILINGFLOW_OUTBOX_COMMIT_EVERY", 10),
+            outbox_commit_every=_positive_int(env, "FILINGFLOW_OUTBOX_COMMIT_EVERY", 1),
             smtp_ca_file=env.get("FILINGFLOW_SMTP_CA_FILE", "").strip() or None,
             console_secure_cookie=_choice(env, "FILINGFLOW_CONSOLE_SECURE_COOKIE", ("0", "1", "false", "true"), "0")
             in ("1", "true"),

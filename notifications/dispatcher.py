@@ -57,7 +57,7 @@ class OutboxPolicy:
     max_delay: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=2)
     batch: int = 200
-    commit_every: int = 10  # at most this many sends unrecorded at once: a crash re-sends at most this many
+    commit_every: int = 1  # at most this many sends unrecorded at once: a crash re-sends at most this many
     commit_interval: float = 0.05  # ...or commit after this many seconds, whichever comes first
 
     def backoff(self, attempts: int, rng: random.Random) -> timedelta:

@@ -110,12 +110,12 @@ def test_outbox_sizes_from_the_environment() -> None:
     settings = Settings.from_env(
         {
             "FILINGFLOW_OUTBOX_BATCH": "25",
-            "FILINGFLOW_OUTBOX_COMMIT_EVERY": "1",
+            "FILINGFLOW_OUTBOX_COMMIT_EVERY": "7",
             "FILINGFLOW_SMTP_CA_FILE": "/ca.pem",
         }
     )
-    assert (settings.outbox_batch, settings.outbox_commit_every, settings.smtp_ca_file) == (25, 1, "/ca.pem")
-    assert (Settings.from_env({}).outbox_batch, Settings.from_env({}).outbox_commit_every) == (200, 10)
+    assert (settings.outbox_batch, settings.outbox_commit_every, settings.smtp_ca_file) == (25, 7, "/ca.pem")
+    assert (Settings.from_env({}).outbox_batch, Settings.from_env({}).outbox_commit_every) == (200, 1)
 
 
 def test_a_bad_batch_size_stops_dispatch_before_anything_is_sent(

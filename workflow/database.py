@@ -238,11 +238,15 @@ def _parameters(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
     return tuple(out) if compiled.positional else dict(zip(compiled.names, out, strict=True))
 
 
-def _run(conn: sa.Connection, compiled: _Compiled, parameters: Any, *, many: bool) -> Any:
+def _driver(conn: sa.Connection) -> Any:
     if not conn.in_transaction():
         conn.begin()  # as execute() would: on SQLite the BEGIN (see _on_begin) gives one snapshot
+    return conn.connection.dbapi_connection
+
+
+def _run(conn: sa.Connection, compiled: _Compiled, parameters: Any, *, many: bool) -> Any:
     dialect = conn.dialect
-    dbapi_connection: Any = conn.connection.dbapi_connection
+    dbapi_connection = _driver(conn)
     cursor = dbapi_connection.cursor()
     hooks = dialect.dispatch.do_executemany if many else dialect.dispatch.do_execute
     try:
@@ -253,20 +257,39 @@ def _run(conn: sa.Connection, compiled: _Compiled, parameters: Any, *, many: boo
             (cursor.executemany if many else cursor.execute)(compiled.sql, parameters)
     except dialect.loaded_dbapi.Error as exc:
         cursor.close()
-        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
-        error = sa.exc.DBAPIError.instance(
-            compiled.sql,
-            parameters,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=dialect,
-            ismulti=many,
-        )
-        if lost:
-            conn.invalidate(error)
-        raise error from exc
+        raise _translated(conn, exc, compiled.sql, parameters, many=many) from exc
     return cursor
+
+
+def _translated(conn: sa.Connection, exc: Any, sql: str, parameters: Any, *, many: bool) -> sa.exc.StatementError:
+    """The driver's error as SQLAlchemy raises it; a lost connection is invalidated as SQLAlchemy does."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
+    error: sa.exc.StatementError = sa.exc.DBAPIError.instance(
+        sql, parameters, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect, ismulti=many
+    )
+    if lost:
+        conn.invalidate(error)
+    return error
+
+
+@contextmanager
+def pipeline(conn: sa.Connection) -> Iterator[None]:
+    """Statements run inside go to PostgreSQL without waiting for each other: one round trip for all.
+
+    For writes whose results are not needed at once (row counts are not known inside;
+    read rows of :func:`send` after the block). An error of any of them is raised when the
+    block ends. On SQLite, which has no round trips, the statements simply run.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    driver = _driver(conn)
+    try:
+        with driver.pipeline():
+            yield
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _translated(conn, exc, "(pipelined statements)", None, many=False) from exc
 
 
 def run(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> int:
@@ -288,8 +311,20 @@ def run_many(conn: sa.Connection, statement: Prepared, rows: Sequence[Mapping[st
 
 def fetch(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> list[sa.RowMapping]:
     """Execute a statement that returns rows (a SELECT, or DML with RETURNING); rows as mappings."""
+    return send(conn, statement, values)()
+
+
+def send(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> Callable[[], list[sa.RowMapping]]:
+    """Execute a statement that returns rows; call the result for them (after :func:`pipeline`, if in one)."""
     compiled = statement.compiled(conn.dialect)
     cursor = _run(conn, compiled, _parameters(compiled, values), many=False)
+    if conn.dialect.name == "sqlite":  # read at once: a half-read SQLite statement stays active
+        rows = _rows(compiled, cursor)
+        return lambda: rows
+    return lambda: _rows(compiled, cursor)
+
+
+def _rows(compiled: _Compiled, cursor: Any) -> list[sa.RowMapping]:
     raw = cursor.fetchall()
     cursor.close()
     make, results = compiled.make_row, compiled.results

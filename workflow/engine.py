@@ -31,7 +31,7 @@ from workflow.definition import (
     NoticeRule,
     Refusal,
 )
-from workflow.engine_base import OPEN_DEADLINES, require_reason
+from workflow.engine_base import OPEN_DEADLINES, claim_due, require_reason
 from workflow.errors import (
     ConflictError,
     FilingFlowError,
@@ -501,12 +501,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
 
     def _claim_due(self, conn: sa.Connection, deadline_id: int, now: datetime) -> sa.RowMapping | None:
         """The deadline if it is still pending and still due (an extension may have just moved it)."""
-        query = sa.select(deadlines).where(
-            deadlines.c.id == deadline_id, deadlines.c.status == "pending", deadlines.c.due_at <= now
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return conn.execute(query).mappings().first()
+        return claim_due(conn, deadline_id, now)
 
     def _fail_deadline(self, deadline_id: int, error: FilingFlowError, now: datetime) -> None:
         """Settle a deadline whose expiry can never succeed: ``failed``, audited, staff alerted."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 
 from workflow.applicants import Applicant
 from workflow.clock import Clock
@@ -27,6 +28,28 @@ OPEN_DEADLINES = (
     .where(deadlines.c.case_id == sa.bindparam("case_id"), deadlines.c.status.in_(("pending", "suspended")))
     .order_by(deadlines.c.due_at)
 )
+
+
+def _claim_due_statement(dialect: Dialect) -> sa.Executable:
+    query = sa.select(deadlines).where(
+        deadlines.c.id == sa.bindparam("deadline_id"),
+        deadlines.c.status == "pending",
+        deadlines.c.due_at <= sa.bindparam("now"),
+    )
+    return query.with_for_update(skip_locked=True) if dialect.name == "postgresql" else query
+
+
+_CLAIM_DUE = Prepared(_claim_due_statement)
+
+
+def claim_due(conn: sa.Connection, deadline_id: int, now: datetime) -> sa.RowMapping | None:
+    """The deadline if it is still pending and still due (an extension may have just moved it).
+
+    On PostgreSQL the row is locked for the transaction, and skipped (``None``) while another
+    worker holds it; SQLite's ``BEGIN IMMEDIATE`` already serialises the writers.
+    """
+    rows = fetch(conn, _CLAIM_DUE, {"deadline_id": deadline_id, "now": now})
+    return rows[0] if rows else None
 
 
 class EngineBase:

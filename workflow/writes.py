@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 
 from workflow.audit import canonical, chain_hash
-from workflow.database import Prepared, fetch, run
+from workflow.database import Prepared, fetch, pipeline, run, send
 from workflow.deadlines import DueTime, compute_due
 from workflow.definition import Actor, DeadlineRule, NoticeRule, ProcessDefinition
 from workflow.errors import ConflictError
@@ -333,13 +333,15 @@ def apply_change(
             field="version",
         )
 
-    run(connection, _INSERT_AUDIT, {"prev_hash": prev_hash, "hash": digest, **event_values})
-    for row in closing:
-        status = change.new_values["deadlines_closed"][row["key"]]
-        run(connection, _CLOSE_DEADLINE, {"w_id": row["id"], "status": status, "closed_at": now})
-    opened = [{**r, "id": fetch(connection, _INSERT_DEADLINE, r)[0]["id"], "closed_at": None} for r in opened_rows]
     outbox.extend(_webhook_rows(updated[0]["subscriptions"], case, change, new_version, now))
-    insert_notices(connection, outbox)
+    with pipeline(connection):  # the rest in one round trip: the version check has passed
+        run(connection, _INSERT_AUDIT, {"prev_hash": prev_hash, "hash": digest, **event_values})
+        for row in closing:
+            status = change.new_values["deadlines_closed"][row["key"]]
+            run(connection, _CLOSE_DEADLINE, {"w_id": row["id"], "status": status, "closed_at": now})
+        insert_notices(connection, outbox)
+        inserted = [send(connection, _INSERT_DEADLINE, r) for r in opened_rows]
+    opened = [{**r, "id": rows()[0]["id"], "closed_at": None} for r, rows in zip(opened_rows, inserted, strict=True)]
     still_open = [r for r in open_rows if r not in closing] + opened
     still_open.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now))
     return WriteResult(

@@ -1,11 +1,14 @@
 """Finding due deadlines among many: the sweep query at 10k, 100k and 1M pending rows, before and
 after 500,000 finished rows pile up, on SQLite and PostgreSQL; baseline: the same query with an
 index on ``due_at`` alone instead of the partial index on pending rows. Also the time to process
-1,000 expiries through ``Engine.expire_due``.
+1,000 expiries through ``Engine.expire_due`` (each its own transaction: audit event, closed
+deadline, the applicant's SMS and email, the staff alert and a webhook row), and on SQLite the
+floor under it: 1,000 bare one-row transactions at the same ``synchronous=FULL``.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -22,8 +25,8 @@ from tests.support.postgres import PostgresCluster, find_bindir, start_cluster
 from workflow import schema
 from workflow.audit import GENESIS
 from workflow.clock import ManualClock
-from workflow.database import create_database_engine
-from workflow.tables import cases, deadlines
+from workflow.database import SQLITE_PRAGMAS, create_database_engine
+from workflow.tables import cases, deadlines, webhook_subscriptions
 
 NOW = sh("2025-10-20 09:00")
 DUE = 1000
@@ -48,6 +51,8 @@ def _case(conn: sa.Connection, state: str = "awaiting_paper") -> int:
         "version": 0,
         "applicant_name": "bench",
         "applicant_code": "BENCH",
+        "applicant_email": "bench@example.cn",
+        "applicant_phone": "13900000000",
         "data": {},
         "chain_head": GENESIS,
         "created_at": NOW,
@@ -125,6 +130,11 @@ def _expiries(url: str) -> float:
     """Seconds to expire 1,000 real paper deadlines through the engine."""
     engine = bootstrap(Settings(database_url=url, audit_key="bench"), clock=ManualClock(NOW), migrate=True)
     with engine.database.begin() as conn:
+        conn.execute(
+            sa.insert(webhook_subscriptions).values(
+                url="https://platform.example.cn/hooks", secret="s" * 32, events=[], created_by="bench", created_at=NOW
+            )
+        )
         for _ in range(DUE):
             conn.execute(sa.insert(deadlines), _rows(_case(conn), 1, due=NOW - timedelta(days=2)))
     started = time.perf_counter()
@@ -135,6 +145,23 @@ def _expiries(url: str) -> float:
     return round(elapsed, 3)
 
 
+def _commit_floor(path: Path) -> float:
+    """Seconds for 1,000 one-row transactions on SQLite with the engine's settings: the fsyncs alone."""
+    con = sqlite3.connect(path, isolation_level=None)
+    for pragma in SQLITE_PRAGMAS:
+        con.execute(pragma)
+    con.execute("CREATE TABLE floor (id INTEGER PRIMARY KEY, n INT)")
+    con.executemany("INSERT INTO floor VALUES (?, 0)", ((i,) for i in range(DUE)))
+    started = time.perf_counter()
+    for i in range(DUE):
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("UPDATE floor SET n = n + 1 WHERE id = ?", (i,))
+        con.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    con.close()
+    return round(elapsed, 3)
+
+
 def run(quick: bool) -> dict[str, Any]:
     sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
     finished = 100_000 if quick else 500_000
@@ -142,6 +169,7 @@ def run(quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         results["sqlite"] = _measure(f"sqlite:///{Path(tmp) / 'sweep.db'}", sizes, finished)
         results["sqlite"]["expire_1000_s"] = _expiries(f"sqlite:///{Path(tmp) / 'expire.db'}")
+        results["sqlite"]["commit_floor_1000_s"] = _commit_floor(Path(tmp) / "floor.db")
     bindir = find_bindir()
     if bindir is None:
         results["postgresql"] = "skipped: no PostgreSQL binaries"

@@ -154,7 +154,11 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         check_key(idempotency_key)
         payload = dict(payload or {})
         reject_nul(payload, "payload")
-        print_ = fingerprint("fire", case_id=case_id, event=event, payload=payload, expected=expected_version)
+        print_ = (  # only a keyed command is compared with its first sending
+            fingerprint("fire", case_id=case_id, event=event, payload=payload, expected=expected_version)
+            if idempotency_key is not None
+            else ""
+        )
         now = self.clock.now()
         with self._transaction(case_id=case_id, event=event) as conn:
             replay = find_replay(conn, scope=actor.name, key=idempotency_key, print_=print_)

@@ -14,7 +14,7 @@ import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,9 +69,28 @@ def json_native(value: Any) -> Any:
 OPEN_STATUSES = ("pending", "suspended")
 
 
+class _JSONText(sa.types.TypeDecorator[str]):
+    """A JSON column bound from its text, already serialised (canonically, see workflow.audit).
+
+    The write path serialises each JSON value once anyway, to hash or to normalise it;
+    binding that text saves serialising it again per row. Stored and read back as JSON.
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+def _bind(column: sa.Column[Any], name: str) -> sa.BindParameter[Any]:
+    """A bind parameter for ``column``; JSON columns take their text (:class:`_JSONText`)."""
+    return sa.bindparam(name, type_=_JSONText() if isinstance(column.type, sa.JSON) else column.type)
+
+
 def _insert(table: sa.Table, names: Iterable[str], *, returning: sa.Column[Any] | None = None) -> Prepared:
     """``INSERT INTO table (names) VALUES (:names)``, without SQLAlchemy's implicit RETURNING."""
-    statement = table.insert().inline().values({n: sa.bindparam(n, type_=table.c[n].type) for n in names})
+    statement = table.insert().inline().values({n: _bind(table.c[n], n) for n in names})
     return Prepared(statement if returning is None else statement.returning(returning))
 
 
@@ -137,14 +156,17 @@ _NOTICES_PER_INSERT = 16
 @functools.lru_cache(maxsize=_NOTICES_PER_INSERT)
 def _insert_notices(count: int) -> Prepared:
     """One multi-row INSERT for ``count`` outbox rows: one round trip, where executemany costs a pipeline."""
-    rows = [{c: sa.bindparam(f"{c}_{i}", type_=notices.c[c].type) for c in NOTICE_COLUMNS} for i in range(count)]
+    rows = [{c: _bind(notices.c[c], f"{c}_{i}") for c in NOTICE_COLUMNS} for i in range(count)]
     return Prepared(notices.insert().inline().values(rows))
 
 
 def insert_notices(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
     """Queue outbox rows (each with every column of :data:`NOTICE_COLUMNS`)."""
+    texts: dict[int, str] = {}  # the rows of one change share one context: serialise it once
+    for row in rows:
+        texts.setdefault(id(row["context"]), canonical(row["context"]))
     for start in range(0, len(rows), _NOTICES_PER_INSERT):
-        chunk = rows[start : start + _NOTICES_PER_INSERT]
+        chunk = [{**row, "context": texts[id(row["context"])]} for row in rows[start : start + _NOTICES_PER_INSERT]]
         values = {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in NOTICE_COLUMNS}
         run(connection, _insert_notices(len(chunk)), values)
 
@@ -299,9 +321,9 @@ def apply_change(
         "from_state": change.from_state,
         "to_state": change.to_state,
         "reason": change.reason,
-        "old_values": json_native(change.old_values),
-        "new_values": json_native(change.new_values),
     }
+    texts = {name: canonical(getattr(change, name)) for name in ("old_values", "new_values")}
+    event_values.update({name: json.loads(text) for name, text in texts.items()})  # hashed as read back
     prev_hash = case["chain_head"]
     digest = chain_hash(audit_key, prev_hash, event_values)
 
@@ -335,12 +357,12 @@ def apply_change(
 
     outbox.extend(_webhook_rows(updated[0]["subscriptions"], case, change, new_version, now))
     with pipeline(connection):  # the rest in one round trip: the version check has passed
-        run(connection, _INSERT_AUDIT, {"prev_hash": prev_hash, "hash": digest, **event_values})
+        run(connection, _INSERT_AUDIT, {**event_values, **texts, "prev_hash": prev_hash, "hash": digest})
         for row in closing:
             status = change.new_values["deadlines_closed"][row["key"]]
             run(connection, _CLOSE_DEADLINE, {"w_id": row["id"], "status": status, "closed_at": now})
         insert_notices(connection, outbox)
-        inserted = [send(connection, _INSERT_DEADLINE, r) for r in opened_rows]
+        inserted = [send(connection, _INSERT_DEADLINE, {**r, "ledger": canonical(r["ledger"])}) for r in opened_rows]
     opened = [{**r, "id": rows()[0]["id"], "closed_at": None} for r, rows in zip(opened_rows, inserted, strict=True)]
     still_open = [r for r in open_rows if r not in closing] + opened
     still_open.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now))
@@ -379,21 +401,19 @@ def _webhook_rows(
     """
     if not subscriptions:
         return []
-    body = json_native(
-        {
-            "type": "case.changed",
-            "case_id": case["id"],
-            "program": case["program_key"],
-            "version": version,
-            "change": change.kind,
-            "event": change.event,
-            "from_state": change.from_state,
-            "to_state": change.to_state,
-            "actor": {"name": change.actor.name, "role": change.actor.role, "via": change.actor.via},
-            "reason": change.reason,
-            "at": now,
-        }
-    )
+    body = {  # JSON-native already: strings, numbers and the instant as canonical() writes it
+        "type": "case.changed",
+        "case_id": case["id"],
+        "program": case["program_key"],
+        "version": version,
+        "change": change.kind,
+        "event": change.event,
+        "from_state": change.from_state,
+        "to_state": change.to_state,
+        "actor": {"name": change.actor.name, "role": change.actor.role, "via": change.actor.via},
+        "reason": change.reason,
+        "at": now.astimezone(UTC).isoformat(),
+    }
     return [
         {
             "case_id": case["id"],

@@ -5,6 +5,10 @@ power cut, not only a process crash; NORMAL could lose the last commits, and the
 legal records), a 30 s busy timeout, foreign keys on, and every transaction started with
 ``BEGIN IMMEDIATE``: a deferred ``BEGIN`` upgrades its lock late and produced
 "database is locked" errors under concurrent writers here.
+
+PostgreSQL: a pooled connection is checked before use without a round trip
+(:func:`_check_alive`). Both: the write path's statements run straight on the driver
+(:class:`Prepared`, :func:`pipeline`), keeping SQLAlchemy's SQL, types and errors.
 """
 
 from __future__ import annotations
@@ -207,6 +211,8 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
     if compiled.escaped_bind_names:
         raise ValueError(f"bind names need escaping, use execute(): {compiled.string}")
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
+    if any(bind.expanding for bind in by_name.values()):
+        raise ValueError(f"expanding IN parameters are not bound plainly, use OR or execute(): {compiled.string}")
     names = tuple(compiled.positiontup) if compiled.positional else tuple(by_name)
     prefetched = {c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)}
     slots: list[tuple[str | None, Processor, Any]] = []
@@ -309,14 +315,6 @@ def run(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> 
     compiled = statement.compiled(conn.dialect)
     count: int = _run(conn, compiled, _parameters(compiled, values), many=False).rowcount
     return count
-
-
-def run_many(conn: sa.Connection, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Execute a statement once per row of ``rows`` (the driver's executemany)."""
-    if not rows:
-        return
-    compiled = statement.compiled(conn.dialect)
-    _run(conn, compiled, [_parameters(compiled, row) for row in rows], many=True)
 
 
 def fetch(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> list[sa.RowMapping]:

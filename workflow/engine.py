@@ -31,7 +31,7 @@ from workflow.definition import (
     NoticeRule,
     Refusal,
 )
-from workflow.engine_base import OPEN_DEADLINES, claim_due, require_reason
+from workflow.engine_base import OPEN_DEADLINES, claim_due, claim_with_case, require_reason
 from workflow.errors import (
     ConflictError,
     FilingFlowError,
@@ -164,7 +164,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             replay = find_replay(conn, scope=actor.name, key=idempotency_key, print_=print_)
             if replay is not None:
                 return CaseSnapshot.from_json(replay)
-            row = self._load(conn, case_id)
+            row = self._load(conn, case_id, with_deadlines=True)
             self._check_version(row, expected_version, event)
             written = self._fire_loaded(conn, row, event, actor=actor, payload=payload, now=now)
             snapshot = self._snapshot_of(written.case_row, written.open_deadlines)
@@ -480,10 +480,10 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
 
     def _expire_one(self, deadline_id: int, now: datetime) -> tuple[int, str] | None:
         with self._transaction() as conn:
-            deadline = self._claim_due(conn, deadline_id, now)
-            if deadline is None:
+            claimed = claim_with_case(conn, deadline_id, now)  # one round trip for claim, case and deadlines
+            if claimed is None:
                 return None
-            row = self._load(conn, deadline["case_id"])
+            deadline, row = claimed
             rule = self._process(row).deadlines.get(deadline["key"])
             alert = (rule.expiry_alert,) if rule is not None and rule.expiry_alert is not None else ()
             late_seconds = int((now - deadline["due_at"]).total_seconds())

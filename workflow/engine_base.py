@@ -8,17 +8,24 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, result_tuple
 
 from workflow.applicants import Applicant
 from workflow.clock import Clock
-from workflow.database import Prepared, fetch, read_only
+from workflow.database import Prepared, fetch, pipeline, read_only, send
 from workflow.errors import CaseNotFound, ConflictError, GuardRefused, InvalidInput, StorageUnavailable
 from workflow.process import CompiledProcess, ProgramCatalog
 from workflow.tables import cases, deadlines
 from workflow.views import CaseSnapshot, DeadlineView
 from workflow.workdays import WorkingDayCalendar
-from workflow.writes import Change, WriteResult, apply_change
+from workflow.writes import (
+    KNOWN_OPEN_DEADLINES,
+    OPEN_DEADLINES_OF_CASE,
+    OPEN_STATUSES,
+    Change,
+    WriteResult,
+    apply_change,
+)
 
 MAX_REASON = 2000
 # built once (see workflow.writes): the read side of every command
@@ -50,6 +57,52 @@ def claim_due(conn: sa.Connection, deadline_id: int, now: datetime) -> sa.RowMap
     """
     rows = fetch(conn, _CLAIM_DUE, {"deadline_id": deadline_id, "now": now})
     return rows[0] if rows else None
+
+
+def _claim_with_case_statement(dialect: Dialect) -> sa.Executable:
+    query = (
+        sa.select(*(c.label(f"d_{c.name}") for c in deadlines.c), *(c.label(f"c_{c.name}") for c in cases.c))
+        .select_from(deadlines.join(cases, cases.c.id == deadlines.c.case_id))
+        .where(
+            deadlines.c.id == sa.bindparam("deadline_id"),
+            deadlines.c.status == "pending",
+            deadlines.c.due_at <= sa.bindparam("now"),
+        )
+    )
+    return query.with_for_update(skip_locked=True, of=deadlines) if dialect.name == "postgresql" else query
+
+
+_CLAIM_WITH_CASE = Prepared(_claim_with_case_statement)
+_claimed = deadlines.alias("claimed")
+_OPEN_DEADLINES_BESIDE = Prepared(
+    sa.select(deadlines).where(
+        deadlines.c.case_id
+        == sa.select(_claimed.c.case_id).where(_claimed.c.id == sa.bindparam("deadline_id")).scalar_subquery(),
+        sa.or_(*(deadlines.c.status == status for status in OPEN_STATUSES)),  # no IN: Prepared binds plainly
+    )
+)
+_DEADLINE_ROW = result_tuple([c.key for c in deadlines.c])
+_CASE_ROW_WITH_DEADLINES = result_tuple([*(c.key for c in cases.c), KNOWN_OPEN_DEADLINES])
+
+
+def claim_with_case(conn: sa.Connection, deadline_id: int, now: datetime) -> tuple[sa.RowMapping, sa.RowMapping] | None:
+    """:func:`claim_due`, with its case and the case's open deadlines, in one round trip.
+
+    The deadline is claimed (locked) in the same statement that reads its case; the open
+    deadlines come beside it, carried on the case row for the write path. A concurrent
+    change to them between these reads and the case update is caught by the version check
+    (every change to a deadline changes its case's version).
+    """
+    with pipeline(conn):
+        claimed = send(conn, _CLAIM_WITH_CASE, {"deadline_id": deadline_id, "now": now})
+        beside = send(conn, _OPEN_DEADLINES_BESIDE, {"deadline_id": deadline_id})
+    rows, open_rows = claimed(), beside()
+    if not rows:
+        return None
+    row = rows[0]
+    deadline = _DEADLINE_ROW([row[f"d_{c.name}"] for c in deadlines.c])._mapping
+    case = _CASE_ROW_WITH_DEADLINES([*(row[f"c_{c.name}"] for c in cases.c), open_rows])._mapping
+    return deadline, case
 
 
 class EngineBase:
@@ -178,13 +231,26 @@ class EngineBase:
                 field="version",
             )
 
-    def _load(self, conn: sa.Connection, case_id: int) -> sa.RowMapping:
+    def _load(self, conn: sa.Connection, case_id: int, *, with_deadlines: bool = False) -> sa.RowMapping:
+        """The case row; ``with_deadlines``: carrying its open deadlines too, read in the same round trip.
+
+        Only for a command that writes its change without touching a deadline first: the
+        write path works from the copy read here.
+        """
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             raise InvalidInput("case id must be an integer", field="case_id")
-        rows = fetch(conn, _LOAD_CASE, {"case_id": case_id})
+        if not with_deadlines:
+            rows = fetch(conn, _LOAD_CASE, {"case_id": case_id})
+        else:
+            with pipeline(conn):
+                loaded = send(conn, _LOAD_CASE, {"case_id": case_id})
+                beside = send(conn, OPEN_DEADLINES_OF_CASE, {"case_id": case_id})
+            rows, open_rows = loaded(), beside()
         if not rows:
             raise CaseNotFound(f"no case {case_id}", case_id=case_id, field="case_id")
-        return rows[0]
+        if not with_deadlines:
+            return rows[0]
+        return _CASE_ROW_WITH_DEADLINES([*rows[0].values(), open_rows])._mapping
 
     def _process(self, row: sa.RowMapping) -> CompiledProcess:
         return self.programs.get(row["program_key"], row["program_version"])

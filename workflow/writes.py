@@ -96,12 +96,11 @@ def _insert(table: sa.Table, names: Iterable[str], *, returning: sa.Column[Any] 
 
 # Statements of the write path, built and compiled once (constructing one costs several
 # times what executing it does).
-_OPEN_DEADLINES = Prepared(
-    sa.select(deadlines).where(
-        deadlines.c.case_id == sa.bindparam("case_id"),
-        sa.or_(*(deadlines.c.status == status for status in OPEN_STATUSES)),
-    )
-)
+_OPEN = sa.or_(*(deadlines.c.status == status for status in OPEN_STATUSES))
+OPEN_DEADLINES_OF_CASE = Prepared(sa.select(deadlines).where(deadlines.c.case_id == sa.bindparam("case_id"), _OPEN))
+KNOWN_OPEN_DEADLINES = "filingflow_open_deadlines"
+"""A case row may carry its open deadlines under this key, read with it in the command's
+transaction (see ``EngineBase._load``), so :func:`apply_change` need not read them again."""
 _EVENT_COLUMNS = (
     "case_id",
     "seq",
@@ -178,34 +177,63 @@ _CLOSE_DEADLINE = Prepared(
 )
 
 
-def _active_subscriptions(dialect: Dialect) -> sa.ColumnElement[Any]:
-    """The active webhook subscriptions as one JSON list of ``[id, events]``, for a RETURNING clause."""
+def _webhook_insert(dialect: Dialect) -> sa.Executable:
+    """One outbox row per active webhook subscription that wants the change, chosen by the database.
+
+    Why in SQL: the rows then need no query of their own and no cache that could go stale,
+    and they can be sent with the case update in one round trip. Which changes a new
+    subscription gets: this runs after the case update in the same transaction, so on
+    SQLite, whose writers are serialised by ``BEGIN IMMEDIATE``, exactly every change
+    committed after the subscription. On PostgreSQL its snapshot is taken after the update
+    holds its lock on ``cases``, so a subscription created under :func:`hold_writers` gets
+    exactly every change committed after it too; created without, only a command already
+    past its case update when the subscription committed (a few milliseconds) can miss it.
+    A subscription's ``events`` filter: empty (or missing) takes every change, else the
+    change's kind or event must be listed.
+    """
     subs = webhook_subscriptions
-    if dialect.name == "postgresql":
-        rows = sa.func.json_agg(sa.func.json_build_array(subs.c.id, subs.c.events))
-    else:
-        rows = sa.func.json_group_array(sa.func.json_array(subs.c.id, sa.func.json(subs.c.events)))
-    return sa.select(rows).where(subs.c.active).scalar_subquery()
+    elements = (
+        sa.func.json_array_elements_text(subs.c.events)
+        if dialect.name == "postgresql"
+        else sa.func.json_each(subs.c.events)
+    ).table_valued("value")
+    listed = (
+        sa.select(sa.literal_column("1"))
+        .select_from(elements)
+        .where(elements.c.value.in_([sa.bindparam("kind", type_=sa.String), sa.bindparam("event", type_=sa.String)]))
+        .exists()
+    )
+    wanted = sa.or_(subs.c.events.is_(None), sa.func.json_array_length(subs.c.events) == 0, listed)
+    subscriber = sa.cast(subs.c.id, sa.String)
+    now = sa.bindparam("now", type_=notices.c.created_at.type)
+    rows = sa.select(
+        sa.bindparam("case_id", type_=sa.Integer),
+        sa.literal("case.changed"),
+        sa.literal("webhook"),
+        subscriber,
+        sa.bindparam("key_prefix", type_=sa.String) + subscriber,
+        sa.bindparam("context", type_=_JSONText()),
+        sa.literal("pending"),
+        sa.literal(0),
+        now,
+        now,
+    ).where(subs.c.active, wanted)
+    statement: sa.Executable = notices.insert().inline().from_select(list(NOTICE_COLUMNS), rows)
+    return statement
+
+
+_INSERT_WEBHOOKS = Prepared(_webhook_insert)
 
 
 @functools.lru_cache(maxsize=64)
 def _case_update(columns: frozenset[str]) -> Prepared:
-    """``UPDATE cases SET <columns> WHERE id = :w_id AND version = :w_version``, one per column set.
-
-    It returns the active webhook subscriptions, read by the statement that takes the
-    case's row lock (see :func:`_webhook_rows` for why there).
-    """
-
-    def build(dialect: Dialect) -> sa.Executable:
-        statement: sa.Executable = (
-            cases.update()
-            .where(cases.c.id == sa.bindparam("w_id"), cases.c.version == sa.bindparam("w_version"))
-            .values({name: sa.bindparam(name, type_=cases.c[name].type) for name in sorted(columns)})
-            .returning(sa.type_coerce(_active_subscriptions(dialect), sa.JSON).label("subscriptions"))
-        )
-        return statement
-
-    return Prepared(build)
+    """``UPDATE cases SET <columns> WHERE id = :w_id AND version = :w_version RETURNING id``, per column set."""
+    return Prepared(
+        cases.update()
+        .where(cases.c.id == sa.bindparam("w_id"), cases.c.version == sa.bindparam("w_version"))
+        .values({name: sa.bindparam(name, type_=cases.c[name].type) for name in sorted(columns)})
+        .returning(cases.c.id)
+    )
 
 
 def live_key(definition: ProcessDefinition, applicant_code: str) -> str | None:
@@ -254,7 +282,10 @@ def apply_change(
     target = process.state(change.to_state)
     leaving = change.from_state != change.to_state
 
-    open_rows: list[Mapping[str, Any]] = [dict(r) for r in fetch(connection, _OPEN_DEADLINES, {"case_id": case_id})]
+    known = case.get(KNOWN_OPEN_DEADLINES)
+    if known is None:
+        known = fetch(connection, OPEN_DEADLINES_OF_CASE, {"case_id": case_id})
+    open_rows: list[Mapping[str, Any]] = [dict(r) for r in known]
     closing = [r for r in open_rows if leaving and r["state"] == change.from_state]
     opening = [process.deadlines[key] for key in target.opens] if leaving else []
     opened_rows: list[dict[str, Any]] = []
@@ -341,28 +372,22 @@ def apply_change(
         key = live_key(process.definition, case["applicant_code"])
         if key is not None:
             values["live_key"] = key
-    updated = fetch(
-        connection, _case_update(frozenset(values)), {**values, "w_id": case_id, "w_version": case["version"]}
-    )
-    if len(updated) != 1:
-        actual = connection.execute(sa.select(cases.c.version).where(cases.c.id == case_id)).scalar()
-        raise ConflictError(
-            f"case {case_id} changed concurrently (was version {case['version']}, now {actual})",
-            expected=case["version"],
-            actual=actual,
-            case_id=case_id,
-            event=change.event,
-            field="version",
-        )
-
-    outbox.extend(_webhook_rows(updated[0]["subscriptions"], case, change, new_version, now))
-    with pipeline(connection):  # the rest in one round trip: the version check has passed
+    # Every write in one round trip on PostgreSQL. The version check is read after it: if the
+    # update found another version, the transaction is rolled back with all of it (and the
+    # audit insert usually fails first, on the sequence number the other change took).
+    with pipeline(connection):
+        update = _case_update(frozenset(values))
+        updated = send(connection, update, {**values, "w_id": case_id, "w_version": case["version"]})
+        if connection.dialect.name == "sqlite":  # no pipeline: check before writing the rest
+            _check_updated(connection, updated(), case, change)
         run(connection, _INSERT_AUDIT, {**event_values, **texts, "prev_hash": prev_hash, "hash": digest})
         for row in closing:
             status = change.new_values["deadlines_closed"][row["key"]]
             run(connection, _CLOSE_DEADLINE, {"w_id": row["id"], "status": status, "closed_at": now})
         insert_notices(connection, outbox)
+        run(connection, _INSERT_WEBHOOKS, _webhook_values(case, change, new_version, now))
         inserted = [send(connection, _INSERT_DEADLINE, {**r, "ledger": canonical(r["ledger"])}) for r in opened_rows]
+    _check_updated(connection, updated(), case, change)
     opened = [{**r, "id": rows()[0]["id"], "closed_at": None} for r, rows in zip(opened_rows, inserted, strict=True)]
     still_open = [r for r in open_rows if r not in closing] + opened
     still_open.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now))
@@ -371,7 +396,7 @@ def apply_change(
         deadlines_closed=tuple(r["key"] for r in closing),
         deadlines_opened=tuple(r["key"] for r in opened_rows),
         notices=tuple(queued),
-        case_row={**case, **values},
+        case_row={**{k: v for k, v in case.items() if k != KNOWN_OPEN_DEADLINES}, **values},
         open_deadlines=tuple(still_open),
     )
 
@@ -386,21 +411,25 @@ def insert_notices_once(connection: sa.Connection, rows: list[dict[str, Any]]) -
     return sum(len(connection.execute(statement, row).all()) for row in rows)
 
 
-def _webhook_rows(
-    subscriptions: list[list[Any]] | None, case: Mapping[Any, Any], change: Change, version: int, now: datetime
-) -> list[dict[str, Any]]:
-    """One outbox row per subscribed backend, so it learns of changes it did not cause.
+def _check_updated(
+    connection: sa.Connection, updated: list[sa.RowMapping], case: Mapping[Any, Any], change: Change
+) -> None:
+    """Raise :class:`ConflictError` unless the case update found the version the command read."""
+    if len(updated) == 1:
+        return
+    actual = connection.execute(sa.select(cases.c.version).where(cases.c.id == case["id"])).scalar()
+    raise ConflictError(
+        f"case {case['id']} changed concurrently (was version {case['version']}, now {actual})",
+        expected=case["version"],
+        actual=actual,
+        case_id=case["id"],
+        event=change.event,
+        field="version",
+    )
 
-    ``subscriptions`` (``[id, events]`` each) come back from the case UPDATE itself: no
-    query of their own, no cache to go stale. Which changes a new subscription gets: on
-    SQLite, whose writers are serialised by ``BEGIN IMMEDIATE``, exactly every change
-    committed after it. On PostgreSQL the UPDATE's snapshot is taken once it holds its lock
-    on ``cases``, so a subscription created under :func:`hold_writers` gets exactly every
-    change committed after it too; created without, only a command already past its case
-    update when the subscription committed (a few milliseconds) can miss it.
-    """
-    if not subscriptions:
-        return []
+
+def _webhook_values(case: Mapping[Any, Any], change: Change, version: int, now: datetime) -> dict[str, Any]:
+    """The parameters of :func:`_webhook_insert`: the change as every subscribed backend hears of it."""
     body = {  # JSON-native already: strings, numbers and the instant as canonical() writes it
         "type": "case.changed",
         "case_id": case["id"],
@@ -414,22 +443,14 @@ def _webhook_rows(
         "reason": change.reason,
         "at": now.astimezone(UTC).isoformat(),
     }
-    return [
-        {
-            "case_id": case["id"],
-            "kind": "case.changed",
-            "channel": "webhook",
-            "recipient": str(sub_id),
-            "idempotency_key": f"case/{case['id']}/v{version}/webhook/{sub_id}",
-            "context": body,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for sub_id, events in subscriptions
-        if not events or change.kind in events or (change.event is not None and change.event in events)
-    ]
+    return {
+        "case_id": case["id"],
+        "kind": change.kind,
+        "event": change.event,
+        "key_prefix": f"case/{case['id']}/v{version}/webhook/",
+        "context": canonical(body),
+        "now": now,
+    }
 
 
 def hold_writers(connection: sa.Connection) -> None:
@@ -438,7 +459,7 @@ def hold_writers(connection: sa.Connection) -> None:
     On PostgreSQL it takes ``SHARE`` on ``cases``: it waits for every command that has
     already updated its case to finish, and holds new case updates until this commits, so
     each change commits either before the subscription exists or after it with its webhook
-    row (see :func:`_webhook_rows`). SQLite's ``BEGIN IMMEDIATE`` already does that.
+    row (see :func:`_webhook_insert`). SQLite's ``BEGIN IMMEDIATE`` already does that.
     """
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("LOCK TABLE cases IN SHARE MODE")

@@ -12,16 +12,16 @@ from sqlalchemy.engine import Dialect, result_tuple
 
 from workflow.applicants import Applicant
 from workflow.clock import Clock
-from workflow.database import Prepared, fetch, pipeline, read_only, send
+from workflow.database import Prepared, constant, fetch, pipeline, read_only, send
 from workflow.errors import CaseNotFound, ConflictError, GuardRefused, InvalidInput, StorageUnavailable
 from workflow.process import CompiledProcess, ProgramCatalog
 from workflow.tables import cases, deadlines
 from workflow.views import CaseSnapshot, DeadlineView
 from workflow.workdays import WorkingDayCalendar
 from workflow.writes import (
+    IS_OPEN,
     KNOWN_OPEN_DEADLINES,
     OPEN_DEADLINES_OF_CASE,
-    OPEN_STATUSES,
     Change,
     WriteResult,
     apply_change,
@@ -40,7 +40,7 @@ OPEN_DEADLINES = (
 def _claim_due_statement(dialect: Dialect) -> sa.Executable:
     query = sa.select(deadlines).where(
         deadlines.c.id == sa.bindparam("deadline_id"),
-        deadlines.c.status == "pending",
+        deadlines.c.status == constant("pending"),
         deadlines.c.due_at <= sa.bindparam("now"),
     )
     return query.with_for_update(skip_locked=True) if dialect.name == "postgresql" else query
@@ -65,7 +65,7 @@ def _claim_with_case_statement(dialect: Dialect) -> sa.Executable:
         .select_from(deadlines.join(cases, cases.c.id == deadlines.c.case_id))
         .where(
             deadlines.c.id == sa.bindparam("deadline_id"),
-            deadlines.c.status == "pending",
+            deadlines.c.status == constant("pending"),
             deadlines.c.due_at <= sa.bindparam("now"),
         )
     )
@@ -78,7 +78,7 @@ _OPEN_DEADLINES_BESIDE = Prepared(
     sa.select(deadlines).where(
         deadlines.c.case_id
         == sa.select(_claimed.c.case_id).where(_claimed.c.id == sa.bindparam("deadline_id")).scalar_subquery(),
-        sa.or_(*(deadlines.c.status == status for status in OPEN_STATUSES)),  # no IN: Prepared binds plainly
+        IS_OPEN,
     )
 )
 _DEADLINE_ROW = result_tuple([c.key for c in deadlines.c])

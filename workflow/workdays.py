@@ -121,6 +121,7 @@ class WorkingDayCalendar:
         self.strict = strict
         self.package_until = package_until
         """Trust the package only up to this year (tests pin it; ``None``: every year it has)."""
+        self._notes: dict[date, DayNote] = {}  # note() is pure per instance; the package's lookups are slow
 
     def with_data(
         self, overrides: Mapping[date, CalendarOverride], arrangements: Mapping[int, YearArrangement]
@@ -153,6 +154,12 @@ class WorkingDayCalendar:
 
     def note(self, day: date) -> DayNote:
         """Classify ``day`` and say why: staff override, loaded arrangement, package, estimate."""
+        known = self._notes.get(day)
+        if known is None:
+            known = self._notes[day] = self._classify(day)
+        return known
+
+    def _classify(self, day: date) -> DayNote:
         override = self._overrides.get(day)
         if override is not None:
             kind = "working day" if override.working else "closure"

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 
 from workflow.audit import canonical, chain_hash
-from workflow.database import Prepared, fetch, pipeline, run, send
+from workflow.database import Prepared, constant, fetch, pipeline, run, send
 from workflow.deadlines import DueTime, compute_due
 from workflow.definition import Actor, DeadlineRule, NoticeRule, ProcessDefinition
 from workflow.errors import ConflictError
@@ -96,8 +96,8 @@ def _insert(table: sa.Table, names: Iterable[str], *, returning: sa.Column[Any] 
 
 # Statements of the write path, built and compiled once (constructing one costs several
 # times what executing it does).
-_OPEN = sa.or_(*(deadlines.c.status == status for status in OPEN_STATUSES))
-OPEN_DEADLINES_OF_CASE = Prepared(sa.select(deadlines).where(deadlines.c.case_id == sa.bindparam("case_id"), _OPEN))
+IS_OPEN = deadlines.c.status.in_([constant(status) for status in OPEN_STATUSES])
+OPEN_DEADLINES_OF_CASE = Prepared(sa.select(deadlines).where(deadlines.c.case_id == sa.bindparam("case_id"), IS_OPEN))
 KNOWN_OPEN_DEADLINES = "filingflow_open_deadlines"
 """A case row may carry its open deadlines under this key, read with it in the command's
 transaction (see ``EngineBase._load``), so :func:`apply_change` need not read them again."""

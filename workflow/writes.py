@@ -152,22 +152,42 @@ _INSERT_DEADLINE = _insert(deadlines, _DEADLINE_COLUMNS, returning=deadlines.c.i
 _NOTICES_PER_INSERT = 16
 
 
-@functools.lru_cache(maxsize=_NOTICES_PER_INSERT)
-def _insert_notices(count: int) -> Prepared:
-    """One multi-row INSERT for ``count`` outbox rows: one round trip, where executemany costs a pipeline."""
-    rows = [{c: _bind(notices.c[c], f"{c}_{i}") for c in NOTICE_COLUMNS} for i in range(count)]
-    return Prepared(notices.insert().inline().values(rows))
+def insert_notices(
+    connection: sa.Connection, rows: list[dict[str, Any]], *, webhooks: Mapping[str, Any] | None = None
+) -> None:
+    """Queue outbox rows (each with every column of :data:`NOTICE_COLUMNS`), and the webhook rows of a change.
 
-
-def insert_notices(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
-    """Queue outbox rows (each with every column of :data:`NOTICE_COLUMNS`)."""
+    One INSERT for up to 16 rows, the webhook rows (:func:`_webhook_rows`, given
+    :func:`_webhook_values`) chosen in the same statement.
+    """
     texts: dict[int, str] = {}  # the rows of one change share one context: serialise it once
     for row in rows:
         texts.setdefault(id(row["context"]), canonical(row["context"]))
-    for start in range(0, len(rows), _NOTICES_PER_INSERT):
+    starts = range(0, len(rows), _NOTICES_PER_INSERT) if rows else range(1 if webhooks is not None else 0)
+    for start in starts:
         chunk = [{**row, "context": texts[id(row["context"])]} for row in rows[start : start + _NOTICES_PER_INSERT]]
         values = {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in NOTICE_COLUMNS}
-        run(connection, _insert_notices(len(chunk)), values)
+        if webhooks is not None and start + _NOTICES_PER_INSERT >= len(rows):  # the last statement takes them
+            run(connection, _insert_outbox(len(chunk), True), {**values, **webhooks})
+        else:
+            run(connection, _insert_outbox(len(chunk), False), values)
+
+
+@functools.lru_cache(maxsize=2 * _NOTICES_PER_INSERT + 2)
+def _insert_outbox(count: int, webhooks: bool) -> Prepared:
+    """``INSERT INTO notices SELECT <row 0> UNION ALL ... [UNION ALL <webhook rows>]``: one statement."""
+
+    def build(dialect: Dialect) -> sa.Executable:
+        parts: list[sa.Select[Any]] = [
+            sa.select(*(_bind(notices.c[c], f"{c}_{i}") for c in NOTICE_COLUMNS)) for i in range(count)
+        ]
+        if webhooks:
+            parts.append(_webhook_rows(dialect))
+        rows = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+        statement: sa.Executable = notices.insert().inline().from_select(list(NOTICE_COLUMNS), rows)
+        return statement
+
+    return Prepared(build)
 
 
 _CLOSE_DEADLINE = Prepared(
@@ -177,7 +197,7 @@ _CLOSE_DEADLINE = Prepared(
 )
 
 
-def _webhook_insert(dialect: Dialect) -> sa.Executable:
+def _webhook_rows(dialect: Dialect) -> sa.Select[Any]:
     """One outbox row per active webhook subscription that wants the change, chosen by the database.
 
     Why in SQL: the rows then need no query of their own and no cache that could go stale,
@@ -200,29 +220,26 @@ def _webhook_insert(dialect: Dialect) -> sa.Executable:
     listed = (
         sa.select(sa.literal_column("1"))
         .select_from(elements)
-        .where(elements.c.value.in_([sa.bindparam("kind", type_=sa.String), sa.bindparam("event", type_=sa.String)]))
+        .where(
+            elements.c.value.in_([sa.bindparam("w_kind", type_=sa.String), sa.bindparam("w_event", type_=sa.String)])
+        )
         .exists()
     )
     wanted = sa.or_(subs.c.events.is_(None), sa.func.json_array_length(subs.c.events) == 0, listed)
     subscriber = sa.cast(subs.c.id, sa.String)
-    now = sa.bindparam("now", type_=notices.c.created_at.type)
-    rows = sa.select(
-        sa.bindparam("case_id", type_=sa.Integer),
-        sa.literal("case.changed"),
-        sa.literal("webhook"),
+    now = sa.bindparam("w_now", type_=notices.c.created_at.type)
+    return sa.select(
+        sa.bindparam("w_case_id", type_=sa.Integer),
+        constant("case.changed"),
+        constant("webhook"),
         subscriber,
-        sa.bindparam("key_prefix", type_=sa.String) + subscriber,
-        sa.bindparam("context", type_=_JSONText()),
-        sa.literal("pending"),
-        sa.literal(0),
+        sa.bindparam("w_key_prefix", type_=sa.String) + subscriber,
+        sa.bindparam("w_context", type_=_JSONText()),
+        constant("pending"),
+        sa.literal_column("0", type_=sa.Integer),
         now,
         now,
     ).where(subs.c.active, wanted)
-    statement: sa.Executable = notices.insert().inline().from_select(list(NOTICE_COLUMNS), rows)
-    return statement
-
-
-_INSERT_WEBHOOKS = Prepared(_webhook_insert)
 
 
 @functools.lru_cache(maxsize=64)
@@ -384,8 +401,7 @@ def apply_change(
         for row in closing:
             status = change.new_values["deadlines_closed"][row["key"]]
             run(connection, _CLOSE_DEADLINE, {"w_id": row["id"], "status": status, "closed_at": now})
-        insert_notices(connection, outbox)
-        run(connection, _INSERT_WEBHOOKS, _webhook_values(case, change, new_version, now))
+        insert_notices(connection, outbox, webhooks=_webhook_values(case, change, new_version, now))
         inserted = [send(connection, _INSERT_DEADLINE, {**r, "ledger": canonical(r["ledger"])}) for r in opened_rows]
     _check_updated(connection, updated(), case, change)
     opened = [{**r, "id": rows()[0]["id"], "closed_at": None} for r, rows in zip(opened_rows, inserted, strict=True)]
@@ -429,7 +445,7 @@ def _check_updated(
 
 
 def _webhook_values(case: Mapping[Any, Any], change: Change, version: int, now: datetime) -> dict[str, Any]:
-    """The parameters of :func:`_webhook_insert`: the change as every subscribed backend hears of it."""
+    """The parameters of :func:`_webhook_rows`: the change as every subscribed backend hears of it."""
     body = {  # JSON-native already: strings, numbers and the instant as canonical() writes it
         "type": "case.changed",
         "case_id": case["id"],
@@ -444,12 +460,12 @@ def _webhook_values(case: Mapping[Any, Any], change: Change, version: int, now: 
         "at": now.astimezone(UTC).isoformat(),
     }
     return {
-        "case_id": case["id"],
-        "kind": change.kind,
-        "event": change.event,
-        "key_prefix": f"case/{case['id']}/v{version}/webhook/",
-        "context": canonical(body),
-        "now": now,
+        "w_case_id": case["id"],
+        "w_kind": change.kind,
+        "w_event": change.event,
+        "w_key_prefix": f"case/{case['id']}/v{version}/webhook/",
+        "w_context": canonical(body),
+        "w_now": now,
     }
 
 
@@ -459,7 +475,7 @@ def hold_writers(connection: sa.Connection) -> None:
     On PostgreSQL it takes ``SHARE`` on ``cases``: it waits for every command that has
     already updated its case to finish, and holds new case updates until this commits, so
     each change commits either before the subscription exists or after it with its webhook
-    row (see :func:`_webhook_insert`). SQLite's ``BEGIN IMMEDIATE`` already does that.
+    row (see :func:`_webhook_rows`). SQLite's ``BEGIN IMMEDIATE`` already does that.
     """
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("LOCK TABLE cases IN SHARE MODE")

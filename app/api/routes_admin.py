@@ -14,6 +14,7 @@ from app.api.deps import CallerDep, EngineDep, require_role
 from app.api.problems import ApiProblem
 from workflow.engine import Engine
 from workflow.tables import webhook_subscriptions, worker_heartbeats
+from workflow.writes import hold_writers
 
 router = APIRouter(tags=["admin"])
 # what the engine records as a change's kind, and the events of its deadline commands (workflow.writes
@@ -53,6 +54,7 @@ def create_webhook(body: schemas.WebhookIn, engine: EngineDep, caller: CallerDep
                 field=f"events.{index}",
             )
     with engine.database.begin() as conn:
+        hold_writers(conn)  # every change commits before the subscription exists, or after it with its delivery
         new = conn.execute(
             webhook_subscriptions.insert().values(
                 url=body.url,
@@ -81,6 +83,7 @@ def delete_webhook(webhook_id: Annotated[int, Path(ge=1, le=2**31 - 1)], engine:
     """Deactivate a subscription (pending deliveries to it go dead)."""
     require_role(caller, "admin")
     with engine.database.begin() as conn:
+        hold_writers(conn)
         updated = conn.execute(
             webhook_subscriptions.update().where(webhook_subscriptions.c.id == webhook_id).values(active=False)
         )

@@ -65,3 +65,23 @@ def test_no_half_written_case_under_storage_faults(
     with engine.database.connect() as conn:
         assert conn.execute(sa.text("SELECT 1")).scalar() == 1
     assert_invariants(engine, audit_key)
+
+
+def test_a_connection_the_server_dropped_never_reaches_a_command(
+    engine: Engine, database_url: str, backend: str, audit_key: bytes
+) -> None:
+    # the pool checks a connection before lending it: a server restart or a killed backend costs no command
+    case_id = engine.open_case(PROGRAM, applicant=applicant(1), data=complete_data(), actor=PLATFORM).id
+    if backend == "postgresql":
+        killer = sa.create_engine(database_url)
+        with killer.connect() as conn:
+            killed = conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        killer.dispose()
+        assert killed >= 1, "the engine's pooled connection was killed"
+    assert engine.fire(case_id, "submit", actor=PLATFORM).state == "online_review"
+    assert_invariants(engine, audit_key)

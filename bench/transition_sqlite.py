@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from app.bootstrap import bootstrap
 from app.settings import Settings
 from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh
+from workflow.audit import HASHED_FIELDS
 from workflow.clock import ManualClock
 from workflow.database import SQLITE_PRAGMAS
 from workflow.definition import Actor
@@ -115,23 +116,7 @@ def seed_history(database: sa.Engine, count: int) -> None:
         for seq in range(1, HISTORY["audit"] + 1):
             conn.execute(
                 sa.insert(audit_events).from_select(
-                    [
-                        "case_id",
-                        "seq",
-                        "at",
-                        "kind",
-                        "actor",
-                        "role",
-                        "via",
-                        "event",
-                        "from_state",
-                        "to_state",
-                        "reason",
-                        "old_values",
-                        "new_values",
-                        "prev_hash",
-                        "hash",
-                    ],
+                    [*HASHED_FIELDS, "prev_hash", "hash"],
                     sa.select(
                         cases.c.id,
                         sa.literal(seq),

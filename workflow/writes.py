@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 
-from workflow.audit import canonical, chain_hash
+from workflow.audit import HASHED_FIELDS, canonical, chain_hash
 from workflow.database import Prepared, constant, fetch, pipeline, run, send
 from workflow.deadlines import DueTime, compute_due
 from workflow.definition import Actor, DeadlineRule, NoticeRule, ProcessDefinition
@@ -101,23 +101,7 @@ OPEN_DEADLINES_OF_CASE = Prepared(sa.select(deadlines).where(deadlines.c.case_id
 KNOWN_OPEN_DEADLINES = "filingflow_open_deadlines"
 """A case row may carry its open deadlines under this key, read with it in the command's
 transaction (see ``EngineBase._load``), so :func:`apply_change` need not read them again."""
-_EVENT_COLUMNS = (
-    "case_id",
-    "seq",
-    "at",
-    "kind",
-    "actor",
-    "role",
-    "via",
-    "event",
-    "from_state",
-    "to_state",
-    "reason",
-    "old_values",
-    "new_values",
-    "prev_hash",
-    "hash",
-)
+_EVENT_COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 _DEADLINE_COLUMNS = (
     "case_id",
     "key",

@@ -155,10 +155,6 @@ def _sqlite_engine(url: str, database: str | None, **options: Any) -> sa.Engine:
     return engine
 
 
-def is_postgres(engine: sa.Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 # ---- the write path's statements, run on the driver ---------------------------------------
 
 Processor = Callable[[Any], Any] | None

@@ -31,7 +31,7 @@ from workflow.definition import (
     NoticeRule,
     Refusal,
 )
-from workflow.engine_base import OPEN_DEADLINES, claim_due, claim_with_case, require_reason
+from workflow.engine_base import claim_with_case, require_reason
 from workflow.errors import (
     ConflictError,
     FilingFlowError,
@@ -47,7 +47,7 @@ from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
 from workflow.version_commands import VersionCommands
 from workflow.views import AuditEntry, BatchOutcome, CaseInspection, CaseSnapshot, EventOption, OverrideOutcome
-from workflow.writes import Change, WriteResult, json_native, live_key
+from workflow.writes import KNOWN_OPEN_DEADLINES, Change, WriteResult, json_native, live_key
 
 log = logging.getLogger("filingflow.engine")
 DEADLINE_FAILED = NoticeRule("deadline_failed", ("email",), audience="staff")
@@ -334,9 +334,9 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
     def inspect(self, case_id: int, *, actor: Actor) -> CaseInspection:
         """A case, the events this actor may fire now and its amount, from one read (API, console)."""
         with read_only(self.database) as conn:
-            row = self._load(conn, case_id)
+            row = self._load(conn, case_id, with_deadlines=True)
             process = self._process(row)
-            snapshot = self._snapshot_of(row, conn.execute(OPEN_DEADLINES, {"case_id": case_id}).mappings())
+            snapshot = self._snapshot_of(row, row[KNOWN_OPEN_DEADLINES])
             already = self._claimed_before(row, self._cap_rows(conn, process, row["applicant_code"]))
         return CaseInspection(
             snapshot, self._options(row, process, actor), process.definition.amount(row["data"], already)
@@ -503,19 +503,15 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             )
             return deadline["case_id"], deadline["key"]
 
-    def _claim_due(self, conn: sa.Connection, deadline_id: int, now: datetime) -> sa.RowMapping | None:
-        """The deadline if it is still pending and still due (an extension may have just moved it)."""
-        return claim_due(conn, deadline_id, now)
-
     def _fail_deadline(self, deadline_id: int, error: FilingFlowError, now: datetime) -> None:
         """Settle a deadline whose expiry can never succeed: ``failed``, audited, staff alerted."""
         log.error("deadline %s cannot be expired, marked failed for staff: %s", deadline_id, error)
         try:
             with self._transaction() as conn:
-                deadline = self._claim_due(conn, deadline_id, now)
-                if deadline is None:
+                claimed = claim_with_case(conn, deadline_id, now)
+                if claimed is None:
                     return
-                row = self._load(conn, deadline["case_id"])
+                deadline, row = claimed  # the row's open deadlines still list this one: it is not closed by the write
                 conn.execute(
                     deadlines.update().where(deadlines.c.id == deadline_id).values(status="failed", closed_at=now)
                 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,35 +28,9 @@ from workflow.writes import (
 )
 
 MAX_REASON = 2000
+_NEVER = datetime.max.replace(tzinfo=UTC)
 # built once (see workflow.writes): the read side of every command
 _LOAD_CASE = Prepared(sa.select(cases).where(cases.c.id == sa.bindparam("case_id")))
-OPEN_DEADLINES = (
-    sa.select(deadlines)
-    .where(deadlines.c.case_id == sa.bindparam("case_id"), deadlines.c.status.in_(("pending", "suspended")))
-    .order_by(deadlines.c.due_at)
-)
-
-
-def _claim_due_statement(dialect: Dialect) -> sa.Executable:
-    query = sa.select(deadlines).where(
-        deadlines.c.id == sa.bindparam("deadline_id"),
-        deadlines.c.status == constant("pending"),
-        deadlines.c.due_at <= sa.bindparam("now"),
-    )
-    return query.with_for_update(skip_locked=True) if dialect.name == "postgresql" else query
-
-
-_CLAIM_DUE = Prepared(_claim_due_statement)
-
-
-def claim_due(conn: sa.Connection, deadline_id: int, now: datetime) -> sa.RowMapping | None:
-    """The deadline if it is still pending and still due (an extension may have just moved it).
-
-    On PostgreSQL the row is locked for the transaction, and skipped (``None``) while another
-    worker holds it; SQLite's ``BEGIN IMMEDIATE`` already serialises the writers.
-    """
-    rows = fetch(conn, _CLAIM_DUE, {"deadline_id": deadline_id, "now": now})
-    return rows[0] if rows else None
 
 
 def _claim_with_case_statement(dialect: Dialect) -> sa.Executable:
@@ -86,9 +60,12 @@ _CASE_ROW_WITH_DEADLINES = result_tuple([*(c.key for c in cases.c), KNOWN_OPEN_D
 
 
 def claim_with_case(conn: sa.Connection, deadline_id: int, now: datetime) -> tuple[sa.RowMapping, sa.RowMapping] | None:
-    """:func:`claim_due`, with its case and the case's open deadlines, in one round trip.
+    """The deadline if it is still pending and still due (an extension may have just moved it),
+    with its case and the case's open deadlines, in one round trip.
 
-    The deadline is claimed (locked) in the same statement that reads its case; the open
+    On PostgreSQL the deadline row is locked for the transaction, and skipped (``None``) while
+    another worker holds it; SQLite's ``BEGIN IMMEDIATE`` already serialises the writers.
+    The deadline is claimed in the same statement that reads its case; the open
     deadlines come beside it, carried on the case row for the write path. A concurrent
     change to them between these reads and the case update is caught by the version check
     (every change to a deadline changes its case's version).
@@ -205,11 +182,11 @@ class EngineBase:
         except sa.exc.IntegrityError as exc:
             if not _is_unique_violation(exc):
                 raise
-            if "live_key" in str(exc.orig):
+            if live_rule is not None and "live_key" in str(exc.orig):
                 raise GuardRefused(
                     "the applicant already has a live case in this round: no duplicate filing of the same matter",
                     field="applicant.code",
-                    rule=live_rule or "LIVE-CASE",
+                    rule=live_rule,
                 ) from exc
             raise ConflictError(
                 "a concurrent command changed the same case; read it again and retry",
@@ -256,11 +233,12 @@ class EngineBase:
         return self.programs.get(row["program_key"], row["program_version"])
 
     def _snapshot(self, conn: sa.Connection, case_id: int) -> CaseSnapshot:
-        row = self._load(conn, case_id)
-        return self._snapshot_of(row, list(conn.execute(OPEN_DEADLINES, {"case_id": case_id}).mappings()))
+        row = self._load(conn, case_id, with_deadlines=True)
+        return self._snapshot_of(row, row[KNOWN_OPEN_DEADLINES])
 
     def _snapshot_of(self, row: Mapping[Any, Any], open_deadlines: Iterable[Mapping[Any, Any]]) -> CaseSnapshot:
-        """A snapshot from a case row and its open deadlines as already known (no query)."""
+        """A snapshot from a case row and its open deadlines as already known (no query), soonest due first."""
+        soonest = sorted(open_deadlines, key=lambda d: (d["due_at"] is None, d["due_at"] or _NEVER))
         process = self.programs.get(row["program_key"], row["program_version"])
         return CaseSnapshot(
             id=row["id"],
@@ -281,7 +259,7 @@ class EngineBase:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             submitted_at=row["submitted_at"],
-            deadlines=tuple(deadline_view(d) for d in open_deadlines),
+            deadlines=tuple(deadline_view(d) for d in soonest),
         )
 
 

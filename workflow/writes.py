@@ -58,7 +58,7 @@ class WriteResult:
     case_row: Mapping[str, Any] = field(default_factory=dict)
     """The case row as written, so the caller need not read it back."""
     open_deadlines: tuple[Mapping[str, Any], ...] = ()
-    """The case's open deadlines after the change, soonest first."""
+    """The case's open deadlines after the change (a snapshot sorts them)."""
 
 
 def json_native(value: Any) -> Any:
@@ -390,7 +390,6 @@ def apply_change(
     _check_updated(connection, updated(), case, change)
     opened = [{**r, "id": rows()[0]["id"], "closed_at": None} for r, rows in zip(opened_rows, inserted, strict=True)]
     still_open = [r for r in open_rows if r not in closing] + opened
-    still_open.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now))
     return WriteResult(
         version=new_version,
         deadlines_closed=tuple(r["key"] for r in closing),

@@ -11,7 +11,6 @@ from app.api import problems, routes_admin, routes_cases, routes_programs
 from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
 from app.api.routes_cases import PROBLEMS
-from app.api.writers import WriteQueue
 from workflow.engine import Engine
 
 DESCRIPTION = """
@@ -55,7 +54,6 @@ def create_app(
     )
     app.state.engine = engine
     app.state.tokens = TokenCache(engine.database, engine.clock)
-    app.state.writes = WriteQueue(engine.database)
     app.state.sandbox = sandbox
     problems.install(app)
     app.include_router(routes_cases.router)

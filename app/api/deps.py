@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
@@ -12,7 +11,6 @@ from fastapi import Depends, Header, Request, Response
 from app.api import auth, idempotency
 from app.api.encoding import JsonBody, dumps
 from app.api.problems import ApiProblem
-from app.api.writers import WriteQueue
 from workflow.engine import Engine
 from workflow.errors import CaseNotFound, FilingFlowError
 from workflow.views import CaseSnapshot
@@ -127,27 +125,18 @@ def run_idempotent(
     body: Any,
     if_match: str | None,
     action: Callable[[], tuple[int, Any, dict[str, str]]],
-    queued: bool = True,
 ) -> Response:
-    """Run ``action`` once per Idempotency-Key; replays return the first response.
-
-    ``action`` runs in its turn of the process's :class:`~app.api.writers.WriteQueue` unless
-    ``queued`` is false (a batch: its cases are separate commands others may interleave with).
-    """
+    """Run ``action`` once per Idempotency-Key; replays return the first response."""
     key = idempotency.check_key(key)
-    queue: WriteQueue = request.app.state.writes
-    turn = queue.turn if queued else nullcontext
     if key is None:
-        with turn():
-            status, payload, headers = action()
+        status, payload, headers = action()
         return JsonBody(dumps(payload), status_code=status, headers=headers)
     digest = idempotency.request_hash(request.method, request.url.path, body, if_match)
     stored = idempotency.begin(engine.database, caller, key, digest, engine.clock.now())
     if stored is not None:
         return JsonBody(stored.body, status_code=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"})
     try:
-        with turn():
-            status, payload, headers = action()
+        status, payload, headers = action()
     except (FilingFlowError, ApiProblem):
         idempotency.abandon(engine.database, caller, key)  # refused: nothing done, a corrected retry may run
         raise

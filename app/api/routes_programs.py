@@ -90,5 +90,5 @@ def advance_batch(
         return 200, {"advanced": list(outcome.advanced), "stopped_at": outcome.stopped_at, "reason": outcome.reason}, {}
 
     return run_idempotent(
-        engine, caller, request, key=idempotency_key, body=body.model_dump(), if_match=None, action=action, queued=False
+        engine, caller, request, key=idempotency_key, body=body.model_dump(), if_match=None, action=action
     )

@@ -32,6 +32,18 @@ from workflow.reminders import ladder, next_rung
 from workflow.tables import audit_events, cases, deadlines, notices, webhook_subscriptions
 from workflow.workdays import WorkingDayCalendar
 
+CHANGE_KINDS = ("open", "transition", "system", "override", "deadline", "migration", "amount")
+"""Every kind of change the audit trail records (webhook filters and the console name them too)."""
+ENGINE_EVENTS = (
+    "deadline.extend",
+    "deadline.suspend",
+    "deadline.resume",
+    "deadline.recompute",
+    "deadline.failed",
+    "amount.rebalanced",
+)
+"""The events the engine records itself, beside the programs' own event names."""
+
 
 @dataclass(slots=True)
 class Change:
@@ -47,6 +59,12 @@ class Change:
     new_values: dict[str, Any] = field(default_factory=dict)
     extra_notices: tuple[NoticeRule, ...] = ()
     notice_context: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:  # a new kind or engine event must be named above, where filters find it
+        if self.kind not in CHANGE_KINDS:
+            raise ValueError(f"unknown change kind {self.kind!r}")
+        if self.kind in {"deadline", "amount"} and self.event not in ENGINE_EVENTS:
+            raise ValueError(f"unknown engine event {self.event!r}")
 
 
 @dataclass(frozen=True, slots=True)

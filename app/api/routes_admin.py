@@ -14,19 +14,15 @@ from app.api.deps import CallerDep, EngineDep, require_role
 from app.api.problems import ApiProblem
 from workflow.engine import Engine
 from workflow.tables import webhook_subscriptions, worker_heartbeats
-from workflow.writes import hold_writers
+from workflow.writes import CHANGE_KINDS, ENGINE_EVENTS, hold_writers
 
 router = APIRouter(tags=["admin"])
-# what the engine records as a change's kind, and the events of its deadline commands (workflow.writes
-# and workflow.deadline_commands); a subscription filter matches either these or a program's event names
-CHANGE_KINDS = ("open", "transition", "system", "override", "deadline", "migration")
-DEADLINE_COMMANDS = ("deadline.extend", "deadline.suspend", "deadline.resume", "deadline.recompute")
 
 
 def filter_names(engine: Engine) -> frozenset[str]:
-    """Every name a webhook filter may hold: change kinds, deadline commands, any program's events."""
+    """Every name a webhook filter may hold: change kinds, the engine's own events, any program's events."""
     events = {event.name for process in engine.programs for event in process.definition.events}
-    return frozenset({*CHANGE_KINDS, *DEADLINE_COMMANDS, *events})
+    return frozenset({*CHANGE_KINDS, *ENGINE_EVENTS, *events})
 
 
 def _out(row: Any) -> dict[str, Any]:

@@ -65,14 +65,16 @@ AUDIT_KINDS = {
     "override": "状态调整",
     "deadline": "期限变更",
     "migration": "流程版本迁移",
+    "amount": "金额调整",
 }
 
-DEADLINE_EVENTS = {
+ENGINE_EVENTS = {
     "deadline.extend": "延长期限",
     "deadline.suspend": "暂停计时",
     "deadline.resume": "恢复计时",
     "deadline.recompute": "按日历重新计算期限",
     "deadline.failed": "期限到期处理失败",
+    "amount.rebalanced": "按年度上限重新分配金额",
 }
 
 
@@ -96,7 +98,7 @@ class ProcessLabels:
     def event(self, name: str | None) -> str:
         if not name:
             return ""
-        return self.events.get(name) or DEADLINE_EVENTS.get(name, name)
+        return self.events.get(name) or ENGINE_EVENTS.get(name, name)
 
 
 def label(table: dict[str, str], key: str | None) -> str:

@@ -21,6 +21,7 @@ from tests.api.conftest import Api, api_image
 from tests.conftest import AUDIT_KEY
 from tests.support.longgang import PROGRAM, applicant, complete_data
 from tests.support.postgres import free_port
+from workflow.writes import CHANGE_KINDS, ENGINE_EVENTS
 
 FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
 SECRET = "webhook-secret-0123456789"
@@ -191,3 +192,8 @@ def test_subscription_filters_name_known_events_only(api: Api) -> None:
             json={"url": "http://127.0.0.1:9/hook", "secret": SECRET, "events": recorded + every_program_event[:20]},
         )
         assert accepted.status_code == 201, accepted.text
+        engine_names = admin.post(  # every kind and engine event the trail can hold, not just those seen above
+            "/v1/webhooks",
+            json={"url": "http://127.0.0.1:9/hook", "secret": SECRET, "events": [*CHANGE_KINDS, *ENGINE_EVENTS]},
+        )
+        assert engine_names.status_code == 201, engine_names.text

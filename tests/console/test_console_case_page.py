@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from app.console import labels
 from tests.console.conftest import Console, section_text
 from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
+from workflow.writes import CHANGE_KINDS, ENGINE_EVENTS
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -87,3 +89,8 @@ def test_the_diagram_is_an_inline_svg_with_the_current_state_marked(console: Con
     mermaid = page[page.index("Mermaid 源码") :]
     assert "stateDiagram-v2" in mermaid
     assert "class awaiting_paper" in mermaid
+
+
+def test_every_kind_and_engine_event_of_the_trail_has_a_zh_cn_label() -> None:
+    assert set(labels.AUDIT_KINDS) == set(CHANGE_KINDS)
+    assert set(labels.ENGINE_EVENTS) == set(ENGINE_EVENTS)

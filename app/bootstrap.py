@@ -34,7 +34,9 @@ def bootstrap(
             "FILINGFLOW_AUDIT_KEY is not set: using the development audit key; "
             "audit hashes are not tamper-proof against anyone who has read the source"
         )
-    database = create_database_engine(settings.database_url, **_pool(settings))
+    database = create_database_engine(
+        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
     if migrate is None:
         migrate = database.dialect.name == "sqlite"
     ensure_current(database, migrate=migrate)
@@ -50,10 +52,3 @@ def bootstrap(
     )
     engine.reload_calendar()  # staff overrides and loaded years live in the database
     return engine
-
-
-def _pool(settings: Settings) -> dict[str, int]:
-    """Connection pool size for a server database (SQLite has no server to share)."""
-    if settings.database_url.startswith("sqlite"):
-        return {}
-    return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}

@@ -69,7 +69,7 @@ class Settings:
             worker_interval=_positive(env, "FILINGFLOW_WORKER_INTERVAL", 30.0),
             var_dir=env.get("FILINGFLOW_VAR_DIR", "").strip() or "var",
             smtp_host=env.get("FILINGFLOW_SMTP_HOST", "").strip() or None,
-            smtp_port=int(_positive(env, "FILINGFLOW_SMTP_PORT", 25)),
+            smtp_port=_int(env, "FILINGFLOW_SMTP_PORT", 25, maximum=65535),
             smtp_tls=_choice(env, "FILINGFLOW_SMTP_TLS", ("none", "starttls", "ssl"), "none"),
             smtp_username=env.get("FILINGFLOW_SMTP_USERNAME", "").strip() or None,
             smtp_password=env.get("FILINGFLOW_SMTP_PASSWORD") or None,
@@ -77,14 +77,14 @@ class Settings:
             sms_gateway_url=env.get("FILINGFLOW_SMS_GATEWAY_URL", "").strip() or None,
             sms_gateway_secret=env.get("FILINGFLOW_SMS_GATEWAY_SECRET") or None,
             staff_email=env.get("FILINGFLOW_STAFF_EMAIL", "").strip() or "staff@filingflow.local",
-            outbox_max_attempts=int(_positive(env, "FILINGFLOW_OUTBOX_MAX_ATTEMPTS", 8)),
+            outbox_max_attempts=_int(env, "FILINGFLOW_OUTBOX_MAX_ATTEMPTS", 8),
             outbox_lease_seconds=_positive(env, "FILINGFLOW_OUTBOX_LEASE_SECONDS", 120.0),
             calendar_package_until=_year(env, "FILINGFLOW_CALENDAR_PACKAGE_UNTIL"),
             programs=env.get("FILINGFLOW_PROGRAMS", "").strip() or None,
-            db_pool_size=_positive_int(env, "FILINGFLOW_DB_POOL_SIZE", 5),
-            db_max_overflow=_whole(env, "FILINGFLOW_DB_MAX_OVERFLOW", 10),
-            outbox_batch=_positive_int(env, "FILINGFLOW_OUTBOX_BATCH", 200),
-            outbox_commit_every=_positive_int(env, "FILINGFLOW_OUTBOX_COMMIT_EVERY", 1),
+            db_pool_size=_int(env, "FILINGFLOW_DB_POOL_SIZE", 5),
+            db_max_overflow=_int(env, "FILINGFLOW_DB_MAX_OVERFLOW", 10, minimum=0),
+            outbox_batch=_int(env, "FILINGFLOW_OUTBOX_BATCH", 200),
+            outbox_commit_every=_int(env, "FILINGFLOW_OUTBOX_COMMIT_EVERY", 1),
             smtp_ca_file=env.get("FILINGFLOW_SMTP_CA_FILE", "").strip() or None,
             console_secure_cookie=_choice(env, "FILINGFLOW_CONSOLE_SECURE_COOKIE", ("0", "1", "false", "true"), "0")
             in ("1", "true"),
@@ -111,12 +111,7 @@ def _sandbox_start(env: Mapping[str, str]) -> datetime | None:
 
 
 def _year(env: Mapping[str, str], name: str) -> int | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2200:
-        raise SettingsError(f"{name}={raw!r} is not a year")
-    return int(raw)
+    return _int(env, name, 0, minimum=2000, maximum=2200) or None
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -139,19 +134,11 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise SettingsError(f"{name}={raw!r} must be a positive whole number")
-    return int(raw)
-
-
-def _whole(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise SettingsError(f"{name}={raw!r} must be a whole number (0 or more)")
+    if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
+        bounds = f"{minimum}..{maximum}" if maximum is not None else f"{minimum} or more"
+        raise SettingsError(f"{name}={raw!r} must be a whole number, {bounds}")
     return int(raw)

@@ -122,10 +122,6 @@ class Dispatcher:
     def __repr__(self) -> str:
         return f"Dispatcher(email={self._channels.email!r}, sms={self._channels.sms!r})"
 
-    @property
-    def policy(self) -> OutboxPolicy:
-        return self._policy
-
     def dispatch_due(self, *, limit: int | None = None) -> DispatchReport:
         """Claim and deliver one batch of due notices (synchronous entry point)."""
         return asyncio.run(self.dispatch_batch(limit=limit))

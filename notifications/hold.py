@@ -74,7 +74,7 @@ class Hold:
         """Wait until sending ``notice_id`` keeps the bound, and say whether it is still ours."""
         self._reap()
         while len(self._marks) + self._writing_marks + 1 > self._every:
-            await self._write_pending()
+            await self.close()
         if not self._is_trusted(notice_id):
             await self._settle()
             await self._write(self._take_marks(), self._chunk(self._position[notice_id], self._every))
@@ -94,9 +94,7 @@ class Hold:
     async def close(self) -> None:
         """Write everything still pending (also after an error: a recorded send is not sent again)."""
         await self._settle()
-        marks = self._take_marks()
-        if marks:
-            await self._write(marks, [])
+        await self._write(self._take_marks(), [])
 
     # ---- outcomes other than sent (rare: written at once) -----------------------------
 
@@ -165,12 +163,6 @@ class Hold:
                 await writing
             finally:
                 self._writing, self._writing_marks = None, 0
-
-    async def _write_pending(self) -> None:
-        await self._settle()
-        marks = self._take_marks()
-        if marks:
-            await self._write(marks, [])
 
     async def _write(self, marks: list[dict[str, Any]], renew: list[tuple[int, int]]) -> None:
         """One transaction in a worker thread: the sent-marks, then the renewals (a row not renewed is lost)."""

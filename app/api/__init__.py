@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request, Response
 from app.api import problems, routes_admin, routes_cases, routes_programs
 from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
-from app.api.routes_cases import PROBLEMS
 from workflow.engine import Engine
 
 DESCRIPTION = """
@@ -42,7 +41,7 @@ def create_app(
     console_secure_cookie: bool = False,
 ) -> FastAPI:
     app = FastAPI(
-        responses=PROBLEMS,
+        responses=problems.RESPONSES,
         title="FilingFlow",
         version="1.0",
         description=DESCRIPTION,

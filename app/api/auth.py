@@ -24,8 +24,9 @@ from workflow.applicants import validate_uscc
 from workflow.clock import Clock
 from workflow.database import read_only
 from workflow.definition import Actor
-from workflow.errors import InvalidInput
+from workflow.errors import CaseNotFound, InvalidInput
 from workflow.tables import api_tokens
+from workflow.views import CaseSnapshot
 
 TOKEN_ROLES = ("platform", "staff", "applicant", "admin")
 PREFIX = "ff_"
@@ -92,9 +93,20 @@ def revoke_token(database: sa.Engine, *, name: str, now: datetime) -> bool:
         return bool(updated.rowcount)
 
 
+def ensure_visible(caller: Caller, case: CaseSnapshot) -> CaseSnapshot:
+    """The case if this caller may see it; another applicant's case is 404, never 403 (OWASP API1)."""
+    if caller.role == "applicant" and case.applicant.code != caller.applicant_code:
+        raise CaseNotFound(f"no case {case.id}", case_id=case.id, field="case_id")
+    return case
+
+
+def _well_formed(token: str) -> bool:
+    return token.startswith(PREFIX) and len(token) <= 200
+
+
 def resolve(database: sa.Engine, token: str) -> Caller | None:
     """The caller a token stands for, or ``None`` if it is unknown or revoked (always asks the database)."""
-    if not token.startswith(PREFIX) or len(token) > 200:
+    if not _well_formed(token):
         return None
     with read_only(database) as conn:  # a read: on SQLite it must not queue behind writers
         row = (
@@ -115,16 +127,16 @@ class TokenCache:
     """Valid tokens remembered for :data:`CACHE_SECONDS`: one lookup per token and interval, not per request.
 
     Only positive answers are kept, keyed by the token's hash; a revoked token is refused
-    at most ``seconds`` after its revocation, an unknown one at once.
+    at most :data:`CACHE_SECONDS` after its revocation, an unknown one at once.
     """
 
-    def __init__(self, database: sa.Engine, clock: Clock, *, seconds: float = CACHE_SECONDS) -> None:
-        self.database, self.clock, self.ttl = database, clock, timedelta(seconds=seconds)
+    def __init__(self, database: sa.Engine, clock: Clock) -> None:
+        self.database, self.clock, self.ttl = database, clock, timedelta(seconds=CACHE_SECONDS)
         self._known: dict[str, tuple[Caller, datetime]] = {}  # token hash -> (caller, when looked up)
         self._lock = threading.Lock()
 
     def resolve(self, token: str) -> Caller | None:
-        if not token.startswith(PREFIX) or len(token) > 200:
+        if not _well_formed(token):
             return None
         key, now = token_hash(token), self.clock.now()
         with self._lock:

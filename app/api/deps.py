@@ -12,7 +12,7 @@ from app.api import auth, idempotency
 from app.api.encoding import JsonBody, dumps
 from app.api.problems import ApiProblem
 from workflow.engine import Engine
-from workflow.errors import CaseNotFound, FilingFlowError
+from workflow.errors import FilingFlowError
 from workflow.views import CaseSnapshot
 
 
@@ -68,10 +68,7 @@ def require_role(caller: auth.Caller, *roles: str) -> None:
 
 def visible_case(engine: Engine, caller: auth.Caller, case_id: int) -> CaseSnapshot:
     """The case if this caller may see it; another applicant's case is 404, never 403."""
-    case = engine.get_case(case_id)
-    if caller.role == "applicant" and case.applicant.code != caller.applicant_code:
-        raise CaseNotFound(f"no case {case_id}", case_id=case_id, field="case_id")
-    return case
+    return auth.ensure_visible(caller, engine.get_case(case_id))
 
 
 def etag(version: int) -> str:

@@ -15,8 +15,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.problems import TYPE_BASE
+
 MAX_BODY = 1024 * 1024
-TYPE_BASE = "https://filingflow.example/problems/"
 
 
 class BodySizeLimit:

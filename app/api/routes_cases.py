@@ -24,7 +24,7 @@ from app.api.deps import (
     visible_case,
 )
 from app.api.encoding import JsonBody
-from app.api.problems import RESPONSES, ApiProblem
+from app.api.problems import ApiProblem
 from app.api.views import case_out, deadline_out
 from workflow.engine import Engine
 from workflow.errors import CaseNotFound
@@ -39,8 +39,6 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64, descript
 MAX_PAGE = 100
 MAX_NOTICE_KEY = 200  # notices.idempotency_key
 RESENDS_PER_HOUR = 3
-
-PROBLEMS = RESPONSES  # documented on every operation (create_app)
 
 
 def _case_response(status: int, body: dict[str, Any], *, location: bool = False) -> tuple[int, Any, dict[str, str]]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.auth import Caller
+from app.api.auth import Caller, ensure_visible
 from workflow.engine import Engine
-from workflow.errors import CaseNotFound
 from workflow.money import fen_to_yuan
 from workflow.views import DeadlineView
 
@@ -29,9 +28,7 @@ def deadline_out(d: DeadlineView) -> dict[str, Any]:
 def case_out(engine: Engine, case_id: int, caller: Caller) -> dict[str, Any]:
     """The API's view of a case for this caller, from one read; another applicant's case is 404."""
     inspection = engine.inspect(case_id, actor=caller.actor())
-    case, options, amount = inspection.case, inspection.options, inspection.amount
-    if caller.role == "applicant" and case.applicant.code != caller.applicant_code:
-        raise CaseNotFound(f"no case {case_id}", case_id=case_id, field="case_id")
+    case, options, amount = ensure_visible(caller, inspection.case), inspection.options, inspection.amount
     definition = engine.programs.get(case.program, case.program_version).definition
     return {
         "id": case.id,

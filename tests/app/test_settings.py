@@ -13,7 +13,31 @@ def test_defaults_need_nothing_set() -> None:
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert (settings.db_pool_size, settings.db_max_overflow) == (5, 10)
     assert (settings.calendar_package_until, settings.programs, settings.clock_start) == (None, None, None)
+    assert (settings.outbox_batch, settings.outbox_commit_every, settings.console_secure_cookie) == (200, 1, False)
     assert settings.audit_key_is_default
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        (
+            {"FILINGFLOW_OUTBOX_BATCH": "25", "FILINGFLOW_OUTBOX_COMMIT_EVERY": "7"},
+            {"outbox_batch": 25, "outbox_commit_every": 7},
+        ),
+        (
+            {"FILINGFLOW_SMTP_CA_FILE": "/ca.pem", "FILINGFLOW_SMTP_PORT": "465"},
+            {"smtp_ca_file": "/ca.pem", "smtp_port": 465},
+        ),
+        ({"FILINGFLOW_CONSOLE_SECURE_COOKIE": "1"}, {"console_secure_cookie": True}),
+        ({"FILINGFLOW_CONSOLE_SECURE_COOKIE": "true"}, {"console_secure_cookie": True}),
+        ({"FILINGFLOW_CONSOLE_SECURE_COOKIE": "0"}, {"console_secure_cookie": False}),
+        ({"FILINGFLOW_DB_MAX_OVERFLOW": "0"}, {"db_max_overflow": 0}),
+        ({"FILINGFLOW_CALENDAR_PACKAGE_UNTIL": "2026"}, {"calendar_package_until": 2026}),
+    ],
+)
+def test_values_from_the_environment(environ: dict[str, str], expected: dict[str, object]) -> None:
+    settings = Settings.from_env(environ)
+    assert {name: getattr(settings, name) for name in expected} == expected
 
 
 @pytest.mark.parametrize(
@@ -22,6 +46,13 @@ def test_defaults_need_nothing_set() -> None:
         ("FILINGFLOW_DB_POOL_SIZE", "0"),
         ("FILINGFLOW_DB_POOL_SIZE", "many"),
         ("FILINGFLOW_DB_MAX_OVERFLOW", "-1"),
+        ("FILINGFLOW_SMTP_PORT", "70000"),
+        ("FILINGFLOW_OUTBOX_BATCH", "0"),
+        ("FILINGFLOW_OUTBOX_BATCH", "-3"),
+        ("FILINGFLOW_OUTBOX_COMMIT_EVERY", "2.5"),
+        ("FILINGFLOW_OUTBOX_COMMIT_EVERY", "many"),
+        ("FILINGFLOW_CONSOLE_SECURE_COOKIE", "sometimes"),
+        ("FILINGFLOW_OUTBOX_MAX_ATTEMPTS", "2.5"),
         ("FILINGFLOW_CALENDAR_PACKAGE_UNTIL", "next year"),
         ("FILINGFLOW_WORKER_INTERVAL", "0"),
         ("FILINGFLOW_SMTP_TLS", "maybe"),
@@ -33,16 +64,13 @@ def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
         Settings.from_env({name: value})
 
 
-def test_pool_settings_reach_a_server_database(database_url: str) -> None:
+def test_pool_settings_reach_the_database(database_url: str) -> None:
     settings = Settings.from_env(
         {"FILINGFLOW_DATABASE_URL": database_url, "FILINGFLOW_DB_POOL_SIZE": "3", "FILINGFLOW_DB_MAX_OVERFLOW": "0"}
     )
     engine = bootstrap(settings, migrate=False)
     try:
         pool = engine.database.pool
-        if database_url.startswith("postgresql"):
-            assert (pool.size(), pool._max_overflow) == (3, 0)  # type: ignore[attr-defined]
-        else:  # the embedded file keeps SQLAlchemy's own pool: the settings size a server's connections
-            assert pool.size() == 5  # type: ignore[attr-defined]
+        assert (pool.size(), pool._max_overflow) == (3, 0)  # type: ignore[attr-defined]
     finally:
         engine.database.dispose()

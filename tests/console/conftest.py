@@ -38,10 +38,14 @@ class Console:
         return http.post("/console/login", data={"token": token, "csrf": self.csrf(http, "/console/login")})
 
     def csrf(self, http: httpx.Client, path: str = "/console/queue") -> str:
-        page = http.get(path).text
-        marker = 'name="csrf" value="'
-        start = page.index(marker) + len(marker)
-        return page[start : page.index('"', start)]
+        return form_token(http.get(path).text)
+
+
+def form_token(page: str) -> str:
+    """The CSRF token a console page's form carries."""
+    marker = 'name="csrf" value="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.settings import Settings, SettingsError
+from app.settings import SettingsError
 from tests.conftest import AUDIT_KEY
 from tests.notifications.cases import rows, submitted
 from tests.support.sms_gateway import SECRET, SmsProvider
@@ -97,25 +96,6 @@ def test_bad_status_names_the_option_and_changes_nothing(
     assert "--status" in result.output
     assert "pending, sent or dead" in result.output
     assert rows(engine) == before
-
-
-@pytest.mark.parametrize("name", ["FILINGFLOW_OUTBOX_BATCH", "FILINGFLOW_OUTBOX_COMMIT_EVERY"])
-@pytest.mark.parametrize("raw", ["0", "-3", "2.5", "many"])
-def test_outbox_sizes_must_be_positive_whole_numbers(name: str, raw: str) -> None:
-    with pytest.raises(SettingsError, match=f"{name}={raw!r} must be a positive whole number"):
-        Settings.from_env({name: raw})
-
-
-def test_outbox_sizes_from_the_environment() -> None:
-    settings = Settings.from_env(
-        {
-            "FILINGFLOW_OUTBOX_BATCH": "25",
-            "FILINGFLOW_OUTBOX_COMMIT_EVERY": "7",
-            "FILINGFLOW_SMTP_CA_FILE": "/ca.pem",
-        }
-    )
-    assert (settings.outbox_batch, settings.outbox_commit_every, settings.smtp_ca_file) == (25, 7, "/ca.pem")
-    assert (Settings.from_env({}).outbox_batch, Settings.from_env({}).outbox_commit_every) == (200, 1)
 
 
 def test_a_bad_batch_size_stops_dispatch_before_anything_is_sent(

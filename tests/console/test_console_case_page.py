@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from app.console import labels
 from tests.console.conftest import Console, section_text
-from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
+from tests.support.longgang import STAFF, submitted
 from workflow.writes import CHANGE_KINDS, ENGINE_EVENTS
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -21,8 +21,7 @@ def _text(node: ET.Element) -> str:
 
 def _case_in_awaiting_paper(console: Console) -> int:
     engine = console.engine
-    case_id = engine.open_case(PROGRAM, applicant=applicant(1), data=complete_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
+    case_id = submitted(engine, 1)
     engine.fire(case_id, "pass_online_review", actor=STAFF)
     engine.override(case_id, "awaiting_paper", actor=STAFF, reason="门户已审核通过，补录")
     return case_id

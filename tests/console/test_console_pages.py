@@ -7,7 +7,7 @@ import io
 from datetime import timedelta
 
 from tests.console.conftest import Console
-from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, submitted
 from tests.support.shenzhen import PROGRAM as VOUCHER
 from tests.support.shenzhen import voucher_data
 from workflow.clock import ManualClock
@@ -15,8 +15,7 @@ from workflow.clock import ManualClock
 
 def _evaluated(console: Console, serial: int) -> int:
     engine = console.engine
-    case_id = engine.open_case(PROGRAM, applicant=applicant(serial), data=complete_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
+    case_id = submitted(engine, serial)
     engine.override(case_id, "evaluation", actor=STAFF, reason="测试准备")
     return case_id
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from app.console.queries import PAGE
 from tests.console.conftest import Console
-from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, submitted
 from workflow.clock import ManualClock
 
 
@@ -84,8 +84,7 @@ def test_the_batch_form_offers_only_events_that_need_no_reason_or_document(conso
 
 def test_a_batch_of_an_event_needing_a_reason_is_refused_with_a_message(console: Console) -> None:
     engine = console.engine
-    case_id = engine.open_case(PROGRAM, applicant=applicant(1), data=complete_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
+    case_id = submitted(engine, 1)
     before = engine.get_case(case_id).version
     with console.signed_in() as http:
         token = console.csrf(http)
@@ -99,8 +98,7 @@ def test_a_batch_of_an_event_needing_a_reason_is_refused_with_a_message(console:
 
 def test_a_batch_with_an_unknown_case_answers_with_a_console_page(console: Console) -> None:
     engine = console.engine
-    case_id = engine.open_case(PROGRAM, applicant=applicant(1), data=complete_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
+    case_id = submitted(engine, 1)
     before = engine.get_case(case_id).version
     with console.signed_in() as http:
         token = console.csrf(http)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.console.conftest import Console, section_text
-from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh
+from tests.support.longgang import STAFF, sh, submitted
 from workflow.clock import SHANGHAI, ManualClock
 
 
@@ -11,8 +11,7 @@ def _awaiting_paper_from(console: Console, clock: ManualClock, serial: int, when
     """A case whose 5-working-day paper deadline (LG-DL-1) starts at ``when``; returns its due day."""
     engine = console.engine
     clock.set(sh(when))
-    case_id = engine.open_case(PROGRAM, applicant=applicant(serial), data=complete_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
+    case_id = submitted(engine, serial)
     engine.override(case_id, "awaiting_paper", actor=STAFF, reason="测试")
     (deadline,) = engine.get_case(case_id).deadlines
     return deadline.due_at.astimezone(SHANGHAI).strftime("%a %m-%d")

@@ -10,7 +10,7 @@ import pytest
 from app.api import create_app
 from tests.console.conftest import SECRET, Console
 from tests.support.http import serving
-from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data
+from tests.support.longgang import PROGRAM, submitted
 
 GET_ROUTES = [
     "/console",
@@ -34,9 +34,7 @@ FORMS = [
 
 @pytest.fixture
 def case(console: Console) -> int:
-    case_id = console.engine.open_case(PROGRAM, applicant=applicant(1), data=complete_data(), actor=PLATFORM).id
-    console.engine.fire(case_id, "submit", actor=PLATFORM)
-    return case_id
+    return submitted(console.engine, 1)
 
 
 def _session_cookie(response: httpx.Response) -> str | None:

@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data
 from workflow.engine import Engine
 from workflow.tables import notices
 
@@ -18,10 +17,3 @@ def rows(engine: Engine, **where: object) -> list[dict[str, Any]]:
         for column, value in where.items():
             query = query.where(notices.c[column] == value)
         return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def submitted(engine: Engine, serial: int = 1, **kwargs: bool) -> int:
-    """Open and submit a Longgang case: queues the applicant's email and SMS and the staff email."""
-    case_id = engine.open_case(PROGRAM, applicant=applicant(serial, **kwargs), data=complete_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
-    return case_id

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.settings import SettingsError
 from tests.conftest import AUDIT_KEY
-from tests.notifications.cases import rows, submitted
+from tests.notifications.cases import rows
+from tests.support.longgang import submitted
 from tests.support.sms_gateway import SECRET, SmsProvider
 from tests.support.smtp import SmtpServer
 from workflow.engine import Engine

@@ -20,8 +20,8 @@ from notifications.context import build_context
 from notifications.dispatcher import Dispatcher, retry_notice
 from notifications.email import Sender, SmtpChannel, SmtpSettings, build_message, message_id
 from notifications.rendering import RenderedEmail, Renderer
-from tests.notifications.cases import rows, submitted
-from tests.support.longgang import PROGRAM
+from tests.notifications.cases import rows
+from tests.support.longgang import PROGRAM, submitted
 from tests.support.sms_gateway import SmsProvider
 from tests.support.smtp import SmtpServer
 from workflow.clock import ManualClock, SystemClock

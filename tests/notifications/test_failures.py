@@ -15,7 +15,8 @@ from app.settings import Settings
 from notifications.dispatcher import Channels, Dispatcher, OutboxPolicy
 from notifications.email import Sender, SmtpChannel, SmtpSettings
 from notifications.sms import UNKNOWN_ID, HttpSmsGateway
-from tests.notifications.cases import rows, submitted
+from tests.notifications.cases import rows
+from tests.support.longgang import submitted
 from tests.support.sms_gateway import SECRET, SmsProvider
 from tests.support.smtp import SmtpServer
 from workflow.clock import ManualClock

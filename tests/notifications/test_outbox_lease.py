@@ -8,18 +8,25 @@ import time
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from app.delivery import build_dispatcher
 from app.settings import Settings
 from notifications.dispatcher import DispatchReport
 from notifications.hold import Hold
 from notifications.outbox import claim
-from tests.notifications.cases import rows, submitted
+from tests.notifications.cases import rows
+from tests.support.longgang import submitted
 from tests.support.smtp import SmtpServer
 from workflow.clock import ManualClock
 from workflow.engine import Engine
 
 LEASE = timedelta(minutes=2)
+
+
+def _hold(engine: Engine, clock: ManualClock, held: list[dict[str, Any]], **timing: Any) -> Hold:
+    """The hold a dispatcher keeps on ``held``, on the test's clock and lease."""
+    return Hold(engine.database, held, now=clock.now, lease=LEASE, **timing)
 
 
 def test_a_batch_that_outlives_its_lease_skips_what_another_dispatcher_claimed(
@@ -57,15 +64,7 @@ def test_renewal_keeps_a_long_batch_and_never_sends_what_another_claim_took(engi
     sent, taken_by_other, sent_after = [], set(), []
 
     async def batch() -> None:
-        hold = Hold(
-            engine.database,
-            held,
-            claimed_at=started,
-            now=clock.now,
-            lease=LEASE,
-            commit_every=2,
-            commit_interval=60,
-        )
+        hold = _hold(engine, clock, held, claimed_at=started, commit_every=2, commit_interval=60)
         for notice in held:
             if await hold.before_send(notice["id"]):
                 sent.append(notice["id"])
@@ -95,12 +94,11 @@ def test_sent_marks_are_recorded_before_commit_every_sends_are_unrecorded(engine
         return len(rows(engine, status="sent"))
 
     async def batch(commit_every: int) -> None:
-        hold = Hold(
-            engine.database,
+        hold = _hold(
+            engine,
+            clock,
             held,
             claimed_at=clock.now(),
-            now=clock.now,
-            lease=LEASE,
             commit_every=commit_every,
             commit_interval=0.05,
             monotonic=lambda: seconds[0],
@@ -124,15 +122,7 @@ def test_commit_every_one_records_each_send_before_the_next(engine: Engine, cloc
     unrecorded: list[int] = []
 
     async def batch() -> None:
-        hold = Hold(
-            engine.database,
-            held,
-            claimed_at=clock.now(),
-            now=clock.now,
-            lease=LEASE,
-            commit_every=1,
-            commit_interval=60,
-        )
+        hold = _hold(engine, clock, held, claimed_at=clock.now(), commit_every=1, commit_interval=60)
         for done, notice in enumerate(held):
             assert await hold.before_send(notice["id"])
             unrecorded.append(done - len(rows(engine, status="sent")))
@@ -151,12 +141,11 @@ def test_marks_older_than_the_interval_are_written_without_waiting_for_more(engi
     seconds = [0.0]
 
     async def batch() -> list[int]:
-        hold = Hold(
-            engine.database,
+        hold = _hold(
+            engine,
+            clock,
             held,
             claimed_at=clock.now(),
-            now=clock.now,
-            lease=LEASE,
             commit_every=100,
             commit_interval=0.05,
             monotonic=lambda: seconds[0],

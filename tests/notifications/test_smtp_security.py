@@ -16,7 +16,8 @@ import trustme
 
 from app.delivery import build_dispatcher
 from app.settings import Settings
-from tests.notifications.cases import rows, submitted
+from tests.notifications.cases import rows
+from tests.support.longgang import submitted
 from tests.support.smtp import SmtpServer
 from workflow.engine import Engine
 

@@ -62,3 +62,10 @@ def awaiting_paper(engine: Engine, clock: ManualClock, when: str, *, serial: int
     clock.set(sh(when))
     case = engine.fire(case_id, "approve_on_portal", actor=STAFF)
     return case_id, case.deadlines[0].id
+
+
+def submitted(engine: Engine, serial: int = 1, **kwargs: bool) -> int:
+    """Open and submit a Longgang case (LG-FLOW-1): queues the applicant's email and SMS and the staff email."""
+    case_id = engine.open_case(PROGRAM, applicant=applicant(serial, **kwargs), data=complete_data(), actor=PLATFORM).id
+    engine.fire(case_id, "submit", actor=PLATFORM)
+    return case_id

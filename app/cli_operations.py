@@ -15,6 +15,7 @@ from app.settings import Settings
 from scheduler import jobs
 from scheduler.worker import run_worker
 from workflow.clock import SHANGHAI
+from workflow.database import read_only
 from workflow.definition import Actor
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
@@ -189,7 +190,7 @@ def notifications_list(
     if status not in {"pending", "sent", "dead"}:
         raise typer.BadParameter("status must be pending, sent or dead", param_hint="--status")
     engine = _engine()
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         rows = conn.execute(
             sa.select(notices).where(notices.c.status == status).order_by(notices.c.id.desc()).limit(limit)
         ).all()

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from notifications.dispatcher import Dispatcher, DispatchReport
+from workflow.database import read_only
 from workflow.engine import Engine
 from workflow.tables import worker_heartbeats
 
@@ -78,7 +79,7 @@ def heartbeat(engine: Engine, name: str, info: dict[str, Any] | None = None) -> 
 
 
 def latest_heartbeat(engine: Engine) -> Any:
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         return conn.execute(sa.select(sa.func.max(worker_heartbeats.c.beat_at))).scalar()
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from app.api import schemas
 from app.api.deps import CallerDep, EngineDep, require_role
 from app.api.problems import ApiProblem
+from workflow.database import read_only
 from workflow.engine import Engine
 from workflow.tables import webhook_subscriptions, worker_heartbeats
 from workflow.writes import CHANGE_KINDS, ENGINE_EVENTS, hold_writers
@@ -69,7 +70,7 @@ def create_webhook(body: schemas.WebhookIn, engine: EngineDep, caller: CallerDep
 @router.get("/v1/webhooks", response_model=list[schemas.WebhookOut])
 def list_webhooks(engine: EngineDep, caller: CallerDep) -> list[dict[str, Any]]:
     require_role(caller, "admin")
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         rows = conn.execute(sa.select(webhook_subscriptions).order_by(webhook_subscriptions.c.id)).mappings()
         return [_out(r) for r in rows]
 
@@ -98,7 +99,7 @@ def healthz(request: Request, engine: EngineDep) -> JSONResponse:
     now: datetime = engine.clock.now()
     sandbox = request.app.state.sandbox
     try:
-        with engine.database.connect() as conn:
+        with read_only(engine.database) as conn:
             beat = conn.execute(sa.select(sa.func.max(worker_heartbeats.c.beat_at))).scalar()
         database = "ok"
     except sa.exc.SQLAlchemyError as exc:

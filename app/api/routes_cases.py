@@ -26,6 +26,7 @@ from app.api.deps import (
 from app.api.encoding import JsonBody
 from app.api.problems import ApiProblem
 from app.api.views import case_out, deadline_out
+from workflow.database import read_only
 from workflow.engine import Engine
 from workflow.errors import CaseNotFound
 from workflow.tables import cases, deadlines, notice_resends, notices
@@ -111,7 +112,7 @@ def list_cases(
         query = query.where(cases.c.applicant_code == applicant_code.strip().upper())
     if due_before is not None:
         query = query.where(next_due.c.next_due < _instant(due_before, field="due_before"))
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(cases.c.id).limit(limit).offset(offset)).mappings().all()
     items = []
@@ -344,7 +345,7 @@ def case_notices(case_id: CaseId, engine: EngineDep, caller: CallerDep) -> list[
     query = sa.select(notices).where(notices.c.case_id == case_id, notices.c.channel != "webhook")
     if caller.role == "applicant":
         query = query.where(notices.c.recipient != "staff")
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         rows = conn.execute(query.order_by(notices.c.id)).mappings().all()
     return [{k: row[k] for k in schemas.NoticeOut.model_fields} for row in rows]
 

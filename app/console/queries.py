@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from workflow.clock import SHANGHAI, shanghai_day_end, shanghai_day_start
+from workflow.database import read_only
 from workflow.engine import Engine
 from workflow.tables import cases, deadlines, notices
 from workflow.writes import OPEN_STATUSES
@@ -76,14 +77,14 @@ def queue(engine: Engine, f: QueueFilter) -> tuple[list[dict[str, Any]], int]:
         query = query.order_by(next_due.c.next_due.is_(None), next_due.c.next_due, cases.c.id)
     else:
         query = query.order_by(cases.c.submitted_at.is_(None), cases.c.submitted_at, cases.c.id)
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.limit(PAGE).offset((max(f.page, 1) - 1) * PAGE)).mappings().all()
     return [dict(r) for r in rows], int(total)
 
 
 def state_counts(engine: Engine, program: str) -> dict[str, int]:
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         rows = conn.execute(
             sa.select(cases.c.state, sa.func.count()).where(cases.c.program_key == program).group_by(cases.c.state)
         ).all()
@@ -105,7 +106,7 @@ def round_overview(engine: Engine, program: str) -> dict[str, Any]:
     (overdue, not yet swept) is listed too.
     """
     monday, sunday = calendar_week(engine.clock.now())
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         due_soon = (
             conn.execute(
                 sa.select(deadlines, cases.c.applicant_name)
@@ -151,7 +152,7 @@ def export_rows(engine: Engine, program: str, *, publicity_only: bool) -> list[d
     )
     if publicity_only:
         query = query.where(cases.c.state.in_(PUBLICITY_STATES))
-    with engine.database.connect() as conn:
+    with read_only(engine.database) as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
 

@@ -35,6 +35,7 @@ from app.console.sessions import (
     login_csrf_ok,
     read,
 )
+from workflow.database import read_only
 from workflow.deadline_commands import DeadlineExplanation
 from workflow.definition import Event
 from workflow.diagram import mermaid
@@ -105,7 +106,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
             caller = resolve(engine.database, token.strip())
             if caller is None or caller.role not in CONSOLE_ROLES:
                 raise ConsoleDenied(403, "the console is for staff: this token is refused")
-        session = read(engine.database, secret, request.cookies.get(COOKIE), engine.clock.now(), revoked=revoked)
+        session = read(engine.database, secret, request.cookies.get(COOKIE), engine.clock.now())
         if session is None:
             raise ConsoleDenied(403 if post else 303, "sign in first")
         return session
@@ -276,7 +277,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         except NotFound as exc:
             raise ConsoleDenied(404, str(exc)) from None
         process = engine.programs.get(case.program, case.program_version)
-        with engine.database.connect() as conn:
+        with read_only(engine.database) as conn:
             sent = (
                 conn.execute(notices.select().where(notices.c.case_id == case_id).order_by(notices.c.id))
                 .mappings()

@@ -76,13 +76,6 @@ class Revocations:
                 )
             )
 
-    def __contains__(self, nonce: object) -> bool:
-        if not isinstance(nonce, str):
-            return False
-        with read_only(self._database) as conn:
-            query = sa.select(console_signouts.c.nonce_hash).where(console_signouts.c.nonce_hash == _nonce_hash(nonce))
-            return conn.execute(query).first() is not None
-
     def __repr__(self) -> str:
         return f"Revocations({self._database.url.render_as_string(hide_password=True)!r})"
 
@@ -91,26 +84,25 @@ def _nonce_hash(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def read(
-    database: sa.Engine, secret: bytes, cookie: str | None, now: datetime, *, revoked: Revocations
-) -> Session | None:
-    """The session a cookie proves, if it is authentic, unexpired, not signed out and its token still active."""
+def read(database: sa.Engine, secret: bytes, cookie: str | None, now: datetime) -> Session | None:
+    """The session a cookie proves, if it is authentic, unexpired, not signed out and its token still active.
+
+    One read: the token's row, found only while the token is active and the session not signed out.
+    """
     if not cookie or cookie.count(".") != 3:
         return None
     payload, _, signature = cookie.rpartition(".")
     if not hmac.compare_digest(_sign(secret, payload), signature):
         return None
     token_id, expires, nonce = payload.split(".")
-    if not token_id.isdigit() or not expires.isdigit() or int(expires) < now.timestamp() or nonce in revoked:
+    if not token_id.isdigit() or not expires.isdigit() or int(expires) < now.timestamp():
         return None
-    with database.connect() as conn:
-        row = (
-            conn.execute(
-                sa.select(api_tokens).where(api_tokens.c.id == int(token_id), api_tokens.c.revoked_at.is_(None))
-            )
-            .mappings()
-            .first()
-        )
+    signed_out = sa.select(console_signouts.c.nonce_hash).where(console_signouts.c.nonce_hash == _nonce_hash(nonce))
+    query = sa.select(api_tokens).where(
+        api_tokens.c.id == int(token_id), api_tokens.c.revoked_at.is_(None), ~signed_out.exists()
+    )
+    with read_only(database) as conn:
+        row = conn.execute(query).mappings().first()
     if row is None or row["role"] not in CONSOLE_ROLES:
         return None
     caller = Caller(row["id"], row["name"], row["role"], row["applicant_code"], "console")

@@ -43,6 +43,7 @@ from workflow.definition import Actor
 from workflow.engine import Engine
 from workflow.process import CompiledProcess
 from workflow.tables import UTCDateTime, audit_events, cases, deadlines, notices, webhook_subscriptions
+from workflow.writes import NOTICE_COLUMNS
 
 NOW = sh("2025-08-20 09:00")
 AUDIT_KEY = "bench"
@@ -141,19 +142,7 @@ def seed_history(database: sa.Engine, count: int) -> None:
         for serial in range(1, HISTORY["notices"] + 1):
             conn.execute(
                 sa.insert(notices).from_select(
-                    [
-                        "case_id",
-                        "kind",
-                        "channel",
-                        "recipient",
-                        "idempotency_key",
-                        "context",
-                        "status",
-                        "attempts",
-                        "next_attempt_at",
-                        "created_at",
-                        "sent_at",
-                    ],
+                    [*NOTICE_COLUMNS, "sent_at"],
                     sa.select(
                         cases.c.id,
                         sa.literal("passed_online_review"),

@@ -7,7 +7,7 @@ import importlib
 import json
 from pathlib import Path
 
-BENCHMARKS = ("transition_sqlite", "transition_pg", "sweep", "dispatch", "api", "peers")
+BENCHMARKS = ("transition_sqlite", "transition_pg", "sweep", "dispatch", "api", "peers", "scale")
 
 
 def main() -> None:

@@ -50,13 +50,14 @@ def _load(base: str, plan: Plan, clients: int) -> dict[str, Any]:
                 if not response.is_success and len(refusals) < 3:
                     refusals.append(f"{method} {path}: {response.status_code} {response.text[:300]}")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(client, range(clients)))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     latencies.sort()
     return {
         "per_s": round(len(plan) / elapsed, 1),
+        "client_cpu_ms": round(cpu * 1000 / len(plan), 2),
         "p50_ms": round(statistics.median(latencies), 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
         "codes": codes,

@@ -109,7 +109,7 @@ def contract_guard(round_: VoucherRound) -> Guard:
     day it is filed a contract must already be signed (signed_on <= the filing date, in
     Asia/Shanghai; a resubmission keeps the first filing's date) and no earlier than
     2024-07-31; its performance may still be under way and may run until 2026-12-31 (the
-    voucher is redeemed against service performed in that period, SZ-REDEEM-2), but not end
+    voucher is redeemed against service performed in that period, after issue), but not end
     before it was signed.
     """
 

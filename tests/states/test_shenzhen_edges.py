@@ -8,6 +8,7 @@ expected outcome and rule ID of each row; this module only reads it and runs eac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from workflow.views import CaseSnapshot
 TABLE = Path(__file__).with_name("shenzhen_edges.md")
 DEFAULT_MOMENT = "2024-11-25 10:00:00"
 UNLISTED_PROVIDER = "91440300000000009A"
+LAST_DRAFT = sh("2024-12-09 17:00")
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,25 @@ def _data(changes: str) -> tuple[dict[str, Any], bool]:
     return data, as_provider
 
 
-def _file(engine: Engine, who: dict[str, Any], data: dict[str, Any]) -> CaseSnapshot:
-    """Open the application and submit it at once, as the row's applicant."""
-    case_id = engine.open_case(PROGRAM, applicant=who, data=data, actor=PLATFORM).id
-    return engine.fire(case_id, "submit", actor=PLATFORM)
+def _file(
+    engine: Engine, clock: ManualClock, who: dict[str, Any], data: dict[str, Any], at: datetime
+) -> tuple[str, CaseSnapshot | GuardRefused]:
+    """Open the application and submit it at ``at``; returns the stage reached and its outcome.
+
+    The draft is opened at ``at`` too, or, when ``at`` is after the window has closed, just
+    before the close (17:00 on the last day), so the row tests the submission itself. A round
+    may refuse to open a draft outside its window: that refusal is returned as stage "open".
+    """
+    clock.set(min(at, LAST_DRAFT))
+    try:
+        case_id = engine.open_case(PROGRAM, applicant=who, data=data, actor=PLATFORM).id
+    except GuardRefused as refused:
+        return "open", refused
+    clock.set(at)
+    try:
+        return "submit", engine.fire(case_id, "submit", actor=PLATFORM)
+    except GuardRefused as refused:
+        return "submit", refused
 
 
 def test_the_table_is_well_formed() -> None:
@@ -98,18 +115,22 @@ def test_shenzhen_edge(engine: Engine, clock: ManualClock, row: Edge) -> None:
     # SZ-WIN-1, SZ-ELIG-1..5, SZ-AMT-1..3: each row names the rule it checks
     data, as_provider = _data(row.changes)
     who = {**applicant(1), "code": CATALOGUE[0].code} if as_provider else applicant(1)
-    clock.set(sh(DEFAULT_MOMENT if row.filed_at == "-" else row.filed_at))
+    at = sh(DEFAULT_MOMENT if row.filed_at == "-" else row.filed_at)
+    clock.set(at)
     if row.outcome == "invalid":
         before = database_image(engine)
         with pytest.raises(InvalidInput) as invalid:
             engine.open_case(PROGRAM, applicant=who, data=data, actor=PLATFORM)
         assert invalid.value.field == row.field, f"row {row.number}: {invalid.value}"
         assert database_image(engine) == before, "nothing half-written"
-    elif row.outcome == "refused":
-        with pytest.raises(GuardRefused) as refused:  # at submission (or at opening, should a round refuse that)
-            _file(engine, who, data)
-        assert (refused.value.rule, refused.value.field) == (row.rule, row.field), f"row {row.number}: {refused.value}"
     else:
-        submitted = _file(engine, who, data)
-        assert submitted.state == "pending_acceptance"
-        assert submitted.amount_fen == parse_yuan(row.amount, field="amount"), f"row {row.number}: {row.edge}"
+        stage, outcome = _file(engine, clock, who, data, at)
+        if row.outcome == "refused":
+            assert isinstance(outcome, GuardRefused), f"row {row.number} was accepted: {row.edge}"
+            assert outcome.rule == row.rule, f"row {row.number}: {outcome}"
+            if stage == "submit":  # a refusal to open a draft outside the window names its own field
+                assert outcome.field == row.field, f"row {row.number}: {outcome}"
+        else:
+            assert isinstance(outcome, CaseSnapshot), f"row {row.number} was refused: {outcome}"
+            assert outcome.state == "pending_acceptance"
+            assert outcome.amount_fen == parse_yuan(row.amount, field="amount"), f"row {row.number}: {row.edge}"

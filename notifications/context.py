@@ -3,9 +3,12 @@
 The outbox stores the facts of the change as JSON at the moment it happened (state,
 reason, deadlines, amount in fen); this module turns them into the values a zh-CN
 template prints: labels, dates as ``2025年10月10日`` in Asia/Shanghai, amounts as
-``360,000.00``. Every key is always present (``None`` where it does not apply), so a
-template that names a key never fails for a notice kind it was written for, and
-``StrictUndefined`` still catches a misspelt one.
+``360,000.00``, and the exact end of a window or deadline as ``2024年12月9日18:00`` or
+``2025年9月13日24:00`` (the ``*_end`` keys; SZ-WIN-1: a notice that names when something
+closes names the time that matters, so nobody reads "12月9日" as "until midnight").
+Every key is always present (``None`` where it does not apply), so a template that names
+a key never fails for a notice kind it was written for, and ``StrictUndefined`` still
+catches a misspelt one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,25 @@ def last_day(iso: str | None) -> str | None:
     if not iso:
         return None
     return zh_date(datetime.fromisoformat(iso) - timedelta(microseconds=1))
+
+
+def end_time(iso: str | None) -> str | None:
+    """A due instant as the exact end it marks: ``2024年12月9日18:00``; a midnight as ``24:00`` of the day it ends."""
+    if not iso:
+        return None
+    local = datetime.fromisoformat(iso).astimezone(SHANGHAI)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return f"{zh_date(local - timedelta(microseconds=1))}24:00"
+    return f"{zh_date(local)}{local:%H:%M}"
+
+
+def _window_end(value: str | None) -> str | None:
+    """The round's close: an instant (``2024-12-09T18:00:00+08:00``) or an inclusive last day (``2025-09-13``)."""
+    if not value:
+        return None
+    if "T" in value:
+        return end_time(value)
+    return f"{_iso_day(value)}24:00"
 
 
 def build_context(stored: Mapping[str, Any], process: CompiledProcess, *, kind: str, channel: str) -> dict[str, Any]:
@@ -60,6 +82,11 @@ def build_context(stored: Mapping[str, Any], process: CompiledProcess, *, kind: 
         "paper_due_date": last_day(deadlines.get("paper_delivery")),
         "publicity_end_date": last_day(deadlines.get("publicity_period")),
         "window_close_date": _iso_day(round_info.get("window_closes")),
+        "due_end": end_time(stored.get("due_at")),
+        "old_due_end": end_time(stored.get("old_due_at")),
+        "paper_due_end": end_time(deadlines.get("paper_delivery")),
+        "publicity_end": end_time(deadlines.get("publicity_period")),
+        "window_close_end": _window_end(round_info.get("window_closes")),
         "paper_working_days": round_info.get("paper_working_days"),
         "rung": stored.get("rung"),
         "from_label": stored.get("from_label"),

@@ -1,4 +1,9 @@
-"""The voucher rules that can refuse an event (SZ-WIN-1, SZ-ELIG-1..5, SZ-MAT-1) and the voucher amount."""
+"""The voucher rules that can refuse an event (SZ-WIN-1, SZ-ELIG-1..5, SZ-AMT-2/3, SZ-MAT-1) and the voucher amount.
+
+Money: "不超过服务合同金额的50%" (60% for a start-up) is a ceiling, so each contract's share is
+rounded *down* to the fen (:func:`~workflow.money.percent_ceiling`); the caps are whole yuan
+and never need rounding.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ from typing import Any
 
 from workflow.clock import SHANGHAI
 from workflow.definition import Amount, Guard, GuardContext, Refusal
-from workflow.money import format_yuan, parse_yuan, percent_of
+from workflow.money import format_yuan, parse_yuan, percent_ceiling
 
-from .data import DECLARATIONS
+from .data import DECLARATIONS, ENTITY_TYPES
 from .materials import checklist_view
 from .providers import catalogued
 from .round import VoucherRound
@@ -68,7 +73,9 @@ def other_funding_guard(round_: VoucherRound) -> Guard:
     def check(ctx: GuardContext) -> Refusal | None:
         for i, contract in enumerate(_contracts(ctx)):
             amount = parse_yuan(contract.get("amount_cny", "0"), field=f"data.contracts.{i}.amount_cny")
-            other = parse_yuan(contract.get("other_fiscal_funding_cny", "0"), field="other")
+            other = parse_yuan(
+                contract.get("other_fiscal_funding_cny", "0"), field=f"data.contracts.{i}.other_fiscal_funding_cny"
+            )
             if amount and Decimal(other) * 100 > Decimal(amount) * round_.max_other_funding_percent:
                 return Refusal(
                     "SZ-ELIG-3",
@@ -89,13 +96,28 @@ def provider_applicant_guard(ctx: GuardContext) -> str | None:
     return f"the applicant is a catalogued voucher provider ({entry.name}) and cannot apply for vouchers"
 
 
+def filing_date(ctx: GuardContext) -> date:
+    """The day the case was (first) filed, Asia/Shanghai: a resubmission keeps its filing's date."""
+    return (ctx.submitted_at or ctx.now).astimezone(SHANGHAI).date()
+
+
 def contract_guard(round_: VoucherRound) -> Guard:
-    """SZ-ELIG-5: contracts with a catalogued provider, signed and performed 2024-07-31..2026-12-31."""
+    """SZ-ELIG-5 and SZ-AMT-1 (事后资助): contracts with a catalogued provider, already signed when filed.
+
+    The guide funds after the fact ("事后资助": the applicant submits a signed contract to claim
+    its voucher), and the contract is signed and performed 2024-07-31..2026-12-31. So on the
+    day it is filed a contract must already be signed (signed_on <= the filing date, in
+    Asia/Shanghai; a resubmission keeps the first filing's date) and no earlier than
+    2024-07-31; its performance may still be under way and may run until 2026-12-31 (the
+    voucher is redeemed against service performed in that period, after issue), but not end
+    before it was signed.
+    """
 
     def check(ctx: GuardContext) -> Refusal | None:
         contracts = _contracts(ctx)
         if not contracts:
             return Refusal("SZ-ELIG-5", "at least one service contract is required", "data.contracts")
+        filed = filing_date(ctx)
         for i, contract in enumerate(contracts):
             where = f"data.contracts.{i}"
             for field in ("provider_code", "kind", "amount_cny", "signed_on", "service_until"):
@@ -110,7 +132,20 @@ def contract_guard(round_: VoucherRound) -> Guard:
                     f"{round_.contracts_from}..{round_.contracts_until}",
                     f"{where}.signed_on",
                 )
-            if not signed <= until <= round_.contracts_until:
+            if signed > filed:
+                return Refusal(
+                    "SZ-AMT-1",
+                    f"contract {i + 1} is dated {signed}, after the filing on {filed}: the voucher funds "
+                    "contracts already signed (事后资助); file it in a later round",
+                    f"{where}.signed_on",
+                )
+            if until < signed:
+                return Refusal(
+                    "SZ-ELIG-5",
+                    f"contract {i + 1} is performed until {until}, before it was signed on {signed}",
+                    f"{where}.service_until",
+                )
+            if until > round_.contracts_until:
                 return Refusal(
                     "SZ-ELIG-5",
                     f"contract {i + 1} is performed until {until}, after {round_.contracts_until}",
@@ -124,7 +159,7 @@ def contract_guard(round_: VoucherRound) -> Guard:
                 )
         return None
 
-    return Guard("SZ-ELIG-5", check, "contracts with catalogued providers in the period")
+    return Guard("SZ-ELIG-5", check, "contracts with catalogued providers, signed by the filing date")
 
 
 def materials_guard(ctx: GuardContext) -> Refusal | None:
@@ -143,18 +178,68 @@ def eligibility_guards(round_: VoucherRound) -> tuple[Guard, ...]:
         other_funding_guard(round_),
         Guard("SZ-ELIG-4", provider_applicant_guard, "not a catalogued provider", field="applicant.code"),
         contract_guard(round_),
+        amount_facts_guard(round_),
         Guard("SZ-MAT-1", materials_guard, "materials complete"),
     )
 
 
+def missing_amount_fact(round_: VoucherRound, data: Mapping[str, Any]) -> Refusal | None:
+    """SZ-AMT-2/3: the first fact that would change the amount and is not stated, or ``None``.
+
+    For an enterprise, whether it is an SME decides its annual cap (SZ-AMT-2) and its
+    registration date decides whether it can be a start-up (SZ-AMT-3); for a start-up by
+    date, its annual spend decides 60% or 50%. Universities and research institutes need
+    none of these (3,000,000 CNY, 50%). The entity type itself is SZ-ELIG-1's to require.
+    """
+    if data.get("entity_type") != "enterprise":
+        return None
+    if not isinstance(data.get("is_sme"), bool):
+        return Refusal(
+            "SZ-AMT-2",
+            "an enterprise must state whether it is an SME: it decides the annual cap "
+            f"({format_yuan(round_.cap_sme_fen)} CNY for an SME, {format_yuan(round_.cap_other_fen)} CNY otherwise)",
+            "data.is_sme",
+        )
+    if not data.get("registered_on"):
+        return Refusal(
+            "SZ-AMT-3",
+            "an enterprise must state its registration date: an enterprise registered less than a year "
+            f"before the guide ({round_.guide_published}) may receive {round_.startup_percent}%",
+            "data.registered_on",
+        )
+    if _young(round_, data) and data.get("annual_spend_cny") is None:
+        return Refusal(
+            "SZ-AMT-3",
+            f"an enterprise registered less than a year before the guide must state its annual compute spend: "
+            f"{format_yuan(round_.startup_min_spend_fen)} CNY or more decides {round_.startup_percent}% "
+            f"instead of {round_.base_percent}%",
+            "data.annual_spend_cny",
+        )
+    return None
+
+
+def amount_facts_guard(round_: VoucherRound) -> Guard:
+    """SZ-AMT-2/3: a fact that changes the amount is stated at submission, never defaulted."""
+
+    def check(ctx: GuardContext) -> Refusal | None:
+        return missing_amount_fact(round_, ctx.data)
+
+    return Guard("SZ-AMT-2", check, "facts that decide the amount stated")
+
+
+def _young(round_: VoucherRound, data: Mapping[str, Any]) -> bool:
+    return date.fromisoformat(data["registered_on"]) > one_year_before(round_.guide_published)
+
+
 def is_startup(round_: VoucherRound, data: Mapping[str, Any]) -> bool:
-    """SZ-AMT-3: an enterprise registered less than a year before the guide, spending >= 500,000 CNY a year."""
-    registered = data.get("registered_on")
-    if data.get("entity_type") != "enterprise" or not registered:
+    """SZ-AMT-3: an enterprise registered less than a year before the guide, spending >= 500,000 CNY a year.
+
+    Call only when :func:`missing_amount_fact` found nothing missing.
+    """
+    if data.get("entity_type") != "enterprise" or not _young(round_, data):
         return False
-    young = date.fromisoformat(registered) > one_year_before(round_.guide_published)
-    spend = parse_yuan(data.get("annual_spend_cny", "0"), field="data.annual_spend_cny")
-    return young and spend >= round_.startup_min_spend_fen
+    spend = parse_yuan(data["annual_spend_cny"], field="data.annual_spend_cny")
+    return spend >= round_.startup_min_spend_fen
 
 
 def one_year_before(day: date) -> date:
@@ -166,30 +251,37 @@ def one_year_before(day: date) -> date:
 
 
 def voucher(round_: VoucherRound, data: Mapping[str, Any], already_fen: int = 0) -> Amount | None:
-    """SZ-AMT-1..3: 50% (start-ups 60%) of each contract, contract by contract within the applicant's annual cap.
+    """SZ-AMT-1..3: at most 50% (start-ups 60%) of each contract, contract by contract within the annual cap.
 
     ``already_fen`` is what the applicant's other cases hold of the same year's cap (see
-    :mod:`workflow.caps`); each contract takes its share while the cap has some left.
+    :mod:`workflow.caps`); each contract takes its share while the cap has some left. Each
+    share is rounded down to the fen ("不超过": never a fen above the percentage). While a
+    fact that changes the amount is missing (:func:`missing_amount_fact`) there is no amount:
+    a draft never shows a figure that silently assumes the answer.
     """
     contracts = data.get("contracts") or []
-    if not contracts:
+    if not contracts or data.get("entity_type") not in ENTITY_TYPES or missing_amount_fact(round_, data):
         return None
     startup = is_startup(round_, data)
     percent, rule = (round_.startup_percent, "SZ-AMT-3") if startup else (round_.base_percent, "SZ-AMT-1")
-    sme = data.get("entity_type") != "enterprise" or data.get("is_sme") is True
+    sme = data["entity_type"] != "enterprise" or data["is_sme"] is True
     cap = round_.cap_sme_fen if sme else round_.cap_other_fen
     left = max(cap - already_fen, 0)
-    steps, total = [], 0
+    steps, total, uncapped = [], 0, 0
     for i, contract in enumerate(contracts):
         amount = parse_yuan(contract.get("amount_cny", "0"), field=f"data.contracts.{i}.amount_cny")
-        share = percent_of(amount, percent)
+        share = percent_ceiling(amount, percent)
         granted = min(share, left - total)
-        step = f"{rule}: {percent}% of contract {i + 1} ({format_yuan(amount)} CNY) = {format_yuan(share)} CNY"
+        step = (
+            f"{rule}: at most {percent}% of contract {i + 1} ({format_yuan(amount)} CNY), "
+            f"rounded down to the fen, = {format_yuan(share)} CNY"
+        )
         if granted < share:
             step += f"; SZ-AMT-2: {format_yuan(granted)} CNY of the annual cap is left for it"
         steps.append(step)
         total += granted
-    if total < sum(percent_of(parse_yuan(c.get("amount_cny", "0"), field="amount"), percent) for c in contracts):
+        uncapped += share
+    if total < uncapped:
         kind = "SME or institution" if sme else "non-SME enterprise"
         steps.append(
             f"SZ-AMT-2: annual cap {format_yuan(cap)} CNY ({kind}); the applicant's other cases hold "

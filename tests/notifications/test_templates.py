@@ -520,3 +520,77 @@ def test_html_escapes_every_user_value(sample: Sample) -> None:
     assert "<script" not in out["html"]
     assert "&lt;script&gt;" in out["html"]  # the applicant name at least is shown, escaped
     assert "&lt;" not in out["text"]
+
+
+# ---- every end names its exact time (SZ-WIN-1) -------------------------------------------
+
+ENDS = ("due_end", "old_due_end", "paper_due_end", "publicity_end", "window_close_end")
+TIME = re.compile(r"(?:[01][0-9]|2[0-4]):[0-5][0-9]$")
+SHENZHEN = "shenzhen-training-voucher-2024"
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=str)
+def test_every_end_a_notice_names_comes_with_its_time(sample: Sample) -> None:
+    # SZ-WIN-1 (and LG-WIN-1, LG-DL-1): "12月9日" alone reads as "until midnight"; the 18:00 cut-off must be said
+    context = sample.context("email")
+    out = _render(sample)
+    for key in ENDS:
+        end = context[key]
+        if end is None:
+            continue
+        assert TIME.search(end), f"{key} = {end!r} has no time"
+        day = TIME.sub("", end)
+        for part, text in out.items():
+            for found in re.finditer(re.escape(day), text):
+                following = text[found.start() : found.start() + len(end)]
+                assert following == end, f"{part} names {day} without its time {end[len(day) :]}:\n{text}"
+
+
+@pytest.mark.parametrize("rung", ["3_days_before", "1_day_before"])
+def test_voucher_window_reminders_name_the_18_00_cut_off(rung: str) -> None:
+    # SZ-WIN-1: the reminders before the voucher window closes say 18:00, in every part
+    sample = KINDS[(SHENZHEN, "window_closing")]
+    stored = {**sample.stored, "rung": rung}
+    out = _render(Sample(sample.process, sample.rule, rung, stored))
+    for part in ("sms", "subject", "text", "html"):
+        assert "2024年12月9日18:00" in out[part], f"{part}: {out[part]}"
+
+
+def test_voucher_abandonment_names_the_18_00_cut_off() -> None:
+    # SZ-WIN-1
+    sample = KINDS[(SHENZHEN, "abandoned")]
+    out = _render(sample)
+    for part in ("sms", "text", "html"):
+        assert "2024年12月9日18:00" in out[part], f"{part}: {out[part]}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "end"),
+    [
+        ("window_closing", "2025年9月13日24:00"),  # LG-WIN-1: the whole of the last day
+        ("paper_due_soon", "2025年10月10日24:00"),  # LG-DL-1: the end of the last working day
+        ("paper_due_today", "2025年10月10日24:00"),
+        ("portal_approved", "2025年10月10日24:00"),
+    ],
+)
+def test_longgang_notices_name_the_end_of_the_day(kind: str, end: str) -> None:
+    # LG-WIN-1, LG-DL-1
+    out = _render(KINDS[(LONGGANG, kind)])
+    for part in ("sms", "subject", "text", "html"):
+        assert end in out[part], f"{part}: {out[part]}"
+
+
+@pytest.mark.parametrize(
+    ("iso", "shown"),
+    [
+        ("2024-12-09T10:00:00+00:00", "2024年12月9日18:00"),  # SZ-WIN-1: 18:00 in Shanghai
+        ("2025-09-13T16:00:00+00:00", "2025年9月13日24:00"),  # midnight ending 13 September (Shanghai)
+        ("2025-10-11T00:00:00+08:00", "2025年10月10日24:00"),  # LG-DL-1: the end of the last working day
+        (None, None),
+    ],
+)
+def test_end_time_names_the_moment_in_shanghai(iso: str | None, shown: str | None) -> None:
+    # SZ-WIN-1
+    from notifications.context import end_time
+
+    assert end_time(iso) == shown

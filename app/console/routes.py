@@ -19,7 +19,7 @@ import jinja2
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.auth import resolve
+from app.api.auth import resolve, token_hash
 from app.console import exports, flash, labels, queries
 from app.console.flowchart import flowchart
 from app.console.sessions import (
@@ -35,6 +35,7 @@ from app.console.sessions import (
     login_csrf_ok,
     read,
 )
+from app.keys import ConsoleKeys
 from workflow.database import read_only
 from workflow.deadline_commands import DeadlineExplanation
 from workflow.definition import Event
@@ -77,7 +78,7 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False) -> APIRouter:
+def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = False) -> APIRouter:
     """The console's routes; ``secure_cookie`` marks every console cookie ``Secure`` (serve behind HTTPS)."""
     env = _environment()
     revoked = Revocations(engine.database)
@@ -86,12 +87,12 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     def render(
         name: str, session: Session | None, request: Request | None = None, status: int = 200, **context: Any
     ) -> HTMLResponse:
-        shown = flash.take(request, secret=secret) if request is not None else flash.Flash()
+        shown = flash.take(request, secret=keys.flash) if request is not None else flash.Flash()
         context.setdefault("msg", shown.ok)
         context.setdefault("error", shown.error)
         html = env.get_template(name).render(
             session=session,
-            csrf=session.csrf(secret) if session else "",
+            csrf=session.csrf(keys) if session else "",
             programs=list(engine.programs.latest()),
             **context,
         )
@@ -106,14 +107,14 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
             caller = resolve(engine.database, token.strip())
             if caller is None or caller.role not in CONSOLE_ROLES:
                 raise ConsoleDenied(403, "the console is for staff: this token is refused")
-        session = read(engine.database, secret, request.cookies.get(COOKIE), engine.clock.now())
+        session = read(engine.database, keys, request.cookies.get(COOKIE), engine.clock.now())
         if session is None:
             raise ConsoleDenied(403 if post else 303, "sign in first")
         return session
 
     async def checked_form(request: Request, session: Session) -> dict[str, Any]:
         form = dict(await request.form())
-        if not csrf_ok(session, secret, str(form.get("csrf", ""))):
+        if not csrf_ok(session, keys, str(form.get("csrf", ""))):
             raise ConsoleDenied(403, "missing or wrong CSRF token")
         return form
 
@@ -121,7 +122,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         query = urlencode({k: v for k, v in params.items() if v})
         response = RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
         if ok or error:
-            flash.put(response, flash.Flash(ok, error), secret=secret, secure=secure_cookie)
+            flash.put(response, flash.Flash(ok, error), secret=keys.flash, secure=secure_cookie)
         return response
 
     def program(key: str | None) -> CompiledProcess:
@@ -133,7 +134,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     # ---- sign-in ----------------------------------------------------------------------
 
     def login_form(status: int = 200, error: str | None = None) -> HTMLResponse:
-        cookie, token = login_challenge(secret, engine.clock.now())
+        cookie, token = login_challenge(keys, engine.clock.now())
         response = render("login.html.j2", None, status=status, error=error, login_csrf=token)
         response.set_cookie(
             LOGIN_COOKIE,
@@ -152,7 +153,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
 
     @router.post("/login")
     def login(request: Request, token: Annotated[str, Form()], csrf: Annotated[str, Form()] = "") -> Response:
-        if not login_csrf_ok(secret, request.cookies.get(LOGIN_COOKIE), csrf, engine.clock.now()):
+        if not login_csrf_ok(keys, request.cookies.get(LOGIN_COOKIE), csrf, engine.clock.now()):
             return login_form(403, "登录表单已失效或不是从本页提交，请重新输入令牌。")
         caller = resolve(engine.database, token.strip())
         if caller is None or caller.role not in CONSOLE_ROLES:
@@ -161,7 +162,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         response.delete_cookie(LOGIN_COOKIE, path="/console/login", secure=secure_cookie, httponly=True)
         response.set_cookie(
             COOKIE,
-            issue(secret, caller.token_id, engine.clock.now()),
+            issue(keys, caller, token_hash(token.strip()), engine.clock.now()),
             httponly=True,
             samesite="strict",
             secure=secure_cookie,

@@ -55,13 +55,18 @@ def test_demo_runs_the_three_guide_paths_and_verifies(db_env: dict[str, str], tm
 
 def test_demo_without_a_database_url_uses_a_fresh_file(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "FILINGFLOW_DATABASE_URL"}
+    env.pop("FILINGFLOW_AUDIT_KEY", None)
+    said = []
     for _ in range(2):  # a second run starts afresh instead of tripping over the first one's cases
         result = subprocess.run(
             [FILINGFLOW, "demo"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False
         )
         assert result.returncode == 0, result.stderr
+        said.append(result.stderr)
     assert (tmp_path / "var" / "demo.db").exists()
-    assert "development audit key" in result.stderr
+    # no audit key in the source: the first start generates one and says where (issue 13 item 1)
+    assert "generated a new secret in var/secrets/audit_key.key" in said[0]
+    assert "secret read from var/secrets/audit_key.key" in said[1]
 
 
 def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_path: Path) -> None:

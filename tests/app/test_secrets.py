@@ -75,7 +75,8 @@ def test_serve_on_postgresql_without_a_secret_stops_with_one_line(
     result = run("serve", "--port", "1", env={**clean, "FILINGFLOW_DATABASE_URL": url, **env}, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {variable} (or {variable}_FILE) must be set"), lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {variable} (or {variable}_FILE) must be set"), lines
     assert not (tmp_path / "var").exists(), "nothing generated for a shared database"
 
 

@@ -140,7 +140,7 @@ def audit_verify(
     engine = bootstrap(settings, migrate=False)
     heads = json.loads(anchor.read_text()) if anchor else None
     with read_only(engine.database) as conn:  # one snapshot: a concurrent command is no false alarm
-        report = verify_chains(conn, audit_key(settings), anchor=heads)
+        report = verify_chains(conn, audit_key(settings), anchor=heads, programs=engine.programs)
     for link in report.broken:
         typer.echo(f"BROKEN {link}", err=True)
     status = "OK" if report.ok else "FAILED"

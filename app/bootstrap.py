@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from app.keys import audit_key
 from app.settings import Settings
 from states.registry import catalog
 from workflow.clock import Clock, OffsetClock, SystemClock
@@ -23,17 +24,13 @@ def bootstrap(
     migrate: bool | None = None,
     programs: ProgramCatalog | None = None,
 ) -> Engine:
-    """Wire a ready :class:`Engine`; warns when the development audit key is in use.
+    """Wire a ready :class:`Engine` with the audit key :func:`app.keys.resolve` finds (or generates on SQLite).
 
     The embedded SQLite database is migrated to the current schema by itself
     (``migrate=None``); any other database must already be at head
     (``filingflow db upgrade``), or start-up stops with a clear error.
     """
-    if settings.audit_key_is_default:
-        log.warning(
-            "FILINGFLOW_AUDIT_KEY is not set: using the development audit key; "
-            "audit hashes are not tamper-proof against anyone who has read the source"
-        )
+    key = audit_key(settings)  # before touching the database: a missing secret is a configuration error
     database = create_database_engine(
         settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
@@ -48,7 +45,7 @@ def bootstrap(
         programs=programs or catalog(settings.programs),
         clock=clock or SystemClock(),
         calendar=WorkingDayCalendar(package_until=settings.calendar_package_until),
-        audit_key=settings.audit_key.encode(),
+        audit_key=key,
     )
     engine.reload_calendar()  # staff overrides and loaded years live in the database
     return engine

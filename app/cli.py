@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ import typer
 from app.bootstrap import bootstrap
 from app.cli_operations import calendar_cli, cases_cli, deadlines_cli, notifications_cli, worker
 from app.cli_service import serve, tokens_cli
+from app.keys import audit_key
 from app.settings import Settings, SettingsError
 from workflow import schema
 from workflow.audit import export_anchor, verify_chains
@@ -57,7 +59,7 @@ def demo() -> None:
         DEMO_DATABASE.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
-        settings = Settings(database_url=f"sqlite:///{DEMO_DATABASE}", audit_key=settings.audit_key)
+        settings = replace(settings, database_url=f"sqlite:///{DEMO_DATABASE}")
     clock = ManualClock(datetime(2025, 8, 14, 9, 0, tzinfo=SHANGHAI))
     engine = bootstrap(settings, clock=clock)
     with read_only(engine.database) as conn:
@@ -138,7 +140,7 @@ def audit_verify(
     engine = bootstrap(settings, migrate=False)
     heads = json.loads(anchor.read_text()) if anchor else None
     with read_only(engine.database) as conn:  # one snapshot: a concurrent command is no false alarm
-        report = verify_chains(conn, settings.audit_key.encode(), anchor=heads)
+        report = verify_chains(conn, audit_key(settings), anchor=heads, programs=engine.programs)
     for link in report.broken:
         typer.echo(f"BROKEN {link}", err=True)
     status = "OK" if report.ok else "FAILED"

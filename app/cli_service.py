@@ -12,6 +12,7 @@ from app.api import create_app, sandbox_info
 from app.api.auth import TOKEN_ROLES, create_token, revoke_token
 from app.bootstrap import bootstrap
 from app.delivery import build_dispatcher
+from app.keys import audit_key, console_keys
 from app.settings import Settings
 from scheduler.worker import build_scheduler
 from workflow.errors import FilingFlowError
@@ -27,11 +28,13 @@ def serve(
 ) -> None:
     """Serve the HTTP API (and the scheduler worker, unless --no-worker)."""
     settings = Settings.from_env()
+    audit_key(settings)  # every secret is checked (the audit key first) before anything starts
+    keys = console_keys(settings)
     engine = bootstrap(settings)
     app = create_app(
         engine,
         sandbox=sandbox_info(settings.clock_start),
-        console_secret=settings.console_secret(),
+        console_keys=keys,
         console_secure_cookie=settings.console_secure_cookie,
     )
     scheduler = None

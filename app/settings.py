@@ -9,9 +9,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+
+from app.parsing import whole
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/filingflow.db"
-DEV_AUDIT_KEY = "filingflow-development-audit-key-do-not-use-in-production"
 
 
 class SettingsError(ValueError):
@@ -21,7 +23,10 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    audit_key: str = DEV_AUDIT_KEY
+    # secrets have no default: unset ones are generated on SQLite and refused elsewhere (app.keys)
+    audit_key: str | None = None
+    session_key: str | None = None
+    csrf_key: str | None = None
     database_url_from_env: bool = False
     clock_start: datetime | None = None
     worker_interval: float = 30.0
@@ -46,24 +51,15 @@ class Settings:
     smtp_ca_file: str | None = None
     console_secure_cookie: bool = False  # mark console cookies Secure: turn on when served over HTTPS
 
-    def console_secret(self) -> bytes:
-        """The key that signs console sessions, derived from the audit key (never stored)."""
-        import hashlib
-        import hmac
-
-        return hmac.new(self.audit_key.encode(), b"filingflow-console-sessions", hashlib.sha256).digest()
-
-    @property
-    def audit_key_is_default(self) -> bool:
-        return self.audit_key == DEV_AUDIT_KEY
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         url = env.get("FILINGFLOW_DATABASE_URL", "").strip()
         return cls(
             database_url=url or DEFAULT_DATABASE_URL,
-            audit_key=env.get("FILINGFLOW_AUDIT_KEY", "").strip() or DEV_AUDIT_KEY,
+            audit_key=_secret(env, "FILINGFLOW_AUDIT_KEY"),
+            session_key=_secret(env, "FILINGFLOW_SESSION_KEY"),
+            csrf_key=_secret(env, "FILINGFLOW_CSRF_KEY"),
             database_url_from_env=bool(url),
             clock_start=_sandbox_start(env),
             worker_interval=_positive(env, "FILINGFLOW_WORKER_INTERVAL", 30.0),
@@ -110,6 +106,22 @@ def _sandbox_start(env: Mapping[str, str]) -> datetime | None:
     return start
 
 
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A secret from ``NAME`` or from the file ``NAME_FILE`` names (not both); ``None`` when neither is set."""
+    value, file = env.get(name, "").strip(), env.get(f"{name}_FILE", "").strip()
+    if value and file:
+        raise SettingsError(f"{name} and {name}_FILE are both set: give the secret one way")
+    if not file:
+        return value or None
+    try:
+        value = Path(file).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{name}_FILE={file!r} cannot be read: {exc.__class__.__name__}") from None
+    if not value:
+        raise SettingsError(f"{name}_FILE={file!r} is empty")
+    return value
+
+
 def _year(env: Mapping[str, str], name: str) -> int | None:
     return _int(env, name, 0, minimum=2000, maximum=2200) or None
 
@@ -138,7 +150,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, m
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
+    value = whole(raw, minimum=minimum, maximum=10**9 if maximum is None else maximum)
+    if value is None:
         bounds = f"{minimum}..{maximum}" if maximum is not None else f"{minimum} or more"
         raise SettingsError(f"{name}={raw!r} must be a whole number, {bounds}")
-    return int(raw)
+    return value

@@ -9,7 +9,14 @@ kept outside the database) catches it even when the case row is rewritten too.
 
 The case row itself is checked against its trail too: replaying the events (state,
 program version, applicant, data, amount, submission time) must give the row as stored,
-so an ``UPDATE cases SET state = 'funded'`` that skips the engine is caught.
+so an ``UPDATE cases SET state = 'funded'`` that skips the engine is caught. Given the
+program catalog, every other column that follows from the trail is checked as well:
+``final`` (the replayed state's) and ``live_key`` (set exactly while a case is live in a
+program with one live case per applicant, LG-ELIG-2). The rows beside the case are
+replayed too: each deadline's status and due time follow from the events that opened,
+closed, extended, suspended, resumed or recomputed it (a pending deadline moved 30 days or
+set to met is caught), and every notice an event says it queued must still be in the outbox
+(a deleted notice is caught).
 """
 
 from __future__ import annotations
@@ -20,11 +27,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from workflow.tables import audit_events, cases
+from workflow.tables import audit_events, cases, deadlines, notices
+
+if TYPE_CHECKING:
+    from workflow.process import ProgramCatalog
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -91,10 +101,21 @@ def export_anchor(connection: sa.Connection, *, at: datetime) -> dict[str, Any]:
     return {"format": "filingflow-audit-anchor/1", "exported_at": at.isoformat(), "heads": heads}
 
 
-def verify_chains(connection: sa.Connection, key: bytes, *, anchor: Mapping[str, Any] | None = None) -> VerifyReport:
-    """Walk every case's chain and report the first broken link of each."""
+def verify_chains(
+    connection: sa.Connection,
+    key: bytes,
+    *,
+    anchor: Mapping[str, Any] | None = None,
+    programs: ProgramCatalog | None = None,
+) -> VerifyReport:
+    """Walk every case's chain and report the first broken link of each.
+
+    With ``programs`` the case rows' ``final`` and ``live_key`` are checked against their
+    definitions too (``filingflow audit verify`` always passes them).
+    """
     heads = {int(k): v for k, v in (anchor or {}).get("heads", {}).items()}
     case_rows = {r.id: r for r in connection.execute(sa.select(cases))}
+    beside = _Beside.read(connection)
     events = connection.execute(sa.select(audit_events).order_by(audit_events.c.case_id, audit_events.c.seq))
     broken: list[BrokenLink] = []
     by_case: dict[int, list[sa.RowMapping]] = {}
@@ -103,10 +124,94 @@ def verify_chains(connection: sa.Connection, key: bytes, *, anchor: Mapping[str,
         by_case.setdefault(row["case_id"], []).append(row)
         count += 1
     for case_id in sorted(set(case_rows) | set(by_case) | set(heads)):
-        link = _verify_case(case_id, by_case.get(case_id, []), case_rows.get(case_id), heads.get(case_id), key)
+        trail = by_case.get(case_id, [])
+        link = _verify_case(case_id, trail, case_rows.get(case_id), heads.get(case_id), key)
+        if link is None and case_id in case_rows:
+            problem = beside.mismatch(case_id, trail) or _derived_mismatch(case_rows[case_id], programs)
+            link = BrokenLink(case_id, None, problem) if problem else None
         if link is not None:
             broken.append(link)
     return VerifyReport(cases=len(case_rows), events=count, broken=tuple(broken))
+
+
+@dataclass(frozen=True, slots=True)
+class _Beside:
+    """The deadline and notice rows of every case, to replay against the trail."""
+
+    deadlines: dict[int, dict[str, sa.RowMapping]]  # case -> key -> newest row of that key
+    notice_keys: frozenset[str]
+
+    @classmethod
+    def read(cls, connection: sa.Connection) -> _Beside:
+        newest: dict[int, dict[str, sa.RowMapping]] = {}
+        query = sa.select(deadlines.c.case_id, deadlines.c.key, deadlines.c.status, deadlines.c.due_at)
+        for row in connection.execute(query.order_by(deadlines.c.id)).mappings():
+            newest.setdefault(row["case_id"], {})[row["key"]] = row
+        keys = frozenset(connection.execute(sa.select(notices.c.idempotency_key)).scalars())
+        return cls(newest, keys)
+
+    def mismatch(self, case_id: int, events: Iterable[Mapping[Any, Any]]) -> str | None:
+        expected = replay_deadlines(events)
+        stored = self.deadlines.get(case_id, {})
+        for name in sorted(set(expected) | set(stored)):
+            if name not in expected:
+                return f"deadline {name!r} exists but the trail never opened it (inserted outside the engine)"
+            if name not in stored:
+                return f"deadline {name!r} is gone but the trail opened it (deleted outside the engine)"
+            row, want = stored[name], expected[name]
+            if row["status"] != want["status"]:
+                return f"deadline {name!r} is {row['status']!r}, the trail says {want['status']!r}"
+            if "due_at" in want and _instant(row["due_at"]) != _instant(want["due_at"]):
+                return f"deadline {name!r} is due {_iso(row['due_at'])}, the trail says {want['due_at']}"
+        for event in events:
+            for label in (event["new_values"] or {}).get("notices") or ():
+                if f"case/{case_id}/v{event['seq']}/{label}" not in self.notice_keys:
+                    return f"notice {label!r} queued by event {event['seq']} is gone (deleted outside the engine)"
+        return None
+
+
+def replay_deadlines(events: Iterable[Mapping[Any, Any]]) -> dict[str, dict[str, Any]]:
+    """Each deadline's status and due time as the trail leaves them (by deadline key; the newest opening wins)."""
+    out: dict[str, dict[str, Any]] = {}
+    for event in events:
+        new = event["new_values"] or {}
+        for name, status in (new.get("deadlines_closed") or {}).items():
+            out.setdefault(name, {})["status"] = status
+        for name, due in (new.get("deadlines_opened") or {}).items():
+            out[name] = {"status": "pending", "due_at": due}
+        if event["kind"] == "deadline" and new.get("deadline") in out:
+            target = out[new["deadline"]]
+            target.update({k: new[k] for k in ("status", "due_at") if k in new})
+    return out
+
+
+def _instant(value: datetime | str | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _derived_mismatch(case_row: Any, programs: ProgramCatalog | None) -> str | None:
+    """``final`` and ``live_key``, which follow from the (already replayed) state and the definition."""
+    if programs is None:
+        return None
+    row = case_row._mapping
+    from workflow.writes import live_key  # (writes imports this module for the chain hash)
+
+    process = programs.get(row["program_key"], row["program_version"])
+    state = process.states.get(row["state"])
+    if state is None:
+        return f"state {row['state']!r} is not in {row['program_key']} v{row['program_version']}"
+    if bool(row["final"]) != state.final:
+        return f"final is {row['final']!r} but state {state.key!r} says {state.final!r} (edited outside the engine)"
+    expected = None if state.final else live_key(process.definition, row["applicant_code"])
+    if row["live_key"] != expected:
+        return f"live_key is {row['live_key']!r}, the trail says {expected!r} (edited outside the engine)"
+    return None
 
 
 def replay(events: Iterable[Mapping[Any, Any]]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ from workflow.writes import (
 )
 
 MAX_REASON = 2000
+# PostgreSQL's deadlock_detected and serialization_failure: the loser of a race, whatever the lock order
+LOST_RACE_STATES = frozenset({"40P01", "40001"})
 _NEVER = datetime.max.replace(tzinfo=UTC)
 # built once (see workflow.writes): the read side of every command
 _LOAD_CASE = Prepared(sa.select(cases).where(cases.c.id == sa.bindparam("case_id")))
@@ -43,7 +45,12 @@ def _claim_with_case_statement(dialect: Dialect) -> sa.Executable:
             deadlines.c.due_at <= sa.bindparam("now"),
         )
     )
-    return query.with_for_update(skip_locked=True, of=deadlines) if dialect.name == "postgresql" else query
+    if dialect.name != "postgresql":
+        return query
+    # The case row is locked with the deadline, both skipped when either is held: a command takes its
+    # case row and then its deadlines, so a sweep that waited for the case while holding the deadline
+    # deadlocked with it (issue 13). Never waiting while holding, the sweep leaves that case for the next tick.
+    return query.with_for_update(skip_locked=True, of=[cases, deadlines])
 
 
 _CLAIM_WITH_CASE = Prepared(_claim_with_case_statement)
@@ -63,8 +70,10 @@ def claim_with_case(conn: sa.Connection, deadline_id: int, now: datetime) -> tup
     """The deadline if it is still pending and still due (an extension may have just moved it),
     with its case and the case's open deadlines, in one round trip.
 
-    On PostgreSQL the deadline row is locked for the transaction, and skipped (``None``) while
-    another worker holds it; SQLite's ``BEGIN IMMEDIATE`` already serialises the writers.
+    On PostgreSQL the deadline row and its case row are locked for the transaction, and skipped
+    (``None``) while another worker or a command holds either, so the sweep never waits for a lock
+    while holding one (the lock order of commands is case, then deadlines); SQLite's
+    ``BEGIN IMMEDIATE`` already serialises the writers.
     The deadline is claimed in the same statement that reads its case; the open
     deadlines come beside it, carried on the case row for the write path. A concurrent
     change to them between these reads and the case update is caught by the version check
@@ -174,6 +183,15 @@ class EngineBase:
                 else:
                     transaction.commit()
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            if getattr(exc.orig, "sqlstate", None) in LOST_RACE_STATES:  # a race lost, not an outage: 409
+                raise ConflictError(
+                    "a concurrent command held the same rows; read the case again and retry",
+                    expected=None,
+                    actual=None,
+                    case_id=case_id,
+                    event=event,
+                    field="version" if case_id is not None else None,
+                ) from exc
             raise StorageUnavailable(
                 f"the database failed during the command; nothing was written: {exc.orig}",
                 case_id=case_id,

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 from app.api import problems, routes_admin, routes_cases, routes_programs
 from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
+from app.keys import ConsoleKeys
 from workflow.engine import Engine
 
 DESCRIPTION = """
@@ -37,7 +38,7 @@ def create_app(
     engine: Engine,
     *,
     sandbox: dict[str, Any] | None = None,
-    console_secret: bytes | None = None,
+    console_keys: ConsoleKeys | None = None,
     console_secure_cookie: bool = False,
 ) -> FastAPI:
     app = FastAPI(
@@ -59,10 +60,10 @@ def create_app(
     app.include_router(routes_programs.router)
     app.include_router(routes_admin.router)
     app.add_middleware(BodySizeLimit)
-    if console_secret is not None:
+    if console_keys is not None:
         from app.console.routes import build_console, install
 
-        install(app, build_console(engine, secret=console_secret, secure_cookie=console_secure_cookie))
+        install(app, build_console(engine, keys=console_keys, secure_cookie=console_secure_cookie))
 
     if sandbox is not None:
         header = f"clock-start={sandbox['clock_start']}"

@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request, Response
 from app.api import auth, idempotency
 from app.api.encoding import JsonBody, dumps
 from app.api.problems import ApiProblem
+from app.parsing import DB_INT_MAX, whole
 from workflow.engine import Engine
 from workflow.errors import FilingFlowError
 from workflow.views import CaseSnapshot
@@ -90,7 +91,8 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
     raw = value.strip().removeprefix("W/").strip('"')
     if raw == "*":
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    version = whole(raw, maximum=DB_INT_MAX)
+    if version is None:
         raise ApiProblem(
             412,
             "precondition-failed",
@@ -98,7 +100,7 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
             f"If-Match {value!r} is not a case version",
             field="If-Match",
         )
-    return int(raw)
+    return version
 
 
 def check_if_match(case: CaseSnapshot, expected: int | None) -> None:

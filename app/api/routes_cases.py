@@ -26,6 +26,7 @@ from app.api.deps import (
 from app.api.encoding import JsonBody
 from app.api.problems import ApiProblem
 from app.api.views import case_out, deadline_out
+from app.parsing import NotAnInstant, instant
 from workflow.database import read_only
 from workflow.engine import Engine
 from workflow.errors import CaseNotFound
@@ -89,7 +90,14 @@ def list_cases(
     program: Annotated[str | None, Query(max_length=80)] = None,
     state: Annotated[str | None, Query(max_length=60)] = None,
     applicant_code: Annotated[str | None, Query(max_length=40)] = None,
-    due_before: Annotated[datetime | None, Query(description="Has an open deadline due before this instant")] = None,
+    due_before: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="Has an open deadline due before this instant (RFC 3339, with offset)",
+            json_schema_extra={"format": "date-time"},
+        ),
+    ] = None,
     limit: Annotated[int, Query(description=f"Page size, clamped to 1..{MAX_PAGE}")] = 20,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict[str, Any]:
@@ -111,7 +119,7 @@ def list_cases(
     if applicant_code:
         query = query.where(cases.c.applicant_code == applicant_code.strip().upper())
     if due_before is not None:
-        query = query.where(next_due.c.next_due < _instant(due_before, field="due_before"))
+        query = query.where(next_due.c.next_due < _query_instant(due_before, field="due_before"))
     with read_only(engine.database) as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(cases.c.id).limit(limit).offset(offset)).mappings().all()
@@ -133,6 +141,14 @@ def list_cases(
             }
         )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+def _query_instant(raw: str, *, field: str) -> datetime:
+    """A query parameter's RFC 3339 instant (strict: never a number read as a Unix time), in UTC."""
+    try:
+        return _instant(instant(raw, field=field), field=field)
+    except NotAnInstant as exc:
+        raise ApiProblem(422, "invalid-input", "Invalid input", str(exc), field=field) from None
 
 
 def _instant(value: datetime, *, field: str) -> datetime:

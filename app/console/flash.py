@@ -2,7 +2,7 @@
 
 A redirect after a POST used to carry its message in ``?msg=`` / ``?error=``, which let
 anyone craft a console link that shows a reviewer arbitrary text ("请将令牌发送至…") on a
-genuine page. The message now travels in a cookie signed with the console secret: only
+genuine page. The message now travels in a cookie signed with a key derived from the session secret: only
 the console can write one, the page that shows it deletes it, and the query string carries
 nothing the page displays.
 """
@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 
 from fastapi import Request, Response
+
+from app.parsing import same
 
 COOKIE = "filingflow_console_flash"
 MAX_CHARS = 400  # a browser keeps about 4 KB per cookie
@@ -51,11 +53,13 @@ def take(request: Request, *, secret: bytes) -> Flash:
     """The message a request's cookie carries, if the console signed it; nothing otherwise."""
     raw = request.cookies.get(COOKIE, "")
     body, _, signature = raw.partition(".")
-    if not body or not hmac.compare_digest(_sign(secret, body), signature):
+    if not body or len(raw) > 4096 or not same(_sign(secret, body), signature):
         return Flash()
     try:
         payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except ValueError:
+        return Flash()
+    if not isinstance(payload, dict):
         return Flash()
     return Flash(str(payload.get("ok") or "") or None, str(payload.get("error") or "") or None)
 

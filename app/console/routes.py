@@ -17,9 +17,11 @@ from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.auth import resolve
+from app.api.auth import resolve, token_hash
+from app.api.problems import ApiProblem, problem
 from app.console import exports, flash, labels, queries
 from app.console.flowchart import flowchart
 from app.console.sessions import (
@@ -35,6 +37,8 @@ from app.console.sessions import (
     login_csrf_ok,
     read,
 )
+from app.keys import ConsoleKeys
+from app.parsing import DB_INT_MAX, whole
 from workflow.database import read_only
 from workflow.deadline_commands import DeadlineExplanation
 from workflow.definition import Event
@@ -46,6 +50,7 @@ from workflow.process import CompiledProcess
 from workflow.tables import notices
 
 TEMPLATES = Path(__file__).with_name("templates")
+CaseId = Annotated[int, FastApiPath(ge=1, le=DB_INT_MAX)]  # a 30-digit id is a 422, not a database overflow
 
 
 class ConsoleDenied(Exception):
@@ -77,7 +82,7 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False) -> APIRouter:
+def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = False) -> APIRouter:
     """The console's routes; ``secure_cookie`` marks every console cookie ``Secure`` (serve behind HTTPS)."""
     env = _environment()
     revoked = Revocations(engine.database)
@@ -86,12 +91,12 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     def render(
         name: str, session: Session | None, request: Request | None = None, status: int = 200, **context: Any
     ) -> HTMLResponse:
-        shown = flash.take(request, secret=secret) if request is not None else flash.Flash()
+        shown = flash.take(request, secret=keys.flash) if request is not None else flash.Flash()
         context.setdefault("msg", shown.ok)
         context.setdefault("error", shown.error)
         html = env.get_template(name).render(
             session=session,
-            csrf=session.csrf(secret) if session else "",
+            csrf=session.csrf(keys) if session else "",
             programs=list(engine.programs.latest()),
             **context,
         )
@@ -106,14 +111,14 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
             caller = resolve(engine.database, token.strip())
             if caller is None or caller.role not in CONSOLE_ROLES:
                 raise ConsoleDenied(403, "the console is for staff: this token is refused")
-        session = read(engine.database, secret, request.cookies.get(COOKIE), engine.clock.now())
+        session = read(engine.database, keys, request.cookies.get(COOKIE), engine.clock.now())
         if session is None:
             raise ConsoleDenied(403 if post else 303, "sign in first")
         return session
 
     async def checked_form(request: Request, session: Session) -> dict[str, Any]:
         form = dict(await request.form())
-        if not csrf_ok(session, secret, str(form.get("csrf", ""))):
+        if not csrf_ok(session, keys, str(form.get("csrf", ""))):
             raise ConsoleDenied(403, "missing or wrong CSRF token")
         return form
 
@@ -121,7 +126,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         query = urlencode({k: v for k, v in params.items() if v})
         response = RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
         if ok or error:
-            flash.put(response, flash.Flash(ok, error), secret=secret, secure=secure_cookie)
+            flash.put(response, flash.Flash(ok, error), secret=keys.flash, secure=secure_cookie)
         return response
 
     def program(key: str | None) -> CompiledProcess:
@@ -133,7 +138,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     # ---- sign-in ----------------------------------------------------------------------
 
     def login_form(status: int = 200, error: str | None = None) -> HTMLResponse:
-        cookie, token = login_challenge(secret, engine.clock.now())
+        cookie, token = login_challenge(keys, engine.clock.now())
         response = render("login.html.j2", None, status=status, error=error, login_csrf=token)
         response.set_cookie(
             LOGIN_COOKIE,
@@ -152,7 +157,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
 
     @router.post("/login")
     def login(request: Request, token: Annotated[str, Form()], csrf: Annotated[str, Form()] = "") -> Response:
-        if not login_csrf_ok(secret, request.cookies.get(LOGIN_COOKIE), csrf, engine.clock.now()):
+        if not login_csrf_ok(keys, request.cookies.get(LOGIN_COOKIE), csrf, engine.clock.now()):
             return login_form(403, "登录表单已失效或不是从本页提交，请重新输入令牌。")
         caller = resolve(engine.database, token.strip())
         if caller is None or caller.role not in CONSOLE_ROLES:
@@ -161,7 +166,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         response.delete_cookie(LOGIN_COOKIE, path="/console/login", secure=secure_cookie, httponly=True)
         response.set_cookie(
             COOKIE,
-            issue(secret, caller.token_id, engine.clock.now()),
+            issue(keys, caller, token_hash(token.strip()), engine.clock.now()),
             httponly=True,
             samesite="strict",
             secure=secure_cookie,
@@ -227,7 +232,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     async def batch(request: Request) -> Response:
         session = session_of(request, post=True)
         form = await checked_form(request, session)
-        selected = [int(str(v)) for v in (await request.form()).getlist("case_ids") if str(v).isdigit()]
+        selected = [_number(str(v), "case_ids", minimum=1) for v in (await request.form()).getlist("case_ids")]
         process = program(str(form.get("program", "")))
         event = str(form.get("event", ""))
         if not selected:
@@ -265,7 +270,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
     # ---- case page ----------------------------------------------------------------------
 
     @router.get("/cases/{case_id}", response_class=HTMLResponse)
-    def case_page(request: Request, case_id: int) -> Response:
+    def case_page(request: Request, case_id: CaseId) -> Response:
         session = session_of(request)
         return case_view(session, case_id, request=request)
 
@@ -305,7 +310,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         )
 
     @router.post("/cases/{case_id}/events")
-    async def fire(request: Request, case_id: int) -> Response:
+    async def fire(request: Request, case_id: CaseId) -> Response:
         session = session_of(request, post=True)
         form = await checked_form(request, session)
         event = str(form.get("event", ""))
@@ -313,16 +318,17 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         for key in ("reason", "approval_document"):
             if str(form.get(key, "")).strip():
                 payload[key] = str(form[key])
-        if str(form.get("service_window", "")).isdigit():
-            payload["service_window"] = int(str(form["service_window"]))
-        version = str(form.get("version", ""))
+        window = _optional_number(form, "service_window", minimum=1)
+        if window is not None:
+            payload["service_window"] = window
+        version = _optional_number(form, "version")
         try:
             case = engine.fire(
                 case_id,
                 event,
                 actor=session.caller.actor(),
                 payload=payload,
-                expected_version=int(version) if version.isdigit() else None,
+                expected_version=version,
             )
         except FilingFlowError as exc:
             return back(f"/console/cases/{case_id}", error=str(exc))
@@ -330,11 +336,11 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         return back(f"/console/cases/{case_id}", ok=f"已执行：{names.event(event)}（{event}）")
 
     @router.post("/cases/{case_id}/override")
-    async def override(request: Request, case_id: int) -> Response:
+    async def override(request: Request, case_id: CaseId) -> Response:
         session = session_of(request, post=True)
         form = await checked_form(request, session)
         target, reason = str(form.get("target", "")), str(form.get("reason", ""))
-        version = str(form.get("version", ""))
+        version = _optional_number(form, "version")
         preview = form.get("action") != "confirm"
         try:
             outcome = engine.override(
@@ -342,7 +348,7 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
                 target,
                 actor=session.caller.actor(),
                 reason=reason,
-                expected_version=int(version) if version.isdigit() else None,
+                expected_version=version,
                 dry_run=preview,
             )
         except FilingFlowError as exc:
@@ -357,19 +363,19 @@ def build_console(engine: Engine, *, secret: bytes, secure_cookie: bool = False)
         return back(f"/console/cases/{case_id}", ok=f"已调整状态：{moved}")
 
     @router.post("/cases/{case_id}/deadlines/{deadline_id}/{action}")
-    async def deadline(request: Request, case_id: int, deadline_id: int, action: str) -> Response:
+    async def deadline(request: Request, case_id: CaseId, deadline_id: CaseId, action: str) -> Response:
         session = session_of(request, post=True)
         form = await checked_form(request, session)
         reason, actor = str(form.get("reason", "")), session.caller.actor()
         try:
             if action == "extend":
-                days, until = str(form.get("working_days", "")), str(form.get("to_date", ""))
+                days, until = _optional_number(form, "working_days", maximum=3650), str(form.get("to_date", ""))
                 engine.extend_deadline(
                     case_id,
                     deadline_id,
                     actor=actor,
                     reason=reason,
-                    working_days=int(days) if days.isdigit() else None,
+                    working_days=days,
                     to_date=date.fromisoformat(until) if until else None,
                 )
             elif action == "suspend":
@@ -416,17 +422,37 @@ def _batch_events(process: CompiledProcess) -> list[Event]:
 
 def _working_days(raw: str | None) -> int | None:
     """A blank form field means "any"; otherwise 0..60 working days."""
-    return int(raw) if raw and raw.isdigit() and int(raw) <= 60 else None
+    if not raw:
+        return None
+    return _number(raw, "due_within", maximum=60)
+
+
+def _number(raw: str, field: str, *, minimum: int = 0, maximum: int = DB_INT_MAX) -> int:
+    """A form or query number: ASCII digits within range (:func:`app.parsing.whole`), else 422 naming the field."""
+    value = whole(raw.strip(), minimum=minimum, maximum=maximum)
+    if value is None:
+        raise ApiProblem(
+            422,
+            "invalid-input",
+            "Invalid input",
+            f"{field}: {raw[:40]!r} is not a whole number in {minimum}..{maximum}",
+            field=field,
+        )
+    return value
+
+
+def _optional_number(form: dict[str, Any], field: str, *, minimum: int = 0, maximum: int = DB_INT_MAX) -> int | None:
+    raw = str(form.get(field, "")).strip()
+    return _number(raw, field, minimum=minimum, maximum=maximum) if raw else None
 
 
 def install(app: FastAPI, router: APIRouter) -> None:
-    """Mount the console and turn its refusals into a redirect to sign-in or a 403/404 page."""
-    from fastapi.responses import PlainTextResponse
-
+    """Mount the console and turn its refusals into a redirect to sign-in or a 403/404 problem."""
     app.include_router(router)
 
     @app.exception_handler(ConsoleDenied)
     async def denied(request: Request, exc: ConsoleDenied) -> Response:
         if exc.status == 303:
             return RedirectResponse("/console/login", status_code=303)
-        return PlainTextResponse(f"{exc.status}: {exc}", status_code=exc.status)
+        slug, title = ("not-found", "Not found") if exc.status == 404 else ("forbidden", "Not allowed")
+        return problem(exc.status, slug, title, str(exc), instance=request.url.path)

@@ -1,9 +1,13 @@
 """Console sessions: a signed, HttpOnly, SameSite=Strict cookie, and a CSRF token per session.
 
 Signing in exchanges a staff or admin API token for a session cookie carrying the token's
-id, an expiry and a random nonce, signed with HMAC; every request re-checks that the
+id, an expiry and a random nonce, signed with HMAC under the session key *over the token's
+stored hash as well*: the hash never leaves the server, so the signing key alone cannot forge
+a session (a leaked key plus a guessed token id is refused). Every request re-checks that the
 token is still active, so revoking a token ends its sessions. Every form carries a CSRF
-token derived from the session (HMAC of its nonce), checked on every POST.
+token derived from the session nonce under the separate CSRF key, checked on every POST.
+Comparisons are on bytes (:func:`app.parsing.same`) and numbers strict ASCII digits, so an
+odd cookie is refused, never a 500.
 
 The sign-in form has no session yet, so it is protected by a pre-session token (against
 login CSRF: a forged POST that signs a reviewer in as someone else): showing the form sets
@@ -26,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from app.api.auth import Caller
+from app.keys import ConsoleKeys
+from app.parsing import same, whole
 from workflow.database import read_only
 from workflow.tables import api_tokens, console_signouts
 
@@ -42,17 +48,22 @@ class Session:
     nonce: str
     expires: int
 
-    def csrf(self, secret: bytes) -> str:
-        return hmac.new(secret, f"csrf:{self.nonce}".encode(), hashlib.sha256).hexdigest()
+    def csrf(self, keys: ConsoleKeys) -> str:
+        return _sign(keys.csrf, f"csrf:{self.nonce}")
 
 
-def _sign(secret: bytes, payload: str) -> str:
-    return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
+def _sign(key: bytes, payload: str) -> str:
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
 
 
-def issue(secret: bytes, token_id: int, now: datetime) -> str:
-    payload = f"{token_id}.{int((now + LIFETIME).timestamp())}.{secrets.token_hex(16)}"
-    return f"{payload}.{_sign(secret, payload)}"
+def _session_mac(keys: ConsoleKeys, payload: str, stored_token_hash: str) -> str:
+    return _sign(keys.session, f"session:{payload}:{stored_token_hash}")
+
+
+def issue(keys: ConsoleKeys, caller: Caller, stored_token_hash: str, now: datetime) -> str:
+    """A session cookie for ``caller``, bound to its token's stored hash (known only to the server)."""
+    payload = f"{caller.token_id}.{int((now + LIFETIME).timestamp())}.{secrets.token_hex(16)}"
+    return f"{payload}.{_session_mac(keys, payload, stored_token_hash)}"
 
 
 class Revocations:
@@ -84,46 +95,48 @@ def _nonce_hash(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def read(database: sa.Engine, secret: bytes, cookie: str | None, now: datetime) -> Session | None:
+def read(database: sa.Engine, keys: ConsoleKeys, cookie: str | None, now: datetime) -> Session | None:
     """The session a cookie proves, if it is authentic, unexpired, not signed out and its token still active.
 
-    One read: the token's row, found only while the token is active and the session not signed out.
+    One read: the token's row (with the hash the signature covers), found only while the token is
+    active and the session not signed out.
     """
-    if not cookie or cookie.count(".") != 3:
+    if not cookie or len(cookie) > 200 or cookie.count(".") != 3:
         return None
     payload, _, signature = cookie.rpartition(".")
-    if not hmac.compare_digest(_sign(secret, payload), signature):
-        return None
-    token_id, expires, nonce = payload.split(".")
-    if not token_id.isdigit() or not expires.isdigit() or int(expires) < now.timestamp():
+    raw_id, raw_expires, nonce = payload.split(".")
+    token_id, expires = whole(raw_id, minimum=1), whole(raw_expires, maximum=2**40)
+    if token_id is None or expires is None or expires < now.timestamp():
         return None
     signed_out = sa.select(console_signouts.c.nonce_hash).where(console_signouts.c.nonce_hash == _nonce_hash(nonce))
     query = sa.select(api_tokens).where(
-        api_tokens.c.id == int(token_id), api_tokens.c.revoked_at.is_(None), ~signed_out.exists()
+        api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None), ~signed_out.exists()
     )
     with read_only(database) as conn:
         row = conn.execute(query).mappings().first()
-    if row is None or row["role"] not in CONSOLE_ROLES:
+    if row is None or not same(_session_mac(keys, payload, row["token_hash"]), signature):
+        return None
+    if row["role"] not in CONSOLE_ROLES:
         return None
     caller = Caller(row["id"], row["name"], row["role"], row["applicant_code"], "console")
-    return Session(caller, nonce, int(expires))
+    return Session(caller, nonce, expires)
 
 
-def csrf_ok(session: Session, secret: bytes, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(session.csrf(secret), token or "")
+def csrf_ok(session: Session, keys: ConsoleKeys, token: str | None) -> bool:
+    return bool(token) and same(session.csrf(keys), token)
 
 
-def login_challenge(secret: bytes, now: datetime) -> tuple[str, str]:
+def login_challenge(keys: ConsoleKeys, now: datetime) -> tuple[str, str]:
     """A pre-session cookie value and the form token that must come back with it."""
     cookie = f"{int((now + LOGIN_LIFETIME).timestamp())}.{secrets.token_hex(16)}"
-    return cookie, _sign(secret, f"login-csrf:{cookie}")
+    return cookie, _sign(keys.csrf, f"login-csrf:{cookie}")
 
 
-def login_csrf_ok(secret: bytes, cookie: str | None, token: str | None, now: datetime) -> bool:
+def login_csrf_ok(keys: ConsoleKeys, cookie: str | None, token: str | None, now: datetime) -> bool:
     """Whether a sign-in POST carries the pre-session cookie, unexpired, and its matching form token."""
-    if not cookie or not token or cookie.count(".") != 1:
+    if not cookie or not token or len(cookie) > 100 or cookie.count(".") != 1:
         return False
-    expires = cookie.partition(".")[0]
-    if not expires.isdigit() or int(expires) < now.timestamp():
+    expires = whole(cookie.partition(".")[0], maximum=2**40)
+    if expires is None or expires < now.timestamp():
         return False
-    return hmac.compare_digest(_sign(secret, f"login-csrf:{cookie}"), token)
+    return same(_sign(keys.csrf, f"login-csrf:{cookie}"), token)

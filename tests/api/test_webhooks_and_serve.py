@@ -98,6 +98,8 @@ def test_real_serve_process_with_a_sandbox_clock(database_url: str, tmp_path: Pa
         **os.environ,
         "FILINGFLOW_DATABASE_URL": database_url,
         "FILINGFLOW_AUDIT_KEY": AUDIT_KEY,
+        "FILINGFLOW_SESSION_KEY": "serve-test-session-secret",
+        "FILINGFLOW_CSRF_KEY": "serve-test-csrf-secret",
         "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
     }
     token = subprocess.run(

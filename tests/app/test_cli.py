@@ -55,13 +55,18 @@ def test_demo_runs_the_three_guide_paths_and_verifies(db_env: dict[str, str], tm
 
 def test_demo_without_a_database_url_uses_a_fresh_file(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "FILINGFLOW_DATABASE_URL"}
+    env.pop("FILINGFLOW_AUDIT_KEY", None)
+    said = []
     for _ in range(2):  # a second run starts afresh instead of tripping over the first one's cases
         result = subprocess.run(
             [FILINGFLOW, "demo"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False
         )
         assert result.returncode == 0, result.stderr
+        said.append(result.stderr)
     assert (tmp_path / "var" / "demo.db").exists()
-    assert "development audit key" in result.stderr
+    # no audit key in the source: the first start generates one and says where (issue 13 item 1)
+    assert "generated a new secret in var/secrets/audit_key.key" in said[0]
+    assert "secret read from var/secrets/audit_key.key" in said[1]
 
 
 def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_path: Path) -> None:
@@ -72,14 +77,17 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     heads = json.loads(anchor.read_text())["heads"]
     assert set(heads) == {"1", "2", "3", "4", "5", "6"}
     database = create_database_engine(db_env["FILINGFLOW_DATABASE_URL"])
-    with database.begin() as conn:  # truncate case 1's tail and rewind its row to match
+    with database.begin() as conn:  # truncate case 1's tail and rewind its row to match, every column
         last = conn.exec_driver_sql("SELECT version FROM cases WHERE id=1").scalar_one()
         query = sa.text("SELECT hash, to_state FROM audit_events WHERE case_id=1 AND seq=:s")
         prev, state = conn.execute(query, {"s": last - 1}).one()
         conn.execute(sa.text("DELETE FROM audit_events WHERE case_id=1 AND seq=:s"), {"s": last})
         conn.execute(
-            sa.text("UPDATE cases SET version=:v, chain_head=:h, state=:s WHERE id=1"),
-            {"v": last - 1, "h": prev, "s": state},
+            sa.text(
+                "UPDATE cases SET version=:v, chain_head=:h, state=:s, final=:f,"
+                " live_key=program_key || ':' || applicant_code WHERE id=1"
+            ),
+            {"v": last - 1, "h": prev, "s": state, "f": False},
         )
     database.dispose()
     assert run("audit", "verify", env=db_env).returncode == 0

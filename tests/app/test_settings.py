@@ -14,7 +14,7 @@ def test_defaults_need_nothing_set() -> None:
     assert (settings.db_pool_size, settings.db_max_overflow) == (5, 10)
     assert (settings.calendar_package_until, settings.programs, settings.clock_start) == (None, None, None)
     assert (settings.outbox_batch, settings.outbox_commit_every, settings.console_secure_cookie) == (200, 1, False)
-    assert settings.audit_key_is_default
+    assert (settings.audit_key, settings.session_key, settings.csrf_key) == (None, None, None)  # no default
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,12 @@ def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
 
 def test_pool_settings_reach_the_database(database_url: str) -> None:
     settings = Settings.from_env(
-        {"FILINGFLOW_DATABASE_URL": database_url, "FILINGFLOW_DB_POOL_SIZE": "3", "FILINGFLOW_DB_MAX_OVERFLOW": "0"}
+        {
+            "FILINGFLOW_DATABASE_URL": database_url,
+            "FILINGFLOW_AUDIT_KEY": "pool-test-key",
+            "FILINGFLOW_DB_POOL_SIZE": "3",
+            "FILINGFLOW_DB_MAX_OVERFLOW": "0",
+        }
     )
     engine = bootstrap(settings, migrate=False)
     try:

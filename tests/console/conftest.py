@@ -13,11 +13,12 @@ import pytest
 
 from app.api import create_app
 from app.api.auth import create_token
+from app.keys import ConsoleKeys
 from tests.support.http import serving
 from tests.support.longgang import uscc
 from workflow.engine import Engine
 
-SECRET = b"console-test-secret"
+KEYS = ConsoleKeys.derive(b"console-test-session-secret", b"console-test-csrf-secret")
 
 
 @dataclass
@@ -55,7 +56,7 @@ def console(engine: Engine) -> Iterator[Console]:
     for role in ("staff", "admin", "platform", "applicant"):
         code = uscc(1) if role == "applicant" else None
         _, tokens[role] = create_token(engine.database, name=f"{role}-console", role=role, applicant_code=code, now=now)
-    with serving(create_app(engine, console_secret=SECRET)) as base:
+    with serving(create_app(engine, console_keys=KEYS)) as base:
         yield Console(base, tokens, engine)
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from app.api import create_app
-from tests.console.conftest import SECRET, Console
+from tests.console.conftest import KEYS, Console
 from tests.support.http import serving
 from tests.support.longgang import PROGRAM, submitted
 
@@ -148,7 +148,7 @@ def test_signing_out_revokes_the_session_on_the_server(console: Console) -> None
         assert (response.status_code, response.headers["location"]) == (303, "/console/login")
     with console.signed_in() as http:
         assert http.get("/console/queue").status_code == 200, "signing out ends that session only"
-    other = create_app(console.engine, console_secret=SECRET)  # another API process, sharing the database
+    other = create_app(console.engine, console_keys=KEYS)  # another API process, sharing the database
     with serving(other) as base, httpx.Client(base_url=base, follow_redirects=False) as replay:
         replay.cookies.set("filingflow_console", cookie, path="/console")
         response = replay.get("/console/queue")
@@ -193,13 +193,13 @@ def test_a_flash_cookie_signed_with_another_secret_is_ignored(console: Console) 
     from app.console import flash
 
     response = Response()
-    flash.put(response, flash.Flash(error="假冒的提示"), secret=SECRET + b"-other", secure=False)
+    flash.put(response, flash.Flash(error="假冒的提示"), secret=KEYS.session, secure=False)
     value = response.headers["set-cookie"].split(";")[0].partition("=")[2]
     with console.signed_in() as http:
         http.cookies.set("filingflow_console_flash", value, path="/console")
         assert "假冒的提示" not in http.get("/console/queue").text
     response = Response()
-    flash.put(response, flash.Flash(error="真实的提示"), secret=SECRET, secure=False)
+    flash.put(response, flash.Flash(error="真实的提示"), secret=KEYS.flash, secure=False)
     value = response.headers["set-cookie"].split(";")[0].partition("=")[2]
     with console.signed_in() as http:
         http.cookies.set("filingflow_console_flash", value, path="/console")

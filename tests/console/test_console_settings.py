@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from app.api import create_app
-from tests.console.conftest import SECRET, form_token
+from tests.console.conftest import KEYS, form_token
 from tests.support.http import serving
 from workflow.engine import Engine
 
@@ -18,7 +18,7 @@ def secure_console(engine: Engine) -> Iterator[tuple[str, str]]:
     from app.api.auth import create_token
 
     _, token = create_token(engine.database, name="staff", role="staff", applicant_code=None, now=engine.clock.now())
-    with serving(create_app(engine, console_secret=SECRET, console_secure_cookie=True)) as base:
+    with serving(create_app(engine, console_keys=KEYS, console_secure_cookie=True)) as base:
         yield base, token
 
 

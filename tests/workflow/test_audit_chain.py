@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
 from workflow.audit import GENESIS, chain_hash, export_anchor, verify_chains
 from workflow.engine import Engine
-from workflow.tables import audit_events, cases
+from workflow.tables import audit_events, cases, deadlines, notices
 
 
 @pytest.fixture
@@ -135,3 +136,57 @@ def test_truncated_tail_with_a_rewound_case_row_is_caught_by_the_anchor(
     (link,) = report.broken
     assert (link.case_id, link.seq) == (case_id, 4)
     assert "truncated" in link.problem
+
+
+def _neighbour_deadline(conn: sa.Connection, case_id: int) -> sa.ColumnElement[bool]:
+    # the untouched neighbour draft's pending window deadline (LG-WIN-1)
+    return sa.and_(deadlines.c.case_id == case_id + 1, deadlines.c.status == "pending")
+
+
+def _move_neighbour_deadline(conn: sa.Connection, case_id: int, *, days: int) -> None:
+    due = conn.execute(sa.select(deadlines.c.due_at).where(_neighbour_deadline(conn, case_id))).scalar_one()
+    conn.execute(
+        deadlines.update().where(_neighbour_deadline(conn, case_id)).values(due_at=due + datetime.timedelta(days=days))
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "tamper", "problem"),
+    [
+        ("final", lambda c, i: c.execute(cases.update().where(cases.c.id == i).values(final=True)), "final is"),
+        # LG-ELIG-2: with live_key cleared a second live case for the applicant could open
+        ("live_key", lambda c, i: c.execute(cases.update().where(cases.c.id == i).values(live_key=None)), "live_key"),
+        ("deadline moved", lambda c, i: _move_neighbour_deadline(c, i, days=30), "is due"),
+        (
+            "deadline met",
+            lambda c, i: c.execute(deadlines.update().where(_neighbour_deadline(c, i)).values(status="met")),
+            "is 'met', the trail says 'pending'",
+        ),
+        ("deadline deleted", lambda c, i: c.execute(deadlines.delete().where(_neighbour_deadline(c, i))), "is gone"),
+        (
+            "notice deleted",
+            lambda c, i: c.execute(
+                notices.delete().where(
+                    notices.c.id == sa.select(sa.func.min(notices.c.id)).where(notices.c.case_id == i).scalar_subquery()
+                )
+            ),
+            "queued by event",
+        ),
+    ],
+)
+def test_tampering_beside_the_trail_is_detected(
+    engine: Engine,
+    case_id: int,
+    audit_key: bytes,
+    name: str,
+    tamper: Callable[[sa.Connection, int], object],
+    problem: str,
+) -> None:
+    with engine.database.connect() as conn:
+        assert verify_chains(conn, audit_key, programs=engine.programs).ok, "no false alarm before"
+    _tamper(engine, lambda conn: tamper(conn, case_id))
+    with engine.database.connect() as conn:
+        report = verify_chains(conn, audit_key, programs=engine.programs)
+    assert not report.ok, name
+    (link,) = report.broken
+    assert problem in link.problem, link.problem

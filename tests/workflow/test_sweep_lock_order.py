@@ -1,0 +1,142 @@
+"""Commands racing the deadline sweep on PostgreSQL: one lock order, so no deadlock and no 503 (issue 13 item 6).
+
+Commands update ``cases`` then ``deadlines``; the sweep used to lock the deadline row first
+(``FOR UPDATE``) and then update ``cases``: with withdrawals racing a sweep expiring the same
+drafts, PostgreSQL found deadlocks and the loser surfaced as a 503. The sweep now claims the
+case row together with the deadline, skipping both when either is held, so it never waits
+while holding a lock a command needs: a lost race is a 409 (``ConflictError``) or success.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app.bootstrap import bootstrap
+from app.settings import Settings
+from tests.conftest import AUDIT_KEY, PACKAGE_UNTIL
+from tests.support.longgang import PLATFORM, PROGRAM, applicant, sh
+from tests.support.postgres import PostgresCluster
+from workflow.clock import ManualClock
+from workflow.engine import Engine
+from workflow.errors import ConflictError, StorageUnavailable, TransitionNotAllowed
+from workflow.tables import cases, deadlines
+
+CASES = 200
+WITHDRAWERS = 4
+
+
+def _deadlocks(log: Path) -> int:
+    return log.read_text(errors="replace").count("deadlock detected")
+
+
+def test_withdrawals_racing_the_sweep_never_deadlock(
+    engine: Engine, clock: ManualClock, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no row locks to order")
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    log = cluster.root / "server.log"
+    ids = [engine.open_case(PROGRAM, applicant=applicant(n), data={}, actor=PLATFORM).id for n in range(1, CASES + 1)]
+    clock.set(sh("2025-09-14 00:00:05"))  # LG-WIN-1 closed: every draft's window deadline is due
+    before = _deadlocks(log)
+    sweeper = bootstrap(
+        Settings(
+            database_url=str(engine.database.url.render_as_string(hide_password=False)),
+            audit_key=AUDIT_KEY,
+            calendar_package_until=PACKAGE_UNTIL,
+        ),
+        clock=clock,
+        migrate=False,
+    )
+    outcomes: dict[str, int] = {"ok": 0, "409": 0, "503": 0}
+    lock, start = threading.Lock(), threading.Barrier(WITHDRAWERS + 1)
+
+    def withdraw(part: list[int]) -> None:
+        start.wait()
+        for case_id in part:
+            try:
+                engine.fire(case_id, "withdraw", actor=PLATFORM, payload={"reason": "racing the sweep"})
+                outcome = "ok"
+            except (ConflictError, TransitionNotAllowed):
+                outcome = "409"
+            except StorageUnavailable:
+                outcome = "503"
+            with lock:
+                outcomes[outcome] += 1
+
+    expired: list[tuple[int, str]] = []
+
+    def sweep() -> None:
+        start.wait()
+        expired.extend(sweeper.expire_due())
+
+    # every withdrawer tries every case, from the newest (the sweep goes oldest first), so they meet mid-way
+    orders = [ids[::-1][i * CASES // WITHDRAWERS :] + ids[::-1][: i * CASES // WITHDRAWERS] for i in range(WITHDRAWERS)]
+    threads = [threading.Thread(target=withdraw, args=(order,)) for order in orders]
+    threads.append(threading.Thread(target=sweep))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    expired.extend(sweeper.expire_due())  # what a skipped claim left comes next sweep
+    sweeper.database.dispose()
+    assert outcomes["503"] == 0, outcomes
+    assert _deadlocks(log) == before, "PostgreSQL logged a deadlock"
+    assert outcomes["ok"] + len(expired) == CASES, (outcomes, len(expired))
+    assert outcomes["409"] == CASES * (WITHDRAWERS - 1) + len(expired), "each other attempt lost the race"
+    states = {engine.get_case(case_id).state for case_id in ids}
+    assert states <= {"withdrawn", "abandoned"}, states
+
+
+def test_a_sweep_meeting_a_command_between_its_case_and_deadline_writes_steps_aside(
+    engine: Engine, clock: ManualClock, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """The storm's race made certain: a command holds its case row, the sweep comes, the command closes the deadline."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no row locks to order")
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    log = cluster.root / "server.log"
+    case_id = engine.open_case(PROGRAM, applicant=applicant(1), data={}, actor=PLATFORM).id
+    clock.set(sh("2025-09-14 00:00:05"))
+    before = _deadlocks(log)
+    sweeper = bootstrap(
+        Settings(
+            database_url=engine.database.url.render_as_string(hide_password=False),
+            audit_key=AUDIT_KEY,
+            calendar_package_until=PACKAGE_UNTIL,
+        ),
+        clock=clock,
+        migrate=False,
+    )
+    expired: list[tuple[int, str]] = []
+    errors: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            expired.extend(sweeper.expire_due())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=sweep)
+    with engine.database.connect() as conn, conn.begin():
+        conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+        conn.execute(sa.update(cases).where(cases.c.id == case_id).values(version=cases.c.version))  # as a command
+        thread.start()
+        for _ in range(300):  # until the sweep waits for a lock, or has given up on this case
+            waiting = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
+            if waiting or not thread.is_alive():
+                break
+            time.sleep(0.01)
+        conn.execute(sa.update(deadlines).where(deadlines.c.case_id == case_id).values(status="met"))  # then this
+        conn.rollback()
+    thread.join(60)
+    sweeper.database.dispose()
+    assert not errors, errors
+    assert _deadlocks(log) == before, "PostgreSQL logged a deadlock"
+    assert expired == [], "the sweep stepped aside for the command"
+    assert engine.expire_due() == [(case_id, "online_window")], "the next sweep expires it"

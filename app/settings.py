@@ -45,6 +45,7 @@ class Settings:
     outbox_commit_every: int = 1
     smtp_ca_file: str | None = None
     console_secure_cookie: bool = False  # mark console cookies Secure: turn on when served over HTTPS
+    log_format: str = "text"  # text, json or logfmt (app.logging_setup)
 
     def console_secret(self) -> bytes:
         """The key that signs console sessions, derived from the audit key (never stored)."""
@@ -88,6 +89,7 @@ class Settings:
             smtp_ca_file=env.get("FILINGFLOW_SMTP_CA_FILE", "").strip() or None,
             console_secure_cookie=_choice(env, "FILINGFLOW_CONSOLE_SECURE_COOKIE", ("0", "1", "false", "true"), "0")
             in ("1", "true"),
+            log_format=_choice(env, "FILINGFLOW_LOG_FORMAT", ("text", "json", "logfmt"), "text"),
         )
 
 

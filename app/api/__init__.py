@@ -10,6 +10,8 @@ from fastapi import FastAPI, Request, Response
 from app.api import docs, problems, routes_admin, routes_cases, routes_programs
 from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
+from app.api.observability import RequestIdAndAccessLog
+from app.metrics import Metrics, install_metrics
 from workflow.engine import Engine
 
 DESCRIPTION = """
@@ -59,6 +61,8 @@ def create_app(
     app.include_router(routes_programs.router)
     app.include_router(routes_admin.router)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestIdAndAccessLog)  # outermost: every response, errors included, carries the id
+    install_metrics(app, Metrics(engine))
     if console_secret is not None:
         from app.console.routes import build_console, install
 

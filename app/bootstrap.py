@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from app.settings import Settings
@@ -14,6 +15,15 @@ from workflow.schema import ensure_current
 from workflow.workdays import WorkingDayCalendar
 
 log = logging.getLogger("filingflow")
+
+
+@functools.cache
+def _warn_development_key() -> None:
+    """Once per process: a command that builds several engines (or a test run) says it once."""
+    log.warning(
+        "FILINGFLOW_AUDIT_KEY is not set: using the development audit key; "
+        "audit hashes are not tamper-proof against anyone who has read the source"
+    )
 
 
 def bootstrap(
@@ -30,10 +40,7 @@ def bootstrap(
     (``filingflow db upgrade``), or start-up stops with a clear error.
     """
     if settings.audit_key_is_default:
-        log.warning(
-            "FILINGFLOW_AUDIT_KEY is not set: using the development audit key; "
-            "audit hashes are not tamper-proof against anyone who has read the source"
-        )
+        _warn_development_key()
     database = create_database_engine(
         settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from app.keys import audit_key
+from app.sandbox import shared_timeline
 from app.settings import Settings
 from states.registry import catalog
-from workflow.clock import Clock, OffsetClock, SystemClock
+from workflow.clock import Clock, SystemClock
 from workflow.database import create_database_engine
 from workflow.engine import Engine
 from workflow.process import ProgramCatalog
@@ -37,9 +38,14 @@ def bootstrap(
     if migrate is None:
         migrate = database.dialect.name == "sqlite"
     ensure_current(database, migrate=migrate)
-    if clock is None and settings.clock_start is not None:
-        log.warning("SANDBOX: the clock starts at %s and runs forward in real time", settings.clock_start.isoformat())
-        clock = OffsetClock(settings.clock_start)
+    if clock is None and settings.clock_start is not None:  # one timeline for every process (app/sandbox.py)
+        clock = shared_timeline(database, settings.clock_start)
+        log.warning(
+            "SANDBOX: the clock started at %s (real time %s) and runs forward in real time; now %s",
+            clock.clock_start.isoformat(),
+            clock.real_start.isoformat(),
+            clock.now().isoformat(),
+        )
     engine = Engine(
         database=database,
         programs=programs or catalog(settings.programs),

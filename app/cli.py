@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -13,9 +12,13 @@ import sqlalchemy as sa
 import typer
 
 from app.bootstrap import bootstrap
+from app.cli_help import readable_help
+from app.cli_import import cases_import
 from app.cli_operations import calendar_cli, cases_cli, deadlines_cli, notifications_cli, worker
+from app.cli_progress import step
 from app.cli_service import serve, tokens_cli
 from app.keys import audit_key
+from app.logging_setup import configure_logging
 from app.settings import Settings, SettingsError
 from workflow import schema
 from workflow.audit import export_anchor, verify_chains
@@ -23,9 +26,11 @@ from workflow.clock import SHANGHAI, ManualClock
 from workflow.database import create_database_engine, read_only
 from workflow.diagram import mermaid
 from workflow.errors import FilingFlowError
-from workflow.tables import cases
+from workflow.tables import audit_events, cases
 
-cli = typer.Typer(no_args_is_help=True, add_completion=False, help="FilingFlow: funding-application workflows.")
+cli = typer.Typer(
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None, help="FilingFlow: funding-application workflows."
+)
 programs_cli = typer.Typer(no_args_is_help=True, help="The program rounds FilingFlow runs.")
 audit_cli = typer.Typer(no_args_is_help=True, help="Verify and anchor the tamper-evident audit trail.")
 db_cli = typer.Typer(no_args_is_help=True, help="Schema migrations (Alembic).")
@@ -37,6 +42,7 @@ cli.add_typer(calendar_cli, name="calendar")
 cli.add_typer(notifications_cli, name="notifications")
 cli.add_typer(cases_cli, name="cases")
 cli.add_typer(tokens_cli, name="tokens")
+cases_cli.command("import")(cases_import)
 cli.command()(serve)
 cli.command()(worker)
 
@@ -109,22 +115,23 @@ def programs_migrate(
     """Move a program's open cases to a new definition version with an explicit state mapping."""
     from workflow.definition import Actor
 
-    mapping = {}
+    mapping: dict[str, str] = {}
     for item in map_ or []:
         old, sep, new = item.partition("=")
         if not sep or not old or not new:
             raise typer.BadParameter(f"{item!r} is not OLD_STATE=NEW_STATE", param_hint="--map")
         mapping[old] = new
     engine = bootstrap(_settings())
-    plan = engine.migrate_cases(
-        key,
-        from_version=from_version,
-        to_version=to_version,
-        mapping=mapping,
-        actor=Actor(actor, "staff", "cli"),
-        reason=reason,
-        dry_run=dry_run,
-    )
+    with step(f"{'checking' if dry_run else 'migrating'} the open cases of {key} v{from_version} -> v{to_version}"):
+        plan = engine.migrate_cases(
+            key,
+            from_version=from_version,
+            to_version=to_version,
+            mapping=mapping,
+            actor=Actor(actor, "staff", "cli"),
+            reason=reason,
+            dry_run=dry_run,
+        )
     for case_id, before, after in plan.moves:
         typer.echo(f"case {case_id}: {before} -> {after}")
     verb = "would move" if dry_run else "moved"
@@ -140,7 +147,9 @@ def audit_verify(
     engine = bootstrap(settings, migrate=False)
     heads = json.loads(anchor.read_text()) if anchor else None
     with read_only(engine.database) as conn:  # one snapshot: a concurrent command is no false alarm
-        report = verify_chains(conn, audit_key(settings), anchor=heads, programs=engine.programs)
+        size = conn.execute(sa.select(sa.func.count()).select_from(audit_events)).scalar_one()
+        with step(f"walking the hash chains of {size} audit events"):
+            report = verify_chains(conn, audit_key(settings), anchor=heads, programs=engine.programs)
     for link in report.broken:
         typer.echo(f"BROKEN {link}", err=True)
     status = "OK" if report.ok else "FAILED"
@@ -172,7 +181,8 @@ def _database() -> sa.Engine:
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate the database forward (to the newest schema by default)."""
     database = _database()
-    schema.upgrade(database, revision)
+    with step(f"migrating the schema from {schema.current_revision(database) or '(empty)'} to {revision}"):
+        schema.upgrade(database, revision)
     typer.echo(f"database at {schema.current_revision(database)}")
 
 
@@ -180,7 +190,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")]) -> None:
     """Migrate the database back to an earlier schema."""
     database = _database()
-    schema.downgrade(database, revision)
+    with step(f"migrating the schema from {schema.current_revision(database) or '(empty)'} back to {revision}"):
+        schema.downgrade(database, revision)
     typer.echo(f"database at {schema.current_revision(database)}")
 
 
@@ -195,12 +206,16 @@ def db_current() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
-        cli()
-    except (FilingFlowError, SettingsError) as exc:
+        log_format = Settings.from_env().log_format
+    except SettingsError:
+        log_format = "text"  # the command itself reports the bad variable
+    configure_logging(log_format)
+    try:
+        readable_help(typer.main.get_command(cli))(prog_name="filingflow")
+    except SettingsError as exc:  # the configuration is wrong: nothing ran, like a usage error
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except FilingFlowError as exc:  # the command ran and was refused ("no case 99"): 1, as audit verify's FAILED
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from app.bootstrap import bootstrap
+from app.cli_progress import note, step
 from app.delivery import build_dispatcher
 from app.settings import Settings
+from notifications.dispatcher import DispatchReport
 from scheduler import jobs
 from scheduler.worker import run_worker
 from workflow.clock import SHANGHAI
 from workflow.database import read_only
 from workflow.definition import Actor
 from workflow.engine import Engine
-from workflow.errors import InvalidInput
+from workflow.errors import FilingFlowError, InvalidInput
 from workflow.workdays import WorkingDayCalendar, YearArrangement, summarise
 
 deadlines_cli = typer.Typer(no_args_is_help=True, help="Explain and change case deadlines.")
@@ -34,8 +38,14 @@ def cases_advance(
     count: Annotated[int, typer.Option(help="How many cases, oldest submission first.")] = 10,
 ) -> None:
     """Fire EVENT on the next COUNT cases of PROGRAM in submission order (SZ-FLOW-3)."""
-    outcome = _engine().advance_batch(program, event, count=count, actor=Actor(actor, "staff", "cli"))
-    typer.echo(f"advanced {len(outcome.advanced)} cases: {', '.join(map(str, outcome.advanced)) or '-'}")
+    engine = _engine()
+    outcome = engine.advance_batch(program, event, count=count, actor=Actor(actor, "staff", "cli"))
+    if not outcome.advanced and outcome.stopped_at is None:
+        process = engine.programs.get(program)
+        sources = ", ".join(process.event(event).sources)
+        typer.echo(f"advanced 0 cases: no case of {program} is in a state {event} leaves ({sources})")
+        return
+    typer.echo(f"advanced {len(outcome.advanced)} cases: {', '.join(map(str, outcome.advanced))}")
     if outcome.stopped_at is not None:
         typer.echo(f"stopped at case {outcome.stopped_at}: {outcome.reason}", err=True)
         raise typer.Exit(1)
@@ -71,10 +81,19 @@ def deadlines_explain(case_id: int) -> None:
     """List a case's deadlines with the days counted and skipped towards each."""
     for item in _engine().explain_deadlines(case_id):
         d = item.deadline
-        due = d.due_at.astimezone(SHANGHAI).isoformat() if d.due_at else "(suspended)"
-        typer.echo(f"[{d.id}] {d.key} ({d.rule}, {d.label}) {d.status}, due {due}{' ESTIMATED' if d.estimated else ''}")
+        due = due_text(d.due_at) if d.due_at else "suspended"
+        typer.echo(f"[{d.id}] {d.key} ({d.rule}, {d.label}) {d.status}, {due}{' ESTIMATED' if d.estimated else ''}")
         for line in item.lines:
-            typer.echo(f"    {line}")
+            if not line.startswith("due by the end of "):  # said once, above, in the same words
+                typer.echo(f"    {line}")
+
+
+def due_text(due_at: datetime) -> str:
+    """A due time as staff say it, in Asia/Shanghai: "due by the end of 2025-10-10" for a day's end."""
+    local = due_at.astimezone(SHANGHAI)
+    if local.time() == time(0):
+        return f"due by the end of {(local - timedelta(days=1)).date().isoformat()}"
+    return f"due {local.strftime('%Y-%m-%d %H:%M')} (Asia/Shanghai)"
 
 
 @deadlines_cli.command("extend")
@@ -88,15 +107,16 @@ def deadlines_extend(
 ) -> None:
     """Extend a deadline (staff), audited and told to the applicant."""
     to_date = _day(to, "--to") if to else None
-    view = _engine().extend_deadline(
-        case_id,
-        deadline_id,
-        actor=Actor(actor, "staff", "cli"),
-        reason=reason,
-        working_days=working_days,
-        to_date=to_date,
-    )
-    typer.echo(f"deadline {view.id} now due {view.due_at}")
+    with flags_named({"working_days": "--working-days", "to_date": "--to", "reason": "--reason"}):
+        view = _engine().extend_deadline(
+            case_id,
+            deadline_id,
+            actor=Actor(actor, "staff", "cli"),
+            reason=reason,
+            working_days=working_days,
+            to_date=to_date,
+        )
+    typer.echo(f"deadline {view.id} now {due_text(view.due_at) if view.due_at else 'suspended'}")
 
 
 @deadlines_cli.command("suspend")
@@ -110,7 +130,7 @@ def deadlines_suspend(case_id: int, deadline_id: int, actor: StaffName, reason: 
 def deadlines_resume(case_id: int, deadline_id: int, actor: StaffName, reason: Reason) -> None:
     """Restart a suspended deadline's clock (staff)."""
     view = _engine().resume_deadline(case_id, deadline_id, actor=Actor(actor, "staff", "cli"), reason=reason)
-    typer.echo(f"deadline {view.id} resumed, due {view.due_at}")
+    typer.echo(f"deadline {view.id} resumed, {due_text(view.due_at) if view.due_at else 'suspended'}")
 
 
 @calendar_cli.command("is-working-day")
@@ -133,7 +153,9 @@ def calendar_add_working_days(day: str, count: int) -> None:
 def calendar_load(path: Path, actor: StaffName) -> None:
     """Load a year's official arrangement (JSON) and recompute the deadlines it moves."""
     arrangement = YearArrangement.from_json(json.loads(path.read_text(encoding="utf-8")))
-    changed = _engine().load_calendar_year(arrangement, actor=Actor(actor, "staff", "cli"))
+    engine = _engine()
+    with step(f"loading {arrangement.year} and recomputing the {_open_deadlines(engine)} open deadlines it may move"):
+        changed = engine.load_calendar_year(arrangement, actor=Actor(actor, "staff", "cli"))
     typer.echo(
         f"loaded {arrangement.year}: {len(arrangement.holidays)} holidays, {len(arrangement.workdays)} "
         f"make-up working days; {len(changed)} deadlines recomputed"
@@ -168,8 +190,15 @@ def notifications_dispatch(
     settings = Settings.from_env()
     engine = bootstrap(settings)
     dispatcher = build_dispatcher(settings, engine)
+    report = DispatchReport()
     try:
-        report = dispatcher.dispatch_due() if once else dispatcher.dispatch_all()
+        for batch in range(1, 1001):  # the dispatcher's own dispatch_all bound
+            done = dispatcher.dispatch_due()
+            report.add(done)
+            if done.claimed:
+                note(f"batch {batch}: {done}")
+            if once or not done.claimed:
+                break
     finally:
         engine.database.dispose()
     typer.echo(f"dispatch: {report}")
@@ -195,6 +224,9 @@ def notifications_list(
             sa.select(notices).where(notices.c.status == status).order_by(notices.c.id.desc()).limit(limit)
         ).all()
     engine.database.dispose()
+    if not rows:
+        typer.echo(f"no {status} notices")
+        return
     for row in (r._mapping for r in rows):
         error = f"  last error: {row['last_error']}" if row["last_error"] else ""
         typer.echo(
@@ -217,6 +249,31 @@ def notifications_retry(notice_id: int) -> None:
         typer.echo(f"notice {notice_id} is not dead (or does not exist)", err=True)
         raise typer.Exit(1)
     typer.echo(f"notice {notice_id} queued again")
+
+
+def _open_deadlines(engine: Engine) -> int:
+    import sqlalchemy as sa
+
+    from workflow.tables import deadlines
+    from workflow.writes import OPEN_STATUSES
+
+    query = sa.select(sa.func.count()).select_from(deadlines).where(deadlines.c.status.in_(OPEN_STATUSES))
+    with read_only(engine.database) as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+@contextmanager
+def flags_named(flags: dict[str, str]) -> Iterator[None]:
+    """Errors name the command's flags (``--working-days``), not the engine's parameters (``working_days``)."""
+    try:
+        yield
+    except FilingFlowError as exc:
+        if exc.field in flags:
+            exc.field = flags[exc.field]
+            for name, flag in flags.items():
+                exc.message = exc.message.replace(name, flag)
+            exc.args = (exc.message,)
+        raise
 
 
 def _day(value: str, field: str) -> date:

@@ -46,7 +46,7 @@ def serve(
         log.info("scheduler worker running in-process (every %.0f s)", settings.worker_interval)
     log.info("FilingFlow API on http://%s:%d (docs at /docs)", host, port)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=None)
     finally:
         if scheduler is not None:
             scheduler.shutdown()

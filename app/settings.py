@@ -50,6 +50,7 @@ class Settings:
     outbox_commit_every: int = 1
     smtp_ca_file: str | None = None
     console_secure_cookie: bool = False  # mark console cookies Secure: turn on when served over HTTPS
+    log_format: str = "text"  # text, json or logfmt (app.logging_setup)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +85,7 @@ class Settings:
             smtp_ca_file=env.get("FILINGFLOW_SMTP_CA_FILE", "").strip() or None,
             console_secure_cookie=_choice(env, "FILINGFLOW_CONSOLE_SECURE_COOKIE", ("0", "1", "false", "true"), "0")
             in ("1", "true"),
+            log_format=_choice(env, "FILINGFLOW_LOG_FORMAT", ("text", "json", "logfmt"), "text"),
         )
 
 

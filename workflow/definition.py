@@ -25,11 +25,16 @@ JSONDict = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who issues a command: a name, a role, and the calling system (``via``)."""
+    """Who issues a command: a name, a role, the calling system (``via``) and the request it came in.
+
+    ``request_id`` (an HTTP request's ``X-Request-ID``) is recorded in the audit event's
+    ``new_values`` so a log line and the change it made can be matched; it is not part of equality.
+    """
 
     name: str
     role: str
     via: str = "python"
+    request_id: str | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"Actor({self.name!r}, role={self.role!r}, via={self.via!r})"

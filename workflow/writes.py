@@ -358,6 +358,8 @@ def apply_change(
         change.new_values["notices"] = queued
     if skipped:
         change.new_values["notices_skipped"] = skipped
+    if change.actor.request_id:
+        change.new_values["request_id"] = change.actor.request_id
 
     event_values = {
         "case_id": case_id,

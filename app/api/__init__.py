@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from app.api import problems, routes_admin, routes_cases, routes_programs
+from app.api import docs, problems, routes_admin, routes_cases, routes_programs
 from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
+from app.api.observability import RequestIdAndAccessLog
 from app.keys import ConsoleKeys
+from app.metrics import Metrics, install_metrics
 from workflow.engine import Engine
 
 DESCRIPTION = """
@@ -46,12 +48,12 @@ def create_app(
         title="FilingFlow",
         version="1.0",
         description=DESCRIPTION,
-        openapi_tags=[
-            {"name": "cases", "description": "Cases, their events, deadlines, audit trail and notices"},
-            {"name": "programs", "description": "Program rounds as data"},
-            {"name": "admin", "description": "Webhook subscriptions (admin)"},
-        ],
+        openapi_tags=docs.TAGS,
+        docs_url=None,  # served from local assets by docs.install_docs: no CDN
+        redoc_url=None,
+        generate_unique_id_function=docs.operation_id,
     )
+    docs.install_docs(app)
     app.state.engine = engine
     app.state.tokens = TokenCache(engine.database, engine.clock)
     app.state.sandbox = sandbox
@@ -60,6 +62,8 @@ def create_app(
     app.include_router(routes_programs.router)
     app.include_router(routes_admin.router)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestIdAndAccessLog)  # outermost: every response, errors included, carries the id
+    install_metrics(app, Metrics(engine))
     if console_keys is not None:
         from app.console.routes import build_console, install
 

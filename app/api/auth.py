@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.request_context import current_request_id
 from workflow.applicants import validate_uscc
 from workflow.clock import Clock
 from workflow.database import read_only
@@ -49,7 +50,7 @@ class Caller:
     via: str = "http"
 
     def actor(self) -> Actor:
-        return Actor(self.name, self.role, self.via)
+        return Actor(self.name, self.role, self.via, request_id=current_request_id())
 
     @property
     def staff(self) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api import auth, idempotency
 from app.api.encoding import JsonBody, dumps
@@ -23,16 +24,17 @@ def get_engine(request: Request) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+# Declares the `bearer` security scheme (Swagger UI's Authorize button); a missing or non-Bearer header is our 401.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", description="`filingflow tokens create` prints one")
 
 
 def get_caller(
     request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer token")] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     x_calling_system: Annotated[str | None, Header(max_length=100, description="Recorded in the audit")] = None,
 ) -> auth.Caller:
     tokens: auth.TokenCache = request.app.state.tokens
-    scheme, _, token = (authorization or "").partition(" ")
-    caller = tokens.resolve(token.strip()) if scheme.lower() == "bearer" else None
+    caller = tokens.resolve(credentials.credentials.strip()) if credentials is not None else None
     if caller is None:
         raise ApiProblem(
             401,

@@ -17,7 +17,7 @@ from workflow.engine import Engine
 from workflow.tables import webhook_subscriptions, worker_heartbeats
 from workflow.writes import CHANGE_KINDS, ENGINE_EVENTS, hold_writers
 
-router = APIRouter(tags=["admin"])
+router = APIRouter()
 
 
 def filter_names(engine: Engine) -> frozenset[str]:
@@ -36,7 +36,7 @@ def _out(row: Any) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/webhooks", status_code=201, response_model=schemas.WebhookOut)
+@router.post("/v1/webhooks", status_code=201, response_model=schemas.WebhookOut, tags=["admin"])
 def create_webhook(body: schemas.WebhookIn, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
     """Subscribe a backend to case changes (signed with ``secret``; ``events`` filters, empty = all)."""
     require_role(caller, "admin")
@@ -67,7 +67,7 @@ def create_webhook(body: schemas.WebhookIn, engine: EngineDep, caller: CallerDep
         return _out(row.one())
 
 
-@router.get("/v1/webhooks", response_model=list[schemas.WebhookOut])
+@router.get("/v1/webhooks", response_model=list[schemas.WebhookOut], tags=["admin"])
 def list_webhooks(engine: EngineDep, caller: CallerDep) -> list[dict[str, Any]]:
     require_role(caller, "admin")
     with read_only(engine.database) as conn:
@@ -75,7 +75,7 @@ def list_webhooks(engine: EngineDep, caller: CallerDep) -> list[dict[str, Any]]:
         return [_out(r) for r in rows]
 
 
-@router.delete("/v1/webhooks/{webhook_id}", status_code=204)
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204, tags=["admin"])
 def delete_webhook(webhook_id: Annotated[int, Path(ge=1, le=2**31 - 1)], engine: EngineDep, caller: CallerDep) -> None:
     """Deactivate a subscription (pending deliveries to it go dead)."""
     require_role(caller, "admin")

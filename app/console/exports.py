@@ -1,11 +1,17 @@
-"""CSV exports of a round: the publicity list (公示名单) and all cases, for Excel.
+"""Exports of a round: the publicity list (公示名单) and all cases, as CSV and XLSX, for Excel and WPS.
 
-UTF-8 with a BOM, so Excel reads the Chinese correctly. Applicant names come from the
+CSV is UTF-8 with a BOM, so Excel reads the Chinese correctly. Applicant names come from the
 applicants themselves, and Excel runs a cell that starts with ``=``, ``+``, ``-`` or ``@``
 (or a tab or carriage return before one) as a formula: ``=HYPERLINK("http://…","点此")``
 in a company name would become a live link in the reviewer's spreadsheet. Every such text
 cell is written with a leading single quote, which Excel shows as plain text (OWASP's
 advice for CSV injection).
+
+XLSX (openpyxl) gets the same protection in its own terms: every text cell is stored as a
+string, never a formula (openpyxl would otherwise store ``=...`` as one), and a text that
+looks like a formula is also marked "quote prefix", Excel's own flag for text typed after an
+apostrophe, so editing the cell later does not turn it into a formula either. The cell shows
+the applicant's text exactly, without an added quote.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from openpyxl import Workbook
 
 from app.console import queries
 from workflow.money import format_yuan
@@ -74,3 +82,25 @@ def to_csv(rows: Iterable[Sequence[object]]) -> bytes:
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(rows: Iterable[Sequence[object]], *, title: str) -> bytes:
+    """The rows as an XLSX workbook of one sheet, header frozen, no cell a formula."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]  # Excel's limit for a sheet name
+    for row in rows:
+        sheet.append(list(row))
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # a string, whatever it starts with
+                if cell.value.startswith(FORMULA_STARTS):
+                    cell.quotePrefix = True
+    for column, width in zip("ABCDEFGH", (10, 36, 22, 18, 24, 16, 20, 20), strict=False):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -398,6 +398,7 @@ def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = Fa
         return render("rounds.html.j2", session, request, overview=overview)
 
     @router.get("/rounds/{program_key}/{kind}.csv")
+    @router.get("/rounds/{program_key}/{kind}.xlsx")
     def export(request: Request, program_key: str, kind: str) -> Response:
         session_of(request)
         if kind not in ("cases", "publicity"):
@@ -405,11 +406,18 @@ def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = Fa
         process = program(program_key)
         rows = queries.export_rows(engine, process.key, publicity_only=kind == "publicity")
         table = exports.publicity_rows(process, rows) if kind == "publicity" else exports.case_rows(process, rows)
-        filename = f"{process.key}-{'publicity-list' if kind == 'publicity' else 'cases'}.csv"
+        stem = f"{process.key}-{'publicity-list' if kind == 'publicity' else 'cases'}"
+        if request.url.path.endswith(".xlsx"):
+            body = exports.to_xlsx(table, title="公示名单" if kind == "publicity" else "案件")
+            return Response(
+                body,
+                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+            )
         return Response(
             exports.to_csv(table),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
         )
 
     return router

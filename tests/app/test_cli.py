@@ -94,7 +94,7 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     caught = run("audit", "verify", "--anchor", str(anchor), env=db_env)
     assert caught.returncode == 1
     again = run("demo", env=db_env)  # a second demo on the same database refuses before writing anything
-    assert again.returncode == 2
+    assert again.returncode == 1  # refused, not a usage error (issue 15: 2 is the usage code)
     assert "already holds 6 cases" in again.stderr
     assert f"BROKEN case 1 event {last}" in caught.stderr
     assert "truncated tail" in caught.stderr
@@ -119,7 +119,7 @@ def test_programs_list_and_diagram() -> None:
 
 def test_unknown_program_is_a_clear_error() -> None:
     result = run("programs", "diagram", "no-such-round")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "unknown program 'no-such-round'" in result.stderr
 
 
@@ -130,7 +130,7 @@ def test_db_commands_migrate_an_empty_database(db_env: dict[str, str]) -> None:
     head = schema.head_revision()
     assert f"current (empty), head {head} (run filingflow db upgrade)" in run("db", "current", env=db_env).stdout
     refused = run("audit", "verify", env=db_env)
-    assert refused.returncode == 2
+    assert refused.returncode == 1
     assert "run `filingflow db upgrade`" in refused.stderr
     upgraded = run("db", "upgrade", env=db_env)
     assert upgraded.returncode == 0, upgraded.stderr

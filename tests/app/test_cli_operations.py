@@ -47,16 +47,16 @@ def test_calendar_questions_and_changes(engine: Engine, clock: ManualClock, data
     closed = run("calendar", "override", "2027-01-05", "--closed", "--actor", "li", "--reason", "台风", env=env)
     assert "1 deadlines recomputed" in closed.stdout
     bad = run("calendar", "is-working-day", "2027-02-30", env=env)
-    assert (bad.returncode, bad.stderr.strip()) == (2, "error: '2027-02-30' is not a date (YYYY-MM-DD) [field=DATE]")
+    assert (bad.returncode, bad.stderr.strip()) == (1, "error: '2027-02-30' is not a date (YYYY-MM-DD) [field=DATE]")
 
 
 def test_programs_migrate_cases_advance_and_notifications(engine: Engine, database_url: str, tmp_path: Path) -> None:
     env = _env(database_url, tmp_path)
     same = run("programs", "migrate", PROGRAM, "--from", "1", "--to", "1", "--actor", "li", "--reason", "x", env=env)
-    assert same.returncode == 2
+    assert same.returncode == 1
     assert "same" in same.stderr
     unknown = run("programs", "migrate", PROGRAM, "--from", "1", "--to", "2", "--actor", "li", "--reason", "x", env=env)
-    assert (unknown.returncode, "version 2" in unknown.stderr) == (2, True)
+    assert (unknown.returncode, "version 2" in unknown.stderr) == (1, True)
     for serial in (1, 2):
         case_id = engine.open_case(PROGRAM, applicant=applicant(serial), data=complete_data(), actor=PLATFORM).id
         engine.fire(case_id, "submit", actor=PLATFORM)
@@ -86,10 +86,10 @@ def test_programs_migrate_moves_open_cases_to_a_registered_version(
     assert f"{PROGRAM}  v2" in listed
     migrate = ("programs", "migrate", PROGRAM, "--from", "1", "--to", "2", "--actor", "li", "--reason", "v2")
     stranded = run(*migrate, env=env)
-    assert (stranded.returncode, "objection_review" in stranded.stderr) == (2, True)
+    assert (stranded.returncode, "objection_review" in stranded.stderr) == (1, True)
     assert "field=mapping.objection_review" in stranded.stderr
     unknown = run(*migrate, "--map", "objection_review=limbo", env=env)
-    assert (unknown.returncode, "v2 has no state 'limbo'" in unknown.stderr) == (2, True)
+    assert (unknown.returncode, "v2 has no state 'limbo'" in unknown.stderr) == (1, True)
     dry = run(*migrate, "--map", "objection_review=awaiting_decision", "--dry-run", env=env)
     assert dry.stdout.splitlines() == [
         f"case {case_id}: objection_review -> awaiting_decision",
@@ -103,7 +103,7 @@ def test_programs_migrate_moves_open_cases_to_a_registered_version(
     assert (last.kind, last.actor, last.via, last.reason) == ("migration", "li", "cli", "v2")
     assert_invariants(engine, audit_key)
     bad = run("programs", "list", env={**env, "FILINGFLOW_PROGRAMS": "tests.support.catalogs:nothing"})
-    assert (bad.returncode, "FILINGFLOW_PROGRAMS" in bad.stderr) == (2, True)
+    assert (bad.returncode, "FILINGFLOW_PROGRAMS" in bad.stderr) == (1, True)
 
 
 def test_cases_advance_goes_in_submission_order_and_says_where_it_stopped(

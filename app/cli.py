@@ -78,7 +78,8 @@ def demo() -> None:
         )
     typer.echo(f"FilingFlow demo on {engine.database.url.render_as_string(hide_password=True)} (manual clock)")
     run_demo(engine, clock, typer.echo)
-    typer.echo(f"\nInspect it: FILINGFLOW_DATABASE_URL={engine.database.url} filingflow audit verify")
+    program = sys.argv[0] if "/" in sys.argv[0] else "filingflow"  # the way it was called: .venv/bin/filingflow
+    typer.echo(f"\nInspect it: FILINGFLOW_DATABASE_URL={engine.database.url} {program} audit verify")
 
 
 @programs_cli.command("list")

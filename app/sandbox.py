@@ -5,7 +5,8 @@ process started it anew, an API process and a worker or ``notifications dispatch
 minute later would live a minute apart (notices the API queued would be "not yet due" for the
 dispatcher). So the first process to start records the timeline's epoch in the database: the
 sandbox instant and the real instant it corresponded to. Every later process reads it and runs
-the same clock, ``real now + (clock start - real start)``.
+the same clock, ``real now + (clock start - real start)``. Starting a process with another
+``FILINGFLOW_CLOCK_START`` begins a new timeline from then on (with a warning).
 
 The record lives in a table of its own, ``sandbox_timeline``, created on a sandbox's first
 start and never part of the production schema (a production database never runs a sandbox:
@@ -15,13 +16,14 @@ start and never part of the production schema (a production database never runs 
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from workflow.clock import Clock, SystemClock, ensure_aware
-from workflow.errors import InvalidInput
 
+log = logging.getLogger("filingflow")
 metadata = sa.MetaData()
 sandbox_timeline = sa.Table(
     "sandbox_timeline",
@@ -52,8 +54,9 @@ class TimelineClock:
 def shared_timeline(database: sa.Engine, clock_start: datetime, base: Clock | None = None) -> TimelineClock:
     """The database's sandbox timeline, begun now at ``clock_start`` if it has none yet.
 
-    A process configured with another ``FILINGFLOW_CLOCK_START`` than the one recorded is
-    refused: it would otherwise write at other times than its neighbours.
+    A process configured with another ``FILINGFLOW_CLOCK_START`` than the one recorded starts a
+    new timeline (recorded for the processes after it) and warns that the processes still
+    running on the old one should be restarted: moving a sandbox's clock is a deliberate act.
     """
     base = base or SystemClock()
     ensure_aware(clock_start, field="FILINGFLOW_CLOCK_START")
@@ -70,11 +73,20 @@ def shared_timeline(database: sa.Engine, clock_start: datetime, base: Clock | No
     with database.connect() as conn:
         row = conn.execute(sa.select(sandbox_timeline).where(sandbox_timeline.c.id == 1)).one()
     recorded = datetime.fromisoformat(row.clock_start)
-    if recorded != wanted:
-        raise InvalidInput(
-            f"this database's sandbox timeline began at {row.clock_start} (real time {row.real_start}); "
-            f"FILINGFLOW_CLOCK_START={wanted.isoformat()} would put this process on another timeline: "
-            "use the recorded value, or a fresh database for a new timeline",
-            field="FILINGFLOW_CLOCK_START",
+    if recorded != wanted:  # a new timeline, deliberately: it begins now, for this process and the next ones
+        real_start = base.now()
+        with database.begin() as conn:
+            conn.execute(
+                sandbox_timeline.update()
+                .where(sandbox_timeline.c.id == 1)
+                .values(clock_start=wanted.isoformat(), real_start=real_start.isoformat())
+            )
+        log.warning(
+            "SANDBOX: FILINGFLOW_CLOCK_START=%s starts a new timeline on this database (it was %s, begun at real "
+            "time %s); restart the other processes of this sandbox so that they join it",
+            wanted.isoformat(),
+            row.clock_start,
+            row.real_start,
         )
+        return TimelineClock(wanted, real_start, base)
     return TimelineClock(recorded, datetime.fromisoformat(row.real_start), base)

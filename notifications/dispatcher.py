@@ -32,6 +32,7 @@ from notifications.context import build_context
 from notifications.email import EmailChannel, Sender, build_message, valid_address
 from notifications.errors import ChannelDown, DeliveryFailed
 from notifications.hold import Hold
+from notifications.ics import deadline_calendar
 from notifications.outbox import claim
 from notifications.rendering import Renderer, TemplateMissing
 from notifications.sms import SmsGateway
@@ -213,12 +214,21 @@ class Dispatcher:
                 to = self._channels.staff_email if notice["recipient"] == STAFF else notice["recipient"]
                 if not valid_address(to):
                     raise DeliveryFailed(f"not an email address: {to!r}", transient=False)
+                sent_at = self._wall_clock.now()
                 message = build_message(
                     rendered,
                     sender=self._channels.sender,
                     to=to,
                     idempotency_key=notice["idempotency_key"],
-                    sent_at=self._wall_clock.now(),
+                    sent_at=sent_at,
+                    calendar=None  # staff alerts carry no calendar; an applicant's deadline does (notifications/ics.py)
+                    if notice["recipient"] == STAFF
+                    else deadline_calendar(
+                        notice["context"],
+                        process,
+                        domain=self._channels.sender.address.rpartition("@")[2],
+                        stamp=sent_at,
+                    ),
                 )
                 return partial(email.send, message)
         except TemplateMissing as exc:

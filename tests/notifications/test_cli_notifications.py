@@ -70,7 +70,9 @@ def test_list_by_status_and_retry_a_dead_notice(
     sent = runner.invoke(cli, ["notifications", "list", "--status", "sent"], env=env).output.splitlines()
     assert len(sent) == 3, "applicant email, staff email, staff alert about the dead SMS"
     assert any("notice_dead/email to staff sent" in line for line in sent)
-    assert runner.invoke(cli, ["notifications", "list", "--status", "pending"], env=env).output == ""
+    assert (
+        runner.invoke(cli, ["notifications", "list", "--status", "pending"], env=env).output == "no pending notices\n"
+    )
 
     retried = runner.invoke(cli, ["notifications", "retry", str(dead["id"])], env=env)
     assert retried.exit_code == 0

@@ -94,6 +94,12 @@ def test_api_worker_and_dispatcher_share_one_sandbox_timeline(database_url: str,
     assert all(sent_at is not None and sent_at >= created_at for created_at, sent_at in sent)
     assert beat > max(sent_at for _, sent_at in sent) > submitted_at  # one timeline, in real order
     moved = cli({**env, "FILINGFLOW_CLOCK_START": "2025-09-01T09:00:00+08:00"}, "worker", "--once")
-    assert moved.returncode == 1
-    assert "timeline began at 2025-08-20T09:00:00+08:00" in moved.stderr
-    assert "field=FILINGFLOW_CLOCK_START" in moved.stderr
+    assert moved.returncode == 0, moved.stderr
+    assert "starts a new timeline on this database (it was 2025-08-20T09:00:00+08:00" in moved.stderr
+    database = create_database_engine(database_url)
+    try:
+        with database.connect() as conn:
+            beats = conn.execute(sa.select(worker_heartbeats.c.beat_at).order_by(worker_heartbeats.c.beat_at)).all()
+    finally:
+        database.dispose()
+    assert beats[-1][0] >= datetime.fromisoformat("2025-09-01T09:00:00+08:00"), "a deliberate new timeline"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+
+import sqlalchemy as sa
 
 from app.keys import audit_key
 from app.sandbox import shared_timeline
-from app.settings import Settings
+from app.settings import DEFAULT_DATABASE_URL, Settings
 from states.registry import catalog
 from workflow.clock import Clock, SystemClock
 from workflow.database import create_database_engine
@@ -16,6 +19,15 @@ from workflow.schema import ensure_current
 from workflow.workdays import WorkingDayCalendar
 
 log = logging.getLogger("filingflow")
+
+
+def open_database(settings: Settings) -> sa.Engine:
+    """The configured database; only the default's directory (``./var``) is created, never one a URL names."""
+    if not settings.database_url_from_env:
+        Path(DEFAULT_DATABASE_URL.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return create_database_engine(
+        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
 
 
 def bootstrap(
@@ -32,9 +44,7 @@ def bootstrap(
     (``filingflow db upgrade``), or start-up stops with a clear error.
     """
     key = audit_key(settings)  # before touching the database: a missing secret is a configuration error
-    database = create_database_engine(
-        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
-    )
+    database = open_database(settings)
     if migrate is None:
         migrate = database.dialect.name == "sqlite"
     ensure_current(database, migrate=migrate)

@@ -11,7 +11,7 @@ from typing import Annotated
 import sqlalchemy as sa
 import typer
 
-from app.bootstrap import bootstrap
+from app.bootstrap import bootstrap, open_database
 from app.cli_help import readable_help
 from app.cli_import import cases_import
 from app.cli_operations import calendar_cli, cases_cli, deadlines_cli, notifications_cli, worker
@@ -23,7 +23,7 @@ from app.settings import Settings, SettingsError
 from workflow import schema
 from workflow.audit import export_anchor, verify_chains
 from workflow.clock import SHANGHAI, ManualClock
-from workflow.database import create_database_engine, read_only
+from workflow.database import read_only
 from workflow.diagram import mermaid
 from workflow.errors import FilingFlowError
 from workflow.tables import audit_events, cases
@@ -175,7 +175,7 @@ def audit_anchor(
 
 
 def _database() -> sa.Engine:
-    return create_database_engine(_settings().database_url)
+    return open_database(_settings())
 
 
 @db_cli.command("upgrade")
@@ -220,3 +220,7 @@ def main() -> None:
     except FilingFlowError as exc:  # the command ran and was refused ("no case 99"): 1, as audit verify's FAILED
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:  # unreachable, refused, wrong password
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        typer.echo(f"error: cannot use the database ({reason}); check FILINGFLOW_DATABASE_URL", err=True)
+        sys.exit(2)

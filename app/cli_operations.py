@@ -15,6 +15,7 @@ from app.bootstrap import bootstrap
 from app.cli_progress import note, step
 from app.delivery import build_dispatcher
 from app.settings import Settings
+from app.worker_lock import WorkerLock
 from notifications.dispatcher import DispatchReport
 from scheduler import jobs
 from scheduler.worker import run_worker
@@ -68,12 +69,18 @@ def worker(
     """Run the scheduler worker: deadline sweeps, reminders, calendar refresh, heartbeat."""
     settings = Settings.from_env()
     engine = bootstrap(settings)
+    lock = WorkerLock(settings.database_url)
+    lock.acquire(wait=True)  # SQLite: one worker; a second stands by until the first stops
     dispatcher = build_dispatcher(settings, engine)
     if once:
         report = jobs.tick(engine, jobs.worker_name(), dispatcher)
         typer.echo(f"worker tick: {report}")
+        lock.release()
         return
-    run_worker(engine, interval=interval or settings.worker_interval, dispatcher=dispatcher)
+    try:
+        run_worker(engine, interval=interval or settings.worker_interval, dispatcher=dispatcher)
+    finally:
+        lock.release()
 
 
 @deadlines_cli.command("explain")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ from app.bootstrap import bootstrap
 from app.delivery import build_dispatcher
 from app.keys import audit_key, console_keys
 from app.settings import Settings
+from app.worker_lock import WorkerLock
 from scheduler.worker import build_scheduler
 from workflow.errors import FilingFlowError
 
@@ -28,6 +30,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API (and the scheduler worker, unless --no-worker)."""
     settings = Settings.from_env()
+    listener = _listen(host, port)  # before anything starts: a busy port stops here, with one line
     audit_key(settings)  # every secret is checked (the audit key first) before anything starts
     keys = console_keys(settings)
     engine = bootstrap(settings)
@@ -37,19 +40,45 @@ def serve(
         console_keys=keys,
         console_secure_cookie=settings.console_secure_cookie,
     )
-    scheduler = None
+    scheduler, lock = None, WorkerLock(settings.database_url)
     if worker:
-        scheduler = build_scheduler(
-            engine, interval=settings.worker_interval, background=True, dispatcher=build_dispatcher(settings, engine)
-        )
-        scheduler.start()
-        log.info("scheduler worker running in-process (every %.0f s)", settings.worker_interval)
+        holder = lock.acquire()
+        if holder is not None:
+            log.warning("no in-process worker: the worker of this SQLite database runs elsewhere (%s)", holder)
+        else:
+            scheduler = build_scheduler(
+                engine,
+                interval=settings.worker_interval,
+                background=True,
+                dispatcher=build_dispatcher(settings, engine),
+            )
+            scheduler.start()
+            log.info("scheduler worker running in-process (every %.0f s)", settings.worker_interval)
     log.info("FilingFlow API on http://%s:%d (docs at /docs)", host, port)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=None)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, log_config=None)
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
         if scheduler is not None:
             scheduler.shutdown()
+        lock.release()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The bound listening socket, or a clear refusal naming the port and suggesting ``--port``."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError as exc:
+        raise FilingFlowError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): is another server using it? "
+            "choose another with --port",
+            field="--port",
+        ) from None
+    return listener
 
 
 @tokens_cli.command("create")

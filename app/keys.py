@@ -40,6 +40,9 @@ SECRETS = {
 }
 
 
+_ANNOUNCED: set[Path] = set()  # paths already named in this process's log
+
+
 def hkdf(secret: bytes, info: str, length: int = 32) -> bytes:
     """HKDF-SHA256 (RFC 5869) with an empty salt: a key for one named use of ``secret``."""
     prk = hmac.new(b"\x00" * 32, secret, hashlib.sha256).digest()
@@ -112,7 +115,8 @@ def _stored(path: Path) -> bytes:
             pass  # another process was first: use its secret
         finally:
             temporary.unlink()
-    else:
+    elif path not in _ANNOUNCED:
+        _ANNOUNCED.add(path)
         log.info("secret read from %s", path)
     value = path.read_bytes().strip()
     if not value:

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
 from app.parsing import whole
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/filingflow.db"
@@ -55,7 +58,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        url = env.get("FILINGFLOW_DATABASE_URL", "").strip()
+        url = _database_url(env.get("FILINGFLOW_DATABASE_URL", "").strip())
         return cls(
             database_url=url or DEFAULT_DATABASE_URL,
             audit_key=_secret(env, "FILINGFLOW_AUDIT_KEY"),
@@ -106,6 +109,26 @@ def _sandbox_start(env: Mapping[str, str]) -> datetime | None:
     if start.tzinfo is None:
         raise SettingsError("FILINGFLOW_CLOCK_START needs a UTC offset, e.g. 2025-08-20T09:00:00+08:00")
     return start
+
+
+URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/database"
+
+
+def _database_url(raw: str) -> str:
+    """``FILINGFLOW_DATABASE_URL`` checked: SQLite or PostgreSQL through psycopg 3 (``postgresql://`` means that)."""
+    if not raw:
+        return raw
+    try:
+        url = make_url(raw)
+    except sa.exc.ArgumentError:
+        raise SettingsError(f"FILINGFLOW_DATABASE_URL is not a database URL: write {URL_FORMS}") from None
+    if url.drivername in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        return raw
+    if url.drivername in ("postgresql", "postgres"):  # the usual form: taken as psycopg 3, which FilingFlow ships
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise SettingsError(
+        f"FILINGFLOW_DATABASE_URL uses {url.drivername!r}, which FilingFlow does not support: write {URL_FORMS}"
+    )
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:

@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,16 +24,18 @@ import sqlalchemy as sa
 from notifications.dispatcher import Dispatcher, DispatchReport
 from workflow.database import read_only
 from workflow.engine import Engine
-from workflow.tables import worker_heartbeats
+from workflow.tables import http_idempotency, worker_heartbeats
 
 log = logging.getLogger("filingflow.scheduler")
 BATCH = 500
+HTTP_KEYS_KEPT = timedelta(hours=24)  # the API promises an Idempotency-Key replays for 24 hours, no longer
 
 
 @dataclass
 class TickReport:
     expired: list[tuple[int, str]] = field(default_factory=list)
     reminders: int = 0
+    purged: int = 0
     notices: DispatchReport | None = None
 
     def __str__(self) -> str:
@@ -78,6 +81,16 @@ def heartbeat(engine: Engine, name: str, info: dict[str, Any] | None = None) -> 
             conn.execute(worker_heartbeats.insert().values(name=name, beat_at=now, info=info or {}))
 
 
+def purge_http_keys(engine: Engine) -> int:
+    """Forget HTTP Idempotency-Keys older than 24 hours (the engine's own keys stay: they stop a double command)."""
+    cutoff = engine.clock.now() - HTTP_KEYS_KEPT
+    with engine.database.begin() as conn:
+        purged = int(conn.execute(http_idempotency.delete().where(http_idempotency.c.created_at < cutoff)).rowcount)
+    if purged:
+        log.info("purged %d HTTP idempotency keys older than 24 h", purged)
+    return purged
+
+
 def latest_heartbeat(engine: Engine) -> Any:
     with read_only(engine.database) as conn:
         return conn.execute(sa.select(sa.func.max(worker_heartbeats.c.beat_at))).scalar()
@@ -91,9 +104,11 @@ def dispatch_outbox(dispatcher: Dispatcher) -> DispatchReport:
 
 
 def deadline_pass(engine: Engine, name: str) -> TickReport:
-    """Decide and remind: calendar, due deadlines, reminder rungs; then say this worker is alive."""
+    """Decide and remind: calendar, due deadlines, reminder rungs, expired HTTP keys; then say this worker is alive."""
     refresh_calendar(engine)
-    report = TickReport(expired=sweep_deadlines(engine), reminders=send_reminders(engine))
+    report = TickReport(
+        expired=sweep_deadlines(engine), reminders=send_reminders(engine), purged=purge_http_keys(engine)
+    )
     heartbeat(engine, name, {"last": str(report)})
     return report
 

@@ -13,6 +13,7 @@ PostgreSQL: a pooled connection is checked before use without a round trip
 
 from __future__ import annotations
 
+import os
 import select
 import sqlite3
 import threading
@@ -27,6 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, make_url, result_tuple
+
+from workflow.errors import InvalidInput
 
 BUSY_SECONDS = 30.0
 SQLITE_PRAGMAS = (
@@ -149,8 +152,12 @@ def _sqlite_engine(url: str, database: str | None, **options: Any) -> sa.Engine:
     processes still meet the busy handler. No turn within the busy timeout is the same
     "database is locked" error SQLite would give.
     """
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    on_disk = bool(database) and database != ":memory:" and not str(database).startswith("file:")
+    if on_disk and not Path(str(database)).parent.is_dir():  # a typo must not create directories
+        raise InvalidInput(
+            f"the directory of the SQLite database {database!r} does not exist: create it or correct the URL",
+            field="database_url",
+        )
     engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
 
     @event.listens_for(engine, "connect")
@@ -167,6 +174,9 @@ def _sqlite_engine(url: str, database: str | None, **options: Any) -> sa.Engine:
     def _on_begin(connection: sa.Connection) -> None:
         # straight on the driver: SQLAlchemy's execute machinery costs more than the BEGIN itself
         driver: Any = connection.connection.dbapi_connection
+        if on_disk and not os.path.exists(str(database)):  # deleted while serving: refuse, never write into the void
+            gone = sqlite3.OperationalError(f"the database file {database!r} is gone")
+            raise sa.exc.OperationalError("BEGIN", None, gone)
         if connection.get_execution_options().get(READ_ONLY, False):
             driver.execute("BEGIN")  # reads take a deferred BEGIN so they never queue behind writers
             return

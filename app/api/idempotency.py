@@ -124,11 +124,3 @@ def abandon(database: sa.Engine, caller: Caller, key: str) -> None:
                 http_idempotency.c.status == "in_flight",
             )
         )
-
-
-def purge(database: sa.Engine, now: datetime) -> int:
-    """Drop keys older than twice the promised 24 hours (called by the worker)."""
-    with database.begin() as conn:
-        return int(
-            conn.execute(http_idempotency.delete().where(http_idempotency.c.created_at < now - 2 * KEEP)).rowcount
-        )

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.api.schemas import BodyRefused, Problem
 from workflow import errors as e
@@ -31,6 +32,7 @@ PARSE_FAILED = "There was an error parsing the body"  # FastAPI's words when jso
 MALFORMED = "the request body is not valid JSON (UTF-8, at most a few hundred levels deep)"
 
 RETRY_LATER = {"Retry-After": "5"}
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 # error class -> (status, type slug, title); the first matching class in order wins
 MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
@@ -167,12 +169,15 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail == PARSE_FAILED:  # bad UTF-8, or nested beyond the parser
             return problem(422, "malformed-json", "Malformed JSON", MALFORMED, instance=request.url.path)
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names only the first route of the path; list them all
+            headers = {**(headers or {}), "Allow": ", ".join(_methods_of(request))}
         return problem(
             exc.status_code,
             slug,
             str(exc.detail),
             str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
             instance=request.url.path,
         )
 
@@ -201,6 +206,16 @@ def install(app: FastAPI) -> None:
         )
 
     document(app)
+
+
+def _methods_of(request: Request) -> list[str]:
+    """Every method some route of the app serves at this request's path (asked of the router itself)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
 
 
 def document(app: FastAPI) -> None:

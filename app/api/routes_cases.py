@@ -67,7 +67,7 @@ def create_case(
             applicant=body.applicant.model_dump(),
             data=body.data,
             actor=caller.actor(),
-            idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,
+            idempotency_key=idempotency_key,
         )
         return _case_response(201, case_out(engine, case.id, caller), location=True)
 
@@ -188,7 +188,7 @@ def fire_event(
             actor=caller.actor(),
             payload=body.payload,
             expected_version=version,
-            idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,
+            idempotency_key=idempotency_key,
         )
         return _case_response(200, case_out(engine, case_id, caller))
 
@@ -220,7 +220,7 @@ def override(
             reason=body.reason,
             expected_version=case.version,
             dry_run=body.dry_run,
-            idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,  # also in the command's commit
+            idempotency_key=idempotency_key,  # also in the command's commit
         )
         payload = {
             "case_id": outcome.case_id,

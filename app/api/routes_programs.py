@@ -73,7 +73,9 @@ def read_program(key: Annotated[str, Path(max_length=80)], engine: EngineDep, ca
         raise ApiProblem(404, "not-found", "No such program", f"unknown program {key!r}", field="key") from None
 
 
-@router.post("/programs/{key}/batches", response_model=schemas.BatchOut)
+@router.post(
+    "/programs/{key}/batches", response_model=schemas.BatchOut, responses={404: problem_response("Unknown program")}
+)
 def advance_batch(
     key: Annotated[str, Path(max_length=80)],
     body: schemas.BatchIn,
@@ -84,6 +86,10 @@ def advance_batch(
 ) -> Response:
     """Staff advance the next ``count`` cases of a stage in submission order (SZ-FLOW-3)."""
     require_role(caller, "staff", "admin")
+    try:
+        engine.programs.get(key)  # a program named in the path that does not exist is 404, like a missing case
+    except UnknownProgram:
+        raise ApiProblem(404, "not-found", "No such program", f"unknown program {key!r}", field="key") from None
 
     def action() -> tuple[int, Any, dict[str, str]]:
         outcome = engine.advance_batch(key, body.event, count=body.count, actor=caller.actor())

@@ -72,7 +72,7 @@ def test_serve_on_postgresql_without_a_secret_stops_with_one_line(
 ) -> None:
     url = "postgresql+psycopg://ff@127.0.0.1:1/ff"  # never reached: the check comes first
     clean = {"FILINGFLOW_AUDIT_KEY": "", "FILINGFLOW_SESSION_KEY": "", "FILINGFLOW_CSRF_KEY": ""}
-    result = run("serve", "--port", "1", env={**clean, "FILINGFLOW_DATABASE_URL": url, **env}, cwd=tmp_path)
+    result = run("serve", "--port", "0", env={**clean, "FILINGFLOW_DATABASE_URL": url, **env}, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines

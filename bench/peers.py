@@ -45,7 +45,7 @@ import psycopg
 
 from bench.transition_sqlite import WALK, RawWriter, fire_step, prepare, sqlite_instant, written_rows
 from tests.support.longgang import PROGRAM
-from tests.support.postgres import find_bindir, start_cluster
+from tests.support.postgres import PostgresCluster, find_bindir, start_cluster
 from workflow.database import SQLITE_PRAGMAS
 from workflow.process import CompiledProcess
 
@@ -296,6 +296,33 @@ def peer_side(
     return run
 
 
+DURABLE = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+def _restart_durable(cluster: PostgresCluster) -> dict[str, str]:
+    """Restart the throwaway cluster without the test suite's ``-c fsync=off`` (and the other two).
+
+    Those are command-line options, which outrank ``ALTER SYSTEM``; only a restart without
+    them gives PostgreSQL's durable defaults. Returns the settings as the server reports them.
+    """
+    options = " ".join(
+        [
+            f"-p {cluster.port}",
+            f"-k {cluster.root}",
+            "-c listen_addresses=127.0.0.1",
+            "-c max_connections=200",
+            "-c shared_buffers=128MB",
+        ]
+    )
+    log = str(cluster.root / "server.log")
+    cluster._run("pg_ctl", "-D", str(cluster.datadir), "-o", options, "-l", log, "-w", "restart")
+    with psycopg.connect(cluster.url().replace("postgresql+psycopg://", "postgresql://")) as conn:
+        settings = {name: str(conn.execute(f"SHOW {name}").fetchone()[0]) for name in DURABLE}  # type: ignore[index]
+    if set(settings.values()) != {"on"}:
+        raise AssertionError(f"PostgreSQL is not durable: {settings}")
+    return settings
+
+
 def run(quick: bool) -> dict[str, Any]:
     try:
         import SpiffWorkflow  # noqa: F401
@@ -321,9 +348,7 @@ def run(quick: bool) -> dict[str, Any]:
         return results
     cluster = start_cluster(bindir)
     try:
-        for setting in ("fsync", "synchronous_commit", "full_page_writes"):  # the throwaway cluster turns them off
-            cluster.execute(f"ALTER SYSTEM SET {setting} = on")
-        cluster.execute("SELECT pg_reload_conf()")
+        durability = _restart_durable(cluster)
         cluster.execute("CREATE DATABASE peers")
         url = cluster.url("peers")
 
@@ -332,6 +357,7 @@ def run(quick: bool) -> dict[str, Any]:
             return Store(conn, "%s", lambda value: value, sqlite=False)
 
         results["postgresql"] = _measure(url, pg_store, walkers)
+        results["postgresql"]["server_settings"] = durability
         results["postgresql"]["database"] = (
             "PostgreSQL on loopback, fsync, synchronous_commit and full_page_writes on; one database for all sides, "
             "one connection each; 2 cores shared by server and client"

@@ -10,7 +10,9 @@ same N workers (the ceiling), and the 1-process level itself (the scaling ratio)
 /proc (utime + stime of the API process tree, of the postmaster and its backends, of PgBouncer),
 so a figure can be carried to a machine with more cores: cores needed = rate x CPU ms / 1000.
 While the load runs a thread samples ``pg_stat_activity`` for the peak number of server
-connections.
+connections. Pool sizing: the 4-process level again with each pool cut to 2 connections and no
+overflow (``FILINGFLOW_DB_POOL_SIZE=2``, ``FILINGFLOW_DB_MAX_OVERFLOW=0``: 8 server connections,
+what PgBouncer is given below).
 
 PgBouncer checks, on the engine's own code where the engine has the code path:
 
@@ -74,11 +76,14 @@ BOUNCER_POOL = 8  # server connections PgBouncer keeps per database/user pair
 def api_app() -> FastAPI:
     """The API on ``BENCH_DATABASE_URL``; ``BENCH_PREPARE=off`` turns psycopg's server-side preparing off."""
     url = os.environ["BENCH_DATABASE_URL"]
+    pool, overflow = (int(n) for n in os.environ.get("BENCH_POOL", "5,10").split(","))
     if os.environ.get("BENCH_PREPARE") != "off":
-        engine = bootstrap(Settings(database_url=url, audit_key=AUDIT_KEY), clock=ManualClock(NOW), migrate=False)
-        return create_app(engine)
+        settings = Settings(database_url=url, audit_key=AUDIT_KEY, db_pool_size=pool, db_max_overflow=overflow)
+        return create_app(bootstrap(settings, clock=ManualClock(NOW), migrate=False))
     # bootstrap() has no way to pass driver options, so the same wiring by hand with one added
-    database = create_database_engine(url, pool_size=5, max_overflow=10, connect_args={"prepare_threshold": None})
+    database = create_database_engine(
+        url, pool_size=pool, max_overflow=overflow, connect_args={"prepare_threshold": None}
+    )
     engine = Engine(
         database=database,
         programs=catalog(),
@@ -146,7 +151,13 @@ def postmaster_pid(cluster: PostgresCluster) -> int:
 
 @contextmanager
 def api_server(
-    url: str, workers: int, *, factory: str = "api_app", prepare: str = "on", log: Path | None = None
+    url: str,
+    workers: int,
+    *,
+    factory: str = "api_app",
+    prepare: str = "on",
+    pool: str = "5,10",
+    log: Path | None = None,
 ) -> Iterator[tuple[str, int]]:
     """``uvicorn bench.scale:<factory> --workers N`` on a free port; yields the base URL and the master's pid.
 
@@ -157,7 +168,7 @@ def api_server(
         f"'bench.scale:{factory}', factory=True, host='127.0.0.1', port={port}, workers={workers}, "
         "log_level='warning', access_log=False, lifespan='off')"
     )
-    env = {**os.environ, "BENCH_DATABASE_URL": url, "BENCH_PREPARE": prepare}
+    env = {**os.environ, "BENCH_DATABASE_URL": url, "BENCH_PREPARE": prepare, "BENCH_POOL": pool}
     sink = log.open("w") if log else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-c", code], env=env, cwd=Path(__file__).parent.parent, stdout=sink, stderr=sink
@@ -216,11 +227,16 @@ class ConnectionSampler:
 # ---- PgBouncer ---------------------------------------------------------------------------
 
 
+def pgbouncer_binary() -> str | None:
+    found = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    return found if Path(found).exists() else None
+
+
 @contextmanager
 def pgbouncer(cluster: PostgresCluster, database: str, *, pool: int) -> Iterator[tuple[str, int]]:
     """PgBouncer in transaction mode in front of ``database``; yields its SQLAlchemy URL and its pid."""
-    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    if not Path(binary).exists():
+    binary = pgbouncer_binary()
+    if binary is None:
         raise FileNotFoundError("pgbouncer is not installed (apt-get install pgbouncer)")
     folder = Path(tempfile.mkdtemp(prefix="bench-pgbouncer-"))
     port = free_port()
@@ -382,11 +398,12 @@ def _level(
     *,
     prepare: str = "on",
     bouncer_pid: int | None = None,
+    pool: str = "5,10",
     log: Path | None = None,
 ) -> dict[str, Any]:
     database = url.rsplit("/", 1)[1]
     postmaster = postmaster_pid(cluster)
-    with api_server(url, workers, prepare=prepare, log=log) as (base, pid):
+    with api_server(url, workers, prepare=prepare, pool=pool, log=log) as (base, pid):
         _in_child(base, warm, CLIENTS)
         before = (tree_cpu(pid), tree_cpu(postmaster), tree_cpu(bouncer_pid) if bouncer_pid else 0.0)
         busy_before = machine_busy()
@@ -402,6 +419,40 @@ def _level(
         result["pgbouncer_cpu_ms"] = round((after[2] - before[2]) * 1000 / n, 2)
     result["peak_server_connections"] = sampler.peak
     return result
+
+
+def _bouncer(
+    cluster: PostgresCluster, url: str, ids: list[int], plan: Plan, warm: Plan, quick: bool, results: dict[str, Any]
+) -> dict[str, Any]:
+    """The PgBouncer checks and the 4-process level through it (see the module docstring)."""
+    bouncer: dict[str, Any] = {"pool_mode": "transaction", "default_pool_size": BOUNCER_POOL}
+    version = subprocess.run([str(pgbouncer_binary()), "--version"], capture_output=True, text=True, check=False)
+    bouncer["version"] = version.stdout.splitlines()[0] if version.stdout else "unknown"
+    with pgbouncer(cluster, "scale", pool=1) as (single, _):
+        bouncer["prepared_statements_one_server_connection"] = check_prepared(single)
+    with pgbouncer(cluster, "scale", pool=BOUNCER_POOL) as (bounced, pid):
+        bouncer["advisory_xact_lock"] = check_advisory(bounced)
+        bouncer["skip_locked_expire_due"] = check_skip_locked(url, bounced, 20 if quick else 100)
+        _resync(url, ids)
+        bouncer["fire_4_processes_prepare_off"] = _level(
+            cluster, bounced, 4, plan, warm, prepare="off", bouncer_pid=pid
+        )
+        _resync(url, ids)
+        with tempfile.TemporaryDirectory() as tmp:
+            log = Path(tmp) / "api.log"
+            try:
+                outcome = _level(cluster, bounced, 4, plan, warm, bouncer_pid=pid, log=log)
+            except Exception as exc:  # 5xx replies or dropped connections: the prepared-statement collisions
+                outcome = {"failed": f"{type(exc).__name__}: {str(exc)[:300]}"}
+            text = log.read_text()
+            outcome["server_errors"] = {
+                name: text.count(f"psycopg.errors.{name}:")
+                for name in ("DuplicatePreparedStatement", "InvalidSqlStatementName")
+            }
+        bouncer["fire_4_processes_prepare_default"] = outcome
+    direct4 = results["levels"]["4"]["fire_event"]["per_s"]
+    bouncer["fire_over_direct_4_processes"] = round(bouncer["fire_4_processes_prepare_off"]["per_s"] / direct4, 2)
+    return bouncer
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -428,38 +479,20 @@ def run(quick: bool) -> dict[str, Any]:
             _resync(url, ids)
             fire = _level(cluster, url, workers, plan, warm)
             results["levels"][str(workers)] = {"ceiling_per_s": ceiling["per_s"], "fire_event": fire}
+        _resync(url, ids)  # pool sizing: 4 processes holding 2 connections each, the size PgBouncer gets below
+        small = _level(cluster, url, 4, plan, warm, pool="2,0")
+        results["levels"]["4, pool 2+0"] = {
+            "ceiling_per_s": results["levels"]["4"]["ceiling_per_s"],
+            "fire_event": small,
+        }
         one = results["levels"]["1"]["fire_event"]["per_s"]
         for level in results["levels"].values():
             level["fire_over_1_process"] = round(level["fire_event"]["per_s"] / one, 2)
             level["fire_over_ceiling"] = round(level["fire_event"]["per_s"] / level["ceiling_per_s"], 2)
-        bouncer: dict[str, Any] = {"pool_mode": "transaction", "default_pool_size": BOUNCER_POOL}
-        version = subprocess.run(["pgbouncer", "--version"], capture_output=True, text=True, check=False)
-        bouncer["version"] = version.stdout.splitlines()[0] if version.stdout else "unknown"
-        with pgbouncer(cluster, "scale", pool=1) as (single, _):
-            bouncer["prepared_statements_one_server_connection"] = check_prepared(single)
-        with pgbouncer(cluster, "scale", pool=BOUNCER_POOL) as (bounced, pid):
-            bouncer["advisory_xact_lock"] = check_advisory(bounced)
-            bouncer["skip_locked_expire_due"] = check_skip_locked(url, bounced, 20 if quick else 100)
-            _resync(url, ids)
-            bouncer["fire_4_processes_prepare_off"] = _level(
-                cluster, bounced, 4, plan, warm, prepare="off", bouncer_pid=pid
-            )
-            _resync(url, ids)
-            with tempfile.TemporaryDirectory() as tmp:
-                log = Path(tmp) / "api.log"
-                try:
-                    outcome = _level(cluster, bounced, 4, plan, warm, bouncer_pid=pid, log=log)
-                except Exception as exc:  # 5xx replies or dropped connections: the prepared-statement collisions
-                    outcome = {"failed": f"{type(exc).__name__}: {str(exc)[:300]}"}
-                text = log.read_text()
-                outcome["server_errors"] = {
-                    name: text.count(f"psycopg.errors.{name}:")
-                    for name in ("DuplicatePreparedStatement", "InvalidSqlStatementName")
-                }
-            bouncer["fire_4_processes_prepare_default"] = outcome
-        direct4 = results["levels"]["4"]["fire_event"]["per_s"]
-        bouncer["fire_over_direct_4_processes"] = round(bouncer["fire_4_processes_prepare_off"]["per_s"] / direct4, 2)
-        results["pgbouncer"] = bouncer
+        if pgbouncer_binary() is None:
+            results["pgbouncer"] = {"skipped": "pgbouncer is not installed (apt-get install pgbouncer)"}
+        else:
+            results["pgbouncer"] = _bouncer(cluster, url, ids, plan, warm, quick, results)
         results["latency_p50_ms"] = {k: v["fire_event"]["p50_ms"] for k, v in results["levels"].items()}
     finally:
         cluster.stop()

@@ -16,6 +16,25 @@ from workflow.errors import InvalidInput
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+# GB 32100-2015 4.1/4.2: the first character is the registration authority, the second the
+# category of body within it. Only the combinations programs decide on are named; any other
+# valid code is "other" (it still identifies the applicant, it just says nothing we rely on).
+APPLICANT_KINDS: dict[str, tuple[str, str]] = {
+    "11": ("government_organ", "机关（机构编制）"),
+    "12": ("public_institution", "事业单位（机构编制）"),
+    "13": ("mass_organisation", "中央编办直接管理机构编制的群众团体"),
+    "19": ("other_establishment", "其他（机构编制）"),
+    "51": ("social_organisation", "社会团体（民政）"),
+    "52": ("private_non_enterprise", "民办非企业单位（民政）"),
+    "53": ("foundation", "基金会（民政）"),
+    "59": ("other_civil_affairs", "其他（民政）"),
+    "91": ("enterprise", "企业（工商）"),
+    "92": ("individual_business", "个体工商户（工商）"),
+    "93": ("farmer_cooperative", "农民专业合作社（工商）"),
+    "Y1": ("other", "其他（其他登记管理机关）"),
+}
+"""The registration-authority and category digits of a unified social credit code, and what
+kind of body they mean (key, zh-CN label). Programs decide eligibility on the key."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -43,6 +62,16 @@ def validate_uscc(code: str, *, field: str = "applicant.code") -> str:
             field=field,
         )
     return code
+
+
+def applicant_kind(code: str) -> str:
+    """The kind of body a (valid) code belongs to, from its first two characters (``other`` if unlisted)."""
+    return APPLICANT_KINDS.get(code[:2], ("other", ""))[0]
+
+
+def applicant_kind_label(code: str) -> str:
+    """The zh-CN label of the code's registration authority and category, for refusals."""
+    return APPLICANT_KINDS.get(code[:2], ("other", f"登记管理机关及类别代码 {code[:2]}"))[1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from workflow.clock import SHANGHAI
 from workflow.database import read_only
 from workflow.deadlines import DueTime, compute_due, explain, shanghai_date
 from workflow.definition import STAFF_ROLES, SYSTEM, Actor, DeadlineRule, NoticeRule
@@ -212,15 +213,23 @@ class DeadlineCommands(EngineBase):
     def explain_deadlines(self, case_id: int) -> list[DeadlineExplanation]:
         """Every deadline of a case with the days counted and skipped towards it."""
         with read_only(self.database) as conn:
-            self._load(conn, case_id)
             rows = (
                 conn.execute(sa.select(deadlines).where(deadlines.c.case_id == case_id).order_by(deadlines.c.id))
                 .mappings()
                 .all()
             )
+            process = self._process(self._load(conn, case_id))
         out = []
         for row in rows:
-            lines = explain(self._due(row, row["ledger"]))
+            rule = process.deadlines.get(row["key"])
+            started = row["started_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+            origin = (
+                f"; {rule.starts_from} when the event that opened it gave one, else that event's own time"
+                if rule and rule.starts_from
+                else ""
+            )
+            lines = [f"clock started {started} (Asia/Shanghai{origin}); counting starts the next day"]
+            lines.extend(explain(self._due(row, row["ledger"])))
             for entry in row["ledger"]:
                 lines.append(f"{entry['kind']} by {entry['actor']} at {entry['at']}: {entry['reason']}")
             out.append(DeadlineExplanation(deadline_view(row), tuple(lines)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any
+from typing import Any, Protocol
 
 from workflow.workdays import WorkingDayCalendar
 
@@ -140,6 +140,11 @@ class DeadlineRule:
     met_by: tuple[str, ...] = ()
     reminders: tuple[ReminderRung, ...] = ()
     expiry_alert: NoticeRule | None = None
+    starts_from: str | None = None
+    """The name of an ``instant`` payload field of the event that opens this deadline: its
+    clock starts then (e.g. when a portal notified the applicant) instead of when the event
+    was recorded. The field must be declared on every event entering the opening state
+    (checked by :mod:`workflow.validation`); absent from a payload, the clock starts now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,33 @@ class State:
     final: bool = False
     opens: tuple[str, ...] = ()
     notices: tuple[NoticeRule, ...] = ()
+
+
+PAYLOAD_KINDS = frozenset({"text", "integer", "instant", "date"})
+ENGINE_PAYLOAD_KEYS = frozenset({"reason", "data"})
+"""Payload keys the engine itself knows on every event: ``reason`` (checked as a reason) and
+``data`` (a patch of the case data, only on events that accept data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadField:
+    """One payload field an event takes, with its type and limits; anything undeclared is refused.
+
+    ``kind``: ``text`` (``max_length`` characters), ``integer`` (``minimum``..``maximum``, both
+    required so no number is unbounded), ``instant`` (ISO 8601 with an offset; with
+    ``not_future`` never after the command's clock, with ``not_before_entry`` never before the
+    case entered the state the event leaves) or ``date`` (ISO ``YYYY-MM-DD``).
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int = 200
+    not_future: bool = False
+    not_before_entry: bool = False
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +201,8 @@ class Event:
     marks_submission: bool = False
     in_submission_order: str | None = None
     """Rule ID (e.g. ``SZ-FLOW-3``) when cases must take this event in submission order."""
+    payload: tuple[PayloadField, ...] = ()
+    """The payload fields the event takes besides ``reason`` and ``data`` (see :class:`PayloadField`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +223,13 @@ DataPreparer = Callable[[Mapping[str, Any]], JSONDict]
 AmountRule = Callable[[Mapping[str, Any], int], Amount | None]
 """``amount(data, already_fen)``: ``already_fen`` is what the applicant's earlier cases in the
 same cap group already claim (0 for programs without a ``cap_group``)."""
-Checklist = Callable[[Mapping[str, Any]], list[JSONDict]]
+
+
+class Checklist(Protocol):
+    """``checklist(data, applicant_code)``: the materials for a case's data and applicant (the
+    credit code says what kind of body it is, which some items depend on); ``None`` when unknown."""
+
+    def __call__(self, data: Mapping[str, Any], applicant_code: str | None = None, /) -> list[JSONDict]: ...
 
 
 def _identity(data: Mapping[str, Any]) -> JSONDict:
@@ -200,7 +240,7 @@ def _no_amount(data: Mapping[str, Any], already_fen: int) -> Amount | None:
     return None
 
 
-def _no_checklist(data: Mapping[str, Any]) -> list[JSONDict]:
+def _no_checklist(data: Mapping[str, Any], applicant_code: str | None = None, /) -> list[JSONDict]:
     return []
 
 
@@ -214,7 +254,8 @@ class ProcessDefinition:
     ``key, label, rule, required, status, missing`` for a case's data; ``unique_live_case_rule`` names the rule that
     forbids an applicant two live cases in this round (e.g. ``LG-ELIG-2``); ``cap_group``
     names a cap several cases of one applicant share (``cap_rule`` its rule ID, ``granted_states``
-    the states whose amount is spent; see :mod:`workflow.caps`); ``reference``
+    the states whose amount is spent; see :mod:`workflow.caps`); ``open_guards`` and
+    ``refiling_blocked_by`` decide whether a new case may be opened at all; ``reference``
     holds the round's reference data (service windows, dates) for guards and notices.
     """
 
@@ -235,3 +276,8 @@ class ProcessDefinition:
     granted_states: tuple[str, ...] = ()
     reference: Mapping[str, Any] = field(default_factory=dict)
     override_notice: NoticeRule | None = None
+    open_guards: tuple[Guard, ...] = ()
+    """Rules checked when a case is opened (e.g. a round whose window has closed, LG-WIN-1)."""
+    refiling_blocked_by: tuple[str, ...] = ()
+    """Finished states of an earlier case of the same applicant in this round that refuse a new
+    case (by ``unique_live_case_rule``): e.g. a matter already decided may not be filed again."""

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from workflow.applicants import Applicant, parse_applicant
 from workflow.audit import GENESIS
 from workflow.caps import CapAllocation
-from workflow.database import read_only
+from workflow.database import fetch, read_only
 from workflow.deadline_commands import DeadlineCommands
 from workflow.definition import (
     STAFF_ROLES,
@@ -42,12 +42,13 @@ from workflow.errors import (
     TransitionNotAllowed,
     reject_nul,
 )
+from workflow.event_checks import deadline_refusal, entered_state_at, validate_payload
 from workflow.idempotency import check_key, find_replay, fingerprint, remember
 from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
 from workflow.version_commands import VersionCommands
 from workflow.views import AuditEntry, BatchOutcome, CaseInspection, CaseSnapshot, EventOption, OverrideOutcome
-from workflow.writes import KNOWN_OPEN_DEADLINES, Change, WriteResult, json_native, live_key
+from workflow.writes import KNOWN_OPEN_DEADLINES, OPEN_DEADLINES_OF_CASE, Change, WriteResult, json_native, live_key
 
 log = logging.getLogger("filingflow.engine")
 DEADLINE_FAILED = NoticeRule("deadline_failed", ("email",), audience="staff")
@@ -79,6 +80,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         reject_nul(applicant.to_json() if isinstance(applicant, Applicant) else dict(applicant), "applicant")
         person = parse_applicant(applicant)
         prepared = process.definition.prepare_data(data)
+        self._check_open_guards(process, person.code, prepared, actor)
         print_ = fingerprint("open", program=program, applicant=person.to_json(), data=prepared)
         now = self.clock.now()
         with self._transaction(live_rule=process.definition.unique_live_case_rule) as conn:
@@ -86,6 +88,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             if replay is not None:
                 return CaseSnapshot.from_json(replay)
             live = self._check_unique_live(conn, process, person.code)
+            self._check_refiling(conn, process, person.code)
             # a new draft claims last (workflow.caps): after every granted and live case of the applicant
             siblings = self._cap_rows(conn, process, person.code)
             claimed = sum(r["amount_fen"] or 0 for r in siblings if self._granted(r) or not r["final"])
@@ -345,14 +348,20 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
     def available_events(self, case_id: int, *, actor: Actor) -> list[EventOption]:
         """Every event leaving the current state, allowed or with the reason it is not."""
         with read_only(self.database) as conn:
-            row = self._load(conn, case_id)
+            row = self._load(conn, case_id, with_deadlines=True)
         return self._options(row, self._process(row), actor)
 
     def _options(self, row: sa.RowMapping, process: CompiledProcess, actor: Actor) -> list[EventOption]:
-        context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"], now=self.clock.now())
+        now = self.clock.now()
+        context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"], now=now)
+        open_deadlines = row.get(KNOWN_OPEN_DEADLINES) or ()
         options = []
         for event in process.events_from(row["state"]):
-            refusal = _role_refusal(event, actor) or _first_refusal(event, context)
+            refusal = (
+                _role_refusal(event, actor)
+                or _first_refusal(event, context)
+                or deadline_refusal(process.definition, event, row["state"], open_deadlines, now)
+            )
             options.append(
                 EventOption(
                     name=event.name,
@@ -360,7 +369,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                     target=event.target,
                     allowed=refusal is None,
                     refusal=refusal,
-                    requires=event.requires,
+                    requires=(*event.requires, *(f.name for f in event.payload if f.required)),
                 )
             )
         return options
@@ -410,6 +419,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 event=name,
                 field="event",
             )
+        entered = entered_state_at(conn, case_id, row["state"]) if _needs_entry(event) else None
+        instants = validate_payload(event, payload, now=now, entered_at=entered, case_id=case_id)
         for key in event.requires:
             value = payload.get(key)
             if value is None or (isinstance(value, str) and not value.strip()):
@@ -435,7 +446,12 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                     old_values.setdefault("data", {})[key] = row["data"].get(key)
                     new_values.setdefault("data", {})[key] = data.get(key)
         context = self._guard_context(row, process, actor=actor, payload=payload, data=data, now=now)
-        refusal = _first_refusal(event, context) or self._order_refusal(conn, process, row, event)
+        refusal = (
+            _first_refusal(event, context)
+            # the event meets a deadline: by the clock, now, not by whether a sweep has run (LG-DL-1)
+            or deadline_refusal(process.definition, event, row["state"], self._open_deadlines(conn, row), now)
+            or self._order_refusal(conn, process, row, event)
+        )
         if refusal is not None:
             raise GuardRefused(refusal.reason, case_id=case_id, event=name, field=refusal.field, rule=refusal.rule)
         target = process.move(row["state"], name)
@@ -472,6 +488,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             new_values=new_values,
             notice_context={"payload": details, "amount_fen": case_values.get("amount_fen", row["amount_fen"])},
             extra_notices=extra_notices,
+            instants=instants,
         )
         written = self._write(conn, process, row, change, now, case_values=case_values)
         if process.definition.cap_group is not None:
@@ -531,6 +548,13 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         except (ConflictError, StorageUnavailable):
             log.warning("deadline %s: marking it failed did not commit; the next sweep retries", deadline_id)
 
+    def _open_deadlines(self, conn: sa.Connection, row: sa.RowMapping) -> list[Any]:
+        """The case's open deadlines: carried on the row when it was loaded with them, else read."""
+        known = row.get(KNOWN_OPEN_DEADLINES)
+        if known is None:
+            known = fetch(conn, OPEN_DEADLINES_OF_CASE, {"case_id": row["id"]})
+        return list(known)
+
     def _order_refusal(
         self, conn: sa.Connection, process: CompiledProcess, row: sa.RowMapping, event: Event
     ) -> Refusal | None:
@@ -558,6 +582,46 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             "(or override with a reason)",
             "case_id",
         )
+
+    def _check_open_guards(self, process: CompiledProcess, code: str, data: Mapping[str, Any], actor: Actor) -> None:
+        """The definition's rules for opening a case at all (e.g. a round whose window has closed)."""
+        context = GuardContext(
+            case_id=None,
+            applicant_code=code,
+            state=process.definition.initial,
+            data=data,
+            payload={},
+            actor=actor,
+            now=self.clock.now(),
+            calendar=self.calendar,
+            submitted_at=None,
+            reference=process.definition.reference,
+        )
+        for guard in process.definition.open_guards:
+            refusal = guard.evaluate(context)
+            if refusal is not None:
+                raise GuardRefused(refusal.reason, field=refusal.field, rule=refusal.rule)
+
+    def _check_refiling(self, conn: sa.Connection, process: CompiledProcess, code: str) -> None:
+        """Refuse a new case when an earlier one of the applicant in this round ended in a blocking state."""
+        blocking = process.definition.refiling_blocked_by
+        rule = process.definition.unique_live_case_rule
+        if not blocking or rule is None:
+            return
+        earlier = conn.execute(
+            sa.select(cases.c.id, cases.c.state)
+            .where(cases.c.program_key == process.key, cases.c.applicant_code == code, cases.c.state.in_(blocking))
+            .order_by(cases.c.id)
+            .limit(1)
+        ).first()
+        if earlier is not None:
+            label = {s.key: s.label for s in process.definition.states}.get(earlier.state, earlier.state)
+            raise GuardRefused(
+                f"applicant {code} already filed this matter in {process.key} (case {earlier.id}, {label}): "
+                "the same matter may not be filed twice; staff may reopen that case by override with a reason",
+                field="applicant.code",
+                rule=rule,
+            )
 
     def _check_unique_live(self, conn: sa.Connection, process: CompiledProcess, code: str) -> str | None:
         rule = process.definition.unique_live_case_rule
@@ -596,6 +660,10 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             submitted_at=row["submitted_at"],
             reference=process.definition.reference,
         )
+
+
+def _needs_entry(event: Event) -> bool:
+    return any(f.not_before_entry for f in event.payload)
 
 
 def _role_refusal(event: Event, actor: Actor) -> Refusal | None:

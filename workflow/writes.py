@@ -59,6 +59,8 @@ class Change:
     new_values: dict[str, Any] = field(default_factory=dict)
     extra_notices: tuple[NoticeRule, ...] = ()
     notice_context: dict[str, Any] = field(default_factory=dict)
+    instants: Mapping[str, datetime] = field(default_factory=dict)
+    """The event's ``instant`` payload fields, parsed: a deadline rule's ``starts_from`` names one."""
 
     def __post_init__(self) -> None:  # a new kind or engine event must be named above, where filters find it
         if self.kind not in CHANGE_KINDS:
@@ -309,8 +311,9 @@ def apply_change(
     opening = [process.deadlines[key] for key in target.opens] if leaving else []
     opened_rows: list[dict[str, Any]] = []
     for rule in opening:
+        started = change.instants.get(rule.starts_from, now) if rule.starts_from else now
         due = compute_due(
-            working_days=rule.working_days, fixed_due=rule.due, started_at=now, ledger=(), calendar=calendar
+            working_days=rule.working_days, fixed_due=rule.due, started_at=started, ledger=(), calendar=calendar
         )
         opened_rows.append(
             {
@@ -322,7 +325,7 @@ def apply_change(
                 "on_expiry": rule.on_expiry,
                 "working_days": rule.working_days,
                 "fixed_due": rule.due,
-                "started_at": now,
+                "started_at": started,
                 "ledger": [],
                 "status": "pending",
                 **schedule(rule, due, now=now, calendar=calendar),

@@ -46,7 +46,7 @@ def case_out(engine: Engine, case_id: int, caller: Caller) -> dict[str, Any]:
         },
         "data": case.data,
         "amount": {"fen": amount.fen, "yuan": fen_to_yuan(amount.fen), "steps": list(amount.steps)} if amount else None,
-        "materials": definition.checklist(case.data),
+        "materials": definition.checklist(case.data, case.applicant.code),
         "deadlines": [deadline_out(d) for d in case.deadlines],
         "events": [
             {

@@ -298,7 +298,7 @@ def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = Fa
             process=process,
             names=labels.ProcessLabels.of(process.definition),
             amount=engine.explain_amount(case_id),
-            materials=process.definition.checklist(case.data),
+            materials=process.definition.checklist(case.data, case.applicant.code),
             history=engine.history(case_id),
             notices=sent,
             options=engine.available_events(case_id, actor=session.caller.actor()),

@@ -2,7 +2,8 @@
 
 Each item is required always or under a condition on the case data (a branch needs the
 head office's authorisation; a supplier outside the voucher catalogue needs its licence
-and capacity proof). A required item must be ``provided``; an item that does not apply
+and capacity proof) or on the applicant (the tax certificate: everyone but a public
+institution, 事业单位, by its credit code). A required item must be ``provided``; an item that does not apply
 may be marked ``not_applicable`` or left out.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from states import common
-from states.common import MATERIAL_STATUSES, MaterialItem, MaterialStatus
+from states.common import MATERIAL_STATUSES, NOT_TAXED, MaterialItem, MaterialStatus
 
 __all__ = ["CHECKLIST", "ITEMS", "MATERIAL_STATUSES", "checklist_status", "checklist_view"]
 
@@ -42,7 +43,13 @@ CHECKLIST: tuple[MaterialItem, ...] = (
     ),
     MaterialItem("credit_report", "LG-MAT-1", "深圳信用网完整版信用报告"),
     MaterialItem("financial_statements", "LG-MAT-1", "近两年财务审计报告或财务报表（不足两年的提供成立以来的）"),
-    MaterialItem("tax_certificate", "LG-MAT-1", "上年度纳税证明"),
+    MaterialItem(
+        "tax_certificate",
+        "LG-MAT-1",
+        "上年度纳税证明（非事业单位提供）",
+        condition="事业单位除外",
+        exempt_kinds=NOT_TAXED,
+    ),
     MaterialItem(
         "ethics_security_materials",
         "LG-MAT-1",
@@ -54,6 +61,7 @@ CHECKLIST: tuple[MaterialItem, ...] = (
     MaterialItem("invoices", "LG-MAT-2", "发票"),
     MaterialItem("payment_proofs", "LG-MAT-2", "银行付款凭证"),
     MaterialItem("tax_receipts", "LG-MAT-2", "对应税票"),
+    MaterialItem("delivery_proof", "LG-MAT-2", "算力交付凭证"),  # 二(三): contract, invoices, delivery proof
     MaterialItem("usage_report", "LG-MAT-2", "算力使用报告（加盖公章）"),
     MaterialItem(
         "supplier_idc_isp_licence",
@@ -74,9 +82,9 @@ CHECKLIST: tuple[MaterialItem, ...] = (
 ITEMS = {item.key: item for item in CHECKLIST}
 
 
-def checklist_status(data: Mapping[str, Any]) -> list[MaterialStatus]:
-    return common.checklist_status(CHECKLIST, data)
+def checklist_status(data: Mapping[str, Any], applicant_code: str | None = None) -> list[MaterialStatus]:
+    return common.checklist_status(CHECKLIST, data, applicant_code)
 
 
-def checklist_view(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return common.checklist_view(CHECKLIST, data)
+def checklist_view(data: Mapping[str, Any], applicant_code: str | None = None, /) -> list[dict[str, Any]]:
+    return common.checklist_view(CHECKLIST, data, applicant_code)

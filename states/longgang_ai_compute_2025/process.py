@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, sms_and_email
+from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
 from workflow.definition import (
     DeadlineRule,
     Event,
     Guard,
     NoticeRule,
+    PayloadField,
     ProcessDefinition,
     ReminderRung,
     State,
@@ -106,7 +107,24 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         ),
         Event("pass_online_review", "通过线上终审", ("online_review",), "online_approved", STAFF),
         Event("file_on_portal", "已在广东政务服务网提交", ("online_approved",), "portal_review", APPLICANT),
-        Event("approve_on_portal", "广东政务服务网审核通过（短信通知）", ("portal_review",), "awaiting_paper", PORTAL),
+        Event(
+            "approve_on_portal",
+            "广东政务服务网审核通过（短信通知）",
+            ("portal_review",),
+            "awaiting_paper",
+            PORTAL,
+            payload=(
+                # LG-DL-1 counts from the portal's SMS, which the platform may relay days later
+                PayloadField(
+                    "portal_notified_at",
+                    "instant",
+                    not_future=True,
+                    not_before_entry=True,
+                    description="when the Guangdong portal sent the approval SMS (absent: now)",
+                ),
+                PayloadField("portal_reference", "text", max_length=100, description="the portal's case number"),
+            ),
+        ),
         Event(
             "receive_paper",
             "受理书面材料",
@@ -114,11 +132,27 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             "evaluation",
             STAFF,
             guards=(Guard("LG-FLOW-5", rules.service_window_guard, "listed service window"),),
-            requires=("service_window",),
+            payload=(
+                PayloadField(
+                    "service_window",
+                    "integer",
+                    required=True,
+                    minimum=1,
+                    maximum=999,
+                    description="the number of the service window (1-13, LG-FLOW-5) that received the paper",
+                ),
+            ),
         ),
         Event("miss_paper_deadline", "逾期未递交书面材料", ("awaiting_paper",), "abandoned", SYSTEM_ONLY),
         Event("window_closed", "申报期结束未提交", ("draft",), "abandoned", SYSTEM_ONLY),
-        Event("start_publicity", "公示拟资助名单", ("evaluation",), "publicity", STAFF),
+        Event(
+            "start_publicity",
+            "公示拟资助名单",
+            ("evaluation",),
+            "publicity",
+            STAFF,
+            guards=(rules.filing_period_ended_guard(round_),),
+        ),
         Event("publicity_ended", "公示期满无异议", ("publicity",), "awaiting_decision", SYSTEM_ONLY),
         Event("raise_objection", "登记公示异议", ("publicity",), "objection_review", PORTAL, requires=("reason",)),
         Event(
@@ -128,7 +162,17 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         Event(
             "reject",
             "不予资助",
-            ("online_review", "portal_review", "evaluation", "publicity", "objection_review", "awaiting_decision"),
+            # from `returned` too: an applicant who never corrects is rejected with a reason (no
+            # resubmission deadline: the guide sets none, LG-FLOW-2)
+            (
+                "online_review",
+                "returned",
+                "portal_review",
+                "evaluation",
+                "publicity",
+                "objection_review",
+                "awaiting_decision",
+            ),
             "rejected",
             STAFF,
             requires=("reason",),
@@ -156,6 +200,7 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             "miss_paper_deadline",
             working_days=round_.paper_working_days,
             met_by=("receive_paper",),
+            starts_from="portal_notified_at",
             reminders=(
                 ReminderRung(
                     "2_working_days_before", NoticeRule("paper_due_soon", rule="LG-NOTE-1"), working_days_before=2
@@ -187,6 +232,17 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         amount=partial(rules.subsidy, round_),
         checklist=checklist_view,
         unique_live_case_rule="LG-ELIG-2",
+        # 三(一)4: one filing of the matter per enterprise and round. Decided (funded, rejected) or
+        # given up (abandoned, 逾期视作放弃) blocks a new case; after a withdrawal it may file again.
+        refiling_blocked_by=("funded", "rejected", "abandoned"),
+        open_guards=(
+            round_open_guard("LG-WIN-1", round_.closes_at),
+            Guard("LG-ELIG-1", rules.enterprise_guard, "an enterprise (credit code 91...)", "applicant.code"),
+        ),
+        # LG-AMT-2: 6,000,000 CNY per enterprise per year, across every round of the year
+        cap_group=f"longgang-ai-compute:{round_.year}",
+        cap_rule="LG-AMT-2",
+        granted_states=("funded",),
         reference={
             "round": {
                 "year": round_.year,

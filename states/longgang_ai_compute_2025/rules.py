@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from states.common import closing_time
+from workflow.applicants import applicant_kind, applicant_kind_label
 from workflow.clock import SHANGHAI
 from workflow.definition import Amount, Guard, GuardContext, Refusal
 from workflow.money import format_yuan, parse_yuan, percent_of
@@ -44,6 +46,16 @@ def operating_guard(ctx: GuardContext) -> str | Refusal | None:
     if value is None:
         return _missing("data.operating_in_longgang", "LG-ELIG-1")
     return None if value else "the applicant must be an enterprise operating in Longgang"
+
+
+def enterprise_guard(ctx: GuardContext) -> str | None:
+    """LG-ELIG-1: 申报单位须为企业, decided by the credit code's authority and category digits (91)."""
+    if applicant_kind(ctx.applicant_code) == "enterprise":
+        return None
+    return (
+        f"the program is for enterprises only (申报单位须为企业): credit code {ctx.applicant_code} is registered as "
+        f"{applicant_kind_label(ctx.applicant_code)}, not 企业（工商, 91）"
+    )
 
 
 def dishonesty_guard(ctx: GuardContext) -> str | Refusal | None:
@@ -122,7 +134,7 @@ def minimum_fees_guard(round_: LonggangRound) -> Guard:
 
 def materials_guard(ctx: GuardContext) -> str | Refusal | None:
     """LG-MAT-1/LG-MAT-2: every required item provided; names the first missing one."""
-    missing = [s for s in checklist_status(ctx.data) if s.missing]
+    missing = [s for s in checklist_status(ctx.data, ctx.applicant_code) if s.missing]
     if not missing:
         return None
     first = missing[0]
@@ -147,9 +159,21 @@ def service_window_guard(ctx: GuardContext) -> str | Refusal | None:
     return None
 
 
+def filing_period_ended_guard(round_: LonggangRound) -> Guard:
+    """LG-FLOW-6: publicity follows the end of the filing period (申报期结束后), never before."""
+
+    def check(ctx: GuardContext) -> str | None:
+        if ctx.now >= round_.closes_at:
+            return None
+        return f"the proposed funding list is published after the filing period ends ({closing_time(round_.closes_at)})"
+
+    return Guard("LG-FLOW-6", check, "filing period ended", field="event")
+
+
 def eligibility_guards(round_: LonggangRound) -> tuple[Guard, ...]:
     """What every (re)submission must satisfy, window aside (LG-WIN-2)."""
     return (
+        Guard("LG-ELIG-1", enterprise_guard, "an enterprise (credit code 91...)", "applicant.code"),
         Guard("LG-ELIG-1", operating_guard, "operates in Longgang", "data.operating_in_longgang"),
         Guard("LG-ELIG-2", dishonesty_guard, "not on the dishonesty list", "data.on_serious_dishonesty_list"),
         Guard("LG-ELIG-3", supplier_affiliation_guard, "non-affiliated supplier", "data.supplier.affiliated"),
@@ -161,7 +185,11 @@ def eligibility_guards(round_: LonggangRound) -> tuple[Guard, ...]:
 
 
 def subsidy(round_: LonggangRound, data: Mapping[str, Any], already_fen: int = 0) -> Amount | None:
-    """LG-AMT-1/LG-AMT-2: 30% of the fees if they reach 500,000 CNY, capped at 6,000,000 CNY."""
+    """LG-AMT-1/LG-AMT-2: 30% of the fees if they reach 500,000 CNY, capped at 6,000,000 CNY.
+
+    The cap is per enterprise per year, across all its cases of the year's rounds (the
+    definition's ``cap_group``): ``already_fen`` is what its other cases hold (workflow.caps).
+    """
     raw = data.get("fees_cny")
     if raw is None:
         return None
@@ -172,7 +200,14 @@ def subsidy(round_: LonggangRound, data: Mapping[str, Any], already_fen: int = 0
         )
     share = percent_of(fees, round_.subsidy_percent)
     steps = [f"LG-AMT-2: {round_.subsidy_percent}% of {format_yuan(fees)} CNY = {format_yuan(share)} CNY"]
-    if share > round_.cap_fen:
-        steps.append(f"LG-AMT-2: capped at {format_yuan(round_.cap_fen)} CNY per enterprise per year")
-        share = round_.cap_fen
+    left = max(round_.cap_fen - already_fen, 0)
+    if share > left:
+        if already_fen:
+            steps.append(
+                f"LG-AMT-2: the enterprise's other cases of {round_.year} hold {format_yuan(already_fen)} CNY of "
+                f"the {format_yuan(round_.cap_fen)} CNY yearly cap; this case gets at most {format_yuan(left)} CNY"
+            )
+        else:
+            steps.append(f"LG-AMT-2: capped at {format_yuan(round_.cap_fen)} CNY per enterprise per year")
+        share = left
     return Amount(share, tuple(steps))

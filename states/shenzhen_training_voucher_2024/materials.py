@@ -6,13 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from states import common
-from states.common import MATERIAL_STATUSES, MaterialItem
+from states.common import MATERIAL_STATUSES, NOT_TAXED, MaterialItem
 
 __all__ = ["CHECKLIST", "ITEMS", "MATERIAL_STATUSES", "checklist_view"]
-
-
-def _not_public_institution(data: Mapping[str, Any]) -> bool:
-    return data.get("entity_type") == "enterprise"
 
 
 CHECKLIST: tuple[MaterialItem, ...] = (
@@ -23,7 +19,15 @@ CHECKLIST: tuple[MaterialItem, ...] = (
         "SZ-MAT-1",
         "上一年度财务审计报告（含二维验证码封面）或财务决算报表；注册未满一年的提供验资报告",
     ),
-    MaterialItem("tax_certificate", "SZ-MAT-1", "上年度纳税证明（非事业单位提供）", _not_public_institution),
+    # every applicant but a public institution (事业单位, by its credit code): a university or
+    # institute that is not one provides it too
+    MaterialItem(
+        "tax_certificate",
+        "SZ-MAT-1",
+        "上年度纳税证明（非事业单位提供）",
+        condition="事业单位除外",
+        exempt_kinds=NOT_TAXED,
+    ),
     MaterialItem(
         "commitment_letters",
         "SZ-MAT-1",
@@ -34,5 +38,5 @@ CHECKLIST: tuple[MaterialItem, ...] = (
 ITEMS = {item.key: item for item in CHECKLIST}
 
 
-def checklist_view(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return common.checklist_view(CHECKLIST, data)
+def checklist_view(data: Mapping[str, Any], applicant_code: str | None = None, /) -> list[dict[str, Any]]:
+    return common.checklist_view(CHECKLIST, data, applicant_code)

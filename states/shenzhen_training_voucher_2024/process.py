@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, sms_and_email
+from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
 from workflow.definition import (
     DeadlineRule,
     Event,
     NoticeRule,
+    PayloadField,
     ProcessDefinition,
     ReminderRung,
     State,
@@ -126,9 +127,18 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             ("approved",),
             "voucher_issued",
             STAFF,
-            requires=("approval_document",),
+            payload=(
+                PayloadField(
+                    "approval_document",
+                    "text",
+                    required=True,
+                    max_length=200,
+                    description="the approval document's number (the voucher, SZ-FLOW-2)",
+                ),
+            ),
         ),
-        Event("reject", "不予资助", reviewable, "rejected", STAFF, requires=("reason",)),
+        # from `returned` too: the guide sets no resubmission deadline, so staff reject with a reason
+        Event("reject", "不予资助", (*reviewable, "returned"), "rejected", STAFF, requires=("reason",)),
         Event("window_closed", "申请期结束未提交", ("draft",), "abandoned", SYSTEM_ONLY),
         Event(
             "withdraw",
@@ -168,6 +178,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         prepare_data=prepare_data,
         amount=partial(rules.voucher, round_),
         checklist=checklist_view,
+        open_guards=(round_open_guard("SZ-WIN-1", round_.closes_at),),
         cap_group=f"shenzhen-training-voucher:{round_.year}",
         cap_rule="SZ-AMT-2",
         granted_states=("voucher_issued",),

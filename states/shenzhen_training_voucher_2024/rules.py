@@ -164,7 +164,7 @@ def contract_guard(round_: VoucherRound) -> Guard:
 
 def materials_guard(ctx: GuardContext) -> Refusal | None:
     """SZ-MAT-1 and SZ-FLOW-1: every required item, and the signed-and-stamped page, uploaded."""
-    missing = [m for m in checklist_view(ctx.data) if m["missing"]]
+    missing = [m for m in checklist_view(ctx.data, ctx.applicant_code) if m["missing"]]
     if not missing:
         return None
     first = missing[0]

@@ -24,6 +24,15 @@ FULL_PATH = [
 ]
 
 
+AFTER_WINDOW = sh("2025-09-15 09:00")
+
+
+def _step(clock: ManualClock, event: str) -> None:
+    """LG-FLOW-6: publicity starts only after the filing period has ended."""
+    if event == "start_publicity" and clock.now() < AFTER_WINDOW:
+        clock.set(AFTER_WINDOW)
+
+
 def _end_publicity(engine: Engine, clock: ManualClock) -> None:
     """The publicity period (5 working days by default) runs out; the sweep moves the case on."""
     clock.advance(timedelta(days=10))
@@ -48,6 +57,7 @@ def test_case_goes_from_draft_to_funded(engine: Engine, clock: ManualClock, audi
     assert (case.state, case.version, case.state_label) == ("draft", 1, "草稿（未提交）")
     for event, actor, payload, expected in FULL_PATH:
         clock.advance(timedelta(hours=1))
+        _step(clock, event)
         case = engine.fire(case.id, event, actor=actor, payload=payload, expected_version=case.version)
         assert case.state == expected, event
     _end_publicity(engine, clock)
@@ -67,6 +77,7 @@ def test_every_decision_queues_sms_and_email(engine: Engine, clock: ManualClock)
     # LG-NOTE-1: the portal-approval notice (starting the 5-day clock) and every decision reach the applicant
     case = engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(), actor=PLATFORM)
     for event, actor, payload, _ in FULL_PATH:
+        _step(clock, event)
         engine.fire(case.id, event, actor=actor, payload=payload)
     _end_publicity(engine, clock)
     engine.fire(case.id, "fund", actor=STAFF)

@@ -73,7 +73,7 @@ def test_paper_received_at_a_listed_window_meets_the_deadline(engine: Engine, cl
     [
         ({}, InvalidInput, "payload.service_window"),
         ({"service_window": 14}, GuardRefused, "payload.service_window"),
-        ({"service_window": "3"}, GuardRefused, "payload.service_window"),
+        ({"service_window": "3"}, InvalidInput, "payload.service_window"),  # the declared type (issue 13.3)
     ],
 )
 def test_paper_receipt_needs_a_listed_window(

@@ -28,15 +28,16 @@ def sh(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
-def uscc(serial: int) -> str:
-    first17 = f"9144030{serial:010d}"
+def uscc(serial: int, kind: str = "91") -> str:
+    """A valid credit code; ``kind``: its registration-authority and category digits (91 enterprise, 12 事业单位...)."""
+    first17 = f"{kind}44030{serial:010d}"
     return first17 + uscc_check_digit(first17)
 
 
-def applicant(serial: int = 1, *, phone: bool = True) -> dict[str, Any]:
+def applicant(serial: int = 1, *, phone: bool = True, kind: str = "91") -> dict[str, Any]:
     return {
         "name": f"深圳市测试科技{serial}号有限公司",
-        "code": uscc(serial),
+        "code": uscc(serial, kind),
         "email": f"case{serial}@example.cn",
         "phone": f"1390000{serial:04d}" if phone else None,
     }

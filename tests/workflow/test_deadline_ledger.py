@@ -129,6 +129,8 @@ def test_explanation_lists_days_counted_and_skipped(engine: Engine, clock: Manua
     case_id, _ = _awaiting_paper(engine, clock)
     lines = {e.deadline.key: e.lines for e in engine.explain_deadlines(case_id)}["paper_delivery"]
     assert lines == (
+        "clock started 2025-09-26 10:00:00 (Asia/Shanghai; portal_notified_at when the event that opened it gave one, "
+        "else that event's own time); counting starts the next day",  # LG-DL-1
         "2025-09-27 weekend (skipped)",
         "2025-09-28 make-up working day for National Day (counted)",
         "2025-09-29..30 working day (counted)",

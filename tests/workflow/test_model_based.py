@@ -27,7 +27,7 @@ from tests.support.invariants import assert_invariants
 from tests.support.longgang import ADMIN, APPLICANT, PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh
 from tests.support.postgres import PostgresCluster
 from workflow.clock import ManualClock
-from workflow.errors import FilingFlowError
+from workflow.errors import FilingFlowError, GuardRefused
 
 ACTORS = [PLATFORM, STAFF, APPLICANT, ADMIN]
 PAYLOAD = {"reason": "模型测试", "service_window": 4}
@@ -50,9 +50,14 @@ def machine_for(new_database: Callable[[], str]) -> type[RuleBasedStateMachine]:
         @rule()
         def open_case(self) -> None:
             self.serial += 1
-            case = self.engine.open_case(
-                PROGRAM, applicant=applicant(self.serial), data=complete_data(), actor=PLATFORM
-            )
+            try:
+                case = self.engine.open_case(
+                    PROGRAM, applicant=applicant(self.serial), data=complete_data(), actor=PLATFORM
+                )
+            except GuardRefused as refused:  # the round's window has closed: no new case (LG-WIN-1)
+                if refused.rule != "LG-WIN-1":
+                    raise
+                return
             self.model[case.id] = case.state
 
         @rule(data=st.data(), actor=st.sampled_from(ACTORS))
@@ -64,7 +69,9 @@ def machine_for(new_database: Callable[[], str]) -> type[RuleBasedStateMachine]:
             spec = self.process.events[event]
             expected_ok = self.model[case_id] in spec.sources and actor.role in spec.roles  # type: ignore[attr-defined]
             try:
-                after = self.engine.fire(case_id, event, actor=actor, payload=PAYLOAD)  # type: ignore[arg-type]
+                declared = {"reason", *(f.name for f in spec.payload)}  # an undeclared key is refused
+                payload = {k: v for k, v in PAYLOAD.items() if k in declared}
+                after = self.engine.fire(case_id, event, actor=actor, payload=payload)  # type: ignore[arg-type]
             except FilingFlowError:
                 after = None
             if after is not None:

@@ -37,6 +37,8 @@ def test_api_worker_and_dispatcher_share_one_sandbox_timeline(database_url: str,
         **os.environ,
         "FILINGFLOW_DATABASE_URL": database_url,
         "FILINGFLOW_AUDIT_KEY": AUDIT_KEY,
+        "FILINGFLOW_SESSION_KEY": "timeline-test-session-secret",  # serve needs them on a shared database
+        "FILINGFLOW_CSRF_KEY": "timeline-test-csrf-secret",
         "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
         "FILINGFLOW_SANDBOX": "1",
         "FILINGFLOW_CLOCK_START": START,

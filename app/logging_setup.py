@@ -17,7 +17,8 @@ from app.request_context import current_request_id
 
 FORMATS = ("text", "json", "logfmt")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+# a record's own attributes, and uvicorn's color_message (an ANSI copy of msg), are not extra fields
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "color_message"}
 QUIET = ("transitions", "alembic", "apscheduler", "uvicorn.access")
 
 

@@ -21,6 +21,8 @@ from .materials import ITEMS, MATERIAL_STATUSES
 
 COMPUTE_USES = ("pretraining", "sft", "rl", "inference")
 SUPPLIER_FLAGS = ("affiliated", "idc_isp_licence", "serves_longgang")
+MAX_PFLOPS = Decimal(10_000_000)
+"""The upper bound of a declared capacity (issue 13.3: no number without one)."""
 CASE_FLAGS = ("operating_in_longgang", "is_branch", "on_serious_dishonesty_list", "touches_ethics_or_security")
 
 EXAMPLE: dict[str, Any] = {
@@ -67,12 +69,19 @@ def _text(value: Any, field: str, *, limit: int = 200) -> str:
 def _pflops(value: Any, field: str) -> str:
     if isinstance(value, (bool, float)):
         raise InvalidInput('must be a decimal string such as "2000"', field=field)
+    if isinstance(value, int) and value.bit_length() > 64:
+        raise InvalidInput(f"must be at most {MAX_PFLOPS} PFLOPS", field=field)
+    text = str(value)
+    if len(text) > 20:
+        raise InvalidInput(f"must be at most 20 characters, got {len(text)}", field=field)
     try:
-        number = Decimal(str(value))
+        number = Decimal(text)
     except InvalidOperation:
         raise InvalidInput(f"{value!r} is not a number", field=field) from None
     if not number.is_finite() or number < 0:
         raise InvalidInput(f"{value!r} must be a non-negative number", field=field)
+    if number > MAX_PFLOPS:  # far above any supplier on earth: a typo or an attack, never a capacity
+        raise InvalidInput(f"must be at most {MAX_PFLOPS} PFLOPS", field=field)
     return str(number)
 
 

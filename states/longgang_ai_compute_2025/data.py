@@ -12,13 +12,17 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from states.provider_catalogue import CATALOGUE
+from workflow.applicants import validate_uscc
 from workflow.errors import InvalidInput
 from workflow.money import fen_to_yuan, parse_yuan
 
 from .materials import ITEMS, MATERIAL_STATUSES
 
 COMPUTE_USES = ("pretraining", "sft", "rl", "inference")
-SUPPLIER_FLAGS = ("affiliated", "in_voucher_catalogue", "idc_isp_licence", "serves_longgang")
+SUPPLIER_FLAGS = ("affiliated", "idc_isp_licence", "serves_longgang")
+MAX_PFLOPS = Decimal(10_000_000)
+"""The upper bound of a declared capacity (issue 13.3: no number without one)."""
 CASE_FLAGS = ("operating_in_longgang", "is_branch", "on_serious_dishonesty_list", "touches_ethics_or_security")
 
 EXAMPLE: dict[str, Any] = {
@@ -29,9 +33,9 @@ EXAMPLE: dict[str, Any] = {
     "compute_uses": ["pretraining", "inference"],
     "fees_cny": "1200000.00",
     "supplier": {
-        "name": "深圳市某智算科技有限公司",
+        "name": CATALOGUE[0].name,
+        "code": CATALOGUE[0].code,  # the catalogue route is looked up by credit code (LG-ELIG-5)
         "affiliated": False,
-        "in_voucher_catalogue": True,
         "idc_isp_licence": True,
         "serves_longgang": True,
         "capacity_pflops_fp16": "3000",
@@ -65,12 +69,19 @@ def _text(value: Any, field: str, *, limit: int = 200) -> str:
 def _pflops(value: Any, field: str) -> str:
     if isinstance(value, (bool, float)):
         raise InvalidInput('must be a decimal string such as "2000"', field=field)
+    if isinstance(value, int) and value.bit_length() > 64:
+        raise InvalidInput(f"must be at most {MAX_PFLOPS} PFLOPS", field=field)
+    text = str(value)
+    if len(text) > 20:
+        raise InvalidInput(f"must be at most 20 characters, got {len(text)}", field=field)
     try:
-        number = Decimal(str(value))
+        number = Decimal(text)
     except InvalidOperation:
         raise InvalidInput(f"{value!r} is not a number", field=field) from None
     if not number.is_finite() or number < 0:
         raise InvalidInput(f"{value!r} must be a non-negative number", field=field)
+    if number > MAX_PFLOPS:  # far above any supplier on earth: a typo or an attack, never a capacity
+        raise InvalidInput(f"must be at most {MAX_PFLOPS} PFLOPS", field=field)
     return str(number)
 
 
@@ -79,11 +90,18 @@ def _supplier(raw: Any) -> dict[str, Any]:
         raise InvalidInput("must be an object", field="data.supplier")
     fields: dict[str, Callable[[Any, str], Any]] = {
         "name": _text,
+        "code": lambda value, field: validate_uscc(value, field=field),
         "capacity_pflops_fp16": _pflops,
         **{flag: _bool for flag in SUPPLIER_FLAGS},
     }
     out: dict[str, Any] = {}
     for key, value in raw.items():
+        if key == "in_voucher_catalogue":
+            raise InvalidInput(
+                "catalogue membership is not declared: it is looked up from the supplier's credit code "
+                "(data.supplier.code) in the provider catalogue (LG-ELIG-5)",
+                field="data.supplier.in_voucher_catalogue",
+            )
         if key not in fields:
             raise InvalidInput(f"unknown supplier field {key!r}", field=f"data.supplier.{key}")
         out[key] = fields[key](value, f"data.supplier.{key}")

@@ -14,6 +14,7 @@ from typing import Any
 
 from states import common
 from states.common import MATERIAL_STATUSES, NOT_TAXED, MaterialItem, MaterialStatus
+from states.provider_catalogue import ever_catalogued
 
 __all__ = ["CHECKLIST", "ITEMS", "MATERIAL_STATUSES", "checklist_status", "checklist_view"]
 
@@ -27,8 +28,9 @@ def _ethics(data: Mapping[str, Any]) -> bool:
 
 
 def _outside_catalogue(data: Mapping[str, Any]) -> bool:
+    """No catalogue entry for the supplier's credit code (an expired one is caught by LG-ELIG-5)."""
     supplier = data.get("supplier") or {}
-    return supplier.get("in_voucher_catalogue") is not True
+    return not ever_catalogued(str(supplier.get("code") or ""))
 
 
 CHECKLIST: tuple[MaterialItem, ...] = (

@@ -142,6 +142,7 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
                     description="the number of the service window (1-13, LG-FLOW-5) that received the paper",
                 ),
             ),
+            requires=("service_window",),  # staff give it case by case (not in a batch)
         ),
         Event("miss_paper_deadline", "逾期未递交书面材料", ("awaiting_paper",), "abandoned", SYSTEM_ONLY),
         Event("window_closed", "申报期结束未提交", ("draft",), "abandoned", SYSTEM_ONLY),

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from states.common import closing_time
+from states.provider_catalogue import catalogued
 from workflow.applicants import applicant_kind, applicant_kind_label
 from workflow.clock import SHANGHAI
 from workflow.definition import Amount, Guard, GuardContext, Refusal
@@ -90,27 +91,32 @@ def compute_use_guard(ctx: GuardContext) -> str | Refusal | None:
 
 
 def supplier_qualification_guard(round_: LonggangRound) -> Guard:
-    """LG-ELIG-5: catalogued voucher provider, OR licensed + serves Longgang + capacity."""
+    """LG-ELIG-5: serves Longgang (二(二), both routes) AND (catalogued, valid today, OR licence + capacity).
+
+    The catalogue route is a lookup of the supplier's credit code in the shared provider
+    catalogue (:mod:`states.provider_catalogue`), valid on the day of (re)submission; never a
+    self-declared flag.
+    """
 
     def check(ctx: GuardContext) -> str | Refusal | None:
         supplier = ctx.data.get("supplier") or {}
-        if supplier.get("in_voucher_catalogue") is True:
-            return None
+        if not supplier.get("code"):
+            return _missing("data.supplier.code", "LG-ELIG-5")
+        today = ctx.now.astimezone(SHANGHAI).date()
+        entry = catalogued(supplier["code"], today)
         problems = []
-        if supplier.get("idc_isp_licence") is not True:
-            problems.append("holds no MIIT IDC/ISP licence")
         if supplier.get("serves_longgang") is not True:
-            problems.append("cannot serve in Longgang")
-        capacity = Decimal(supplier.get("capacity_pflops_fp16") or 0)
-        if capacity < round_.min_capacity_pflops:
-            problems.append(f"offers {capacity} PFLOPS (FP16), below {round_.min_capacity_pflops}")
+            problems.append("has no basis to provide intelligent-compute services in Longgang")
+        if entry is None:
+            route = [] if supplier.get("idc_isp_licence") is True else ["holds no MIIT IDC/ISP licence"]
+            capacity = Decimal(supplier.get("capacity_pflops_fp16") or 0)
+            if capacity < round_.min_capacity_pflops:
+                route.append(f"offers {capacity} PFLOPS (FP16), below {round_.min_capacity_pflops}")
+            if route:
+                problems.append(f"is not in the training-voucher catalogue on {today} and " + "; ".join(route))
         if not problems:
             return None
-        return Refusal(
-            "LG-ELIG-5",
-            "supplier is not in the training-voucher catalogue and " + "; ".join(problems),
-            "data.supplier",
-        )
+        return Refusal("LG-ELIG-5", "the supplier " + "; ".join(problems), "data.supplier")
 
     return Guard("LG-ELIG-5", check, "qualified compute supplier", field="data.supplier")
 

@@ -136,6 +136,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
                     description="the approval document's number (the voucher, SZ-FLOW-2)",
                 ),
             ),
+            requires=("approval_document",),  # staff give it case by case (not in a batch)
         ),
         # from `returned` too: the guide sets no resubmission deadline, so staff reject with a reason
         Event("reject", "不予资助", (*reviewable, "returned"), "rejected", STAFF, requires=("reason",)),

@@ -7,7 +7,7 @@ import io
 from datetime import timedelta
 
 from tests.console.conftest import Console
-from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, submitted
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh, submitted
 from tests.support.shenzhen import PROGRAM as VOUCHER
 from tests.support.shenzhen import voucher_data
 from workflow.clock import ManualClock
@@ -20,9 +20,10 @@ def _evaluated(console: Console, serial: int) -> int:
     return case_id
 
 
-def test_publishing_a_publicity_list_from_a_selection_and_exporting_it(console: Console) -> None:
+def test_publishing_a_publicity_list_from_a_selection_and_exporting_it(console: Console, clock: ManualClock) -> None:
     # LG-FLOW-6: the publicity list (公示名单) is published from the console and exported as CSV
     ids = [_evaluated(console, serial) for serial in (1, 2, 3)]
+    clock.set(sh("2025-09-15 09:00"))  # LG-FLOW-6: after the filing period has ended
     with console.signed_in() as http:
         token = console.csrf(http)
         done = http.post(

@@ -7,10 +7,13 @@ from typing import Any
 import pytest
 
 from states.longgang_ai_compute_2025.materials import CHECKLIST
+from states.provider_catalogue import CATALOGUE
 from tests.support.invariants import database_image
-from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, uscc
 from workflow.engine import Engine
 from workflow.errors import GuardRefused, InvalidInput
+
+OUTSIDE = uscc(9001)  # a supplier with no entry in the provider catalogue
 
 
 def _supplier(**changes: Any) -> dict[str, Any]:
@@ -41,17 +44,17 @@ def _refusal(engine: Engine, data: dict[str, Any]) -> GuardRefused:
         (complete_data(supplier=_supplier(affiliated=True)), "LG-ELIG-3", "data.supplier.affiliated"),
         (complete_data(compute_uses=[]), "LG-ELIG-4", "data.compute_uses"),
         (
-            complete_data(supplier=_supplier(in_voucher_catalogue=False, capacity_pflops_fp16="1999.9")),
+            complete_data(supplier=_supplier(code=OUTSIDE, capacity_pflops_fp16="1999.9")),
             "LG-ELIG-5",
             "data.supplier",
         ),
         (
-            complete_data(supplier=_supplier(in_voucher_catalogue=False, idc_isp_licence=False)),
+            complete_data(supplier=_supplier(code=OUTSIDE, idc_isp_licence=False)),
             "LG-ELIG-5",
             "data.supplier",
         ),
         (
-            complete_data(supplier=_supplier(in_voucher_catalogue=False, serves_longgang=False)),
+            complete_data(supplier=_supplier(code=OUTSIDE, serves_longgang=False)),
             "LG-ELIG-5",
             "data.supplier",
         ),
@@ -69,16 +72,14 @@ def test_supplier_outside_catalogue_qualifies_by_licence_and_capacity(engine: En
     # LG-ELIG-5: EITHER catalogued OR (licence AND serves Longgang AND >= 2000 PFLOPS FP16) ...
     materials = dict(complete_data()["materials"])
     materials.update(supplier_idc_isp_licence="provided", supplier_capacity_proof="provided")
-    data = complete_data(
-        supplier=_supplier(in_voucher_catalogue=False, capacity_pflops_fp16="2000"), materials=materials
-    )
+    data = complete_data(supplier=_supplier(code=OUTSIDE, capacity_pflops_fp16="2000"), materials=materials)
     case = engine.open_case(PROGRAM, applicant=applicant(), data=data, actor=PLATFORM)
     assert engine.fire(case.id, "submit", actor=PLATFORM).state == "online_review"
 
 
 def test_supplier_outside_catalogue_needs_its_licence_copy(engine: Engine) -> None:
     # LG-MAT-2: ... and then the licence copy and capacity proof are required materials
-    data = complete_data(supplier=_supplier(in_voucher_catalogue=False))
+    data = complete_data(supplier=_supplier(code=OUTSIDE))
     refused = _refusal(engine, data)
     assert (refused.rule, refused.field) == ("LG-MAT-2", "data.materials.supplier_idc_isp_licence")
     assert "supplier_capacity_proof" in str(refused)
@@ -162,3 +163,40 @@ def test_staff_can_list_why_submission_is_not_possible(engine: Engine) -> None:
     staff_view = {o.name: o for o in engine.available_events(case.id, actor=STAFF)}
     assert staff_view["submit"].refusal is not None
     assert staff_view["submit"].refusal.rule == "ROLE"
+
+
+def test_lg_elig_5_the_catalogue_route_is_a_lookup_valid_on_the_day(engine: Engine) -> None:
+    # LG-ELIG-5: 训力券入库服务机构 "在认定有效期内": CATALOGUE[2]'s entry lapsed on 2024-10-31
+    lapsed = CATALOGUE[2]
+    refused = _refusal(
+        engine, complete_data(supplier=_supplier(code=lapsed.code, idc_isp_licence=False, capacity_pflops_fp16="0"))
+    )
+    assert (refused.rule, refused.field) == ("LG-ELIG-5", "data.supplier")
+    assert "not in the training-voucher catalogue on 2025-08-20" in str(refused)
+
+
+def test_lg_elig_5_the_service_basis_binds_the_catalogue_route_too(engine: Engine) -> None:
+    # LG-ELIG-5: 二(二) "须具备在龙岗区开展智能算力服务的基础" applies before both routes
+    refused = _refusal(engine, complete_data(supplier=_supplier(serves_longgang=False)))
+    assert (refused.rule, refused.field) == ("LG-ELIG-5", "data.supplier")
+    assert "Longgang" in str(refused)
+
+
+def test_lg_elig_5_catalogue_membership_cannot_be_self_declared(engine: Engine) -> None:
+    # LG-ELIG-5: the old true/false flag is refused, naming where the answer comes from
+    with pytest.raises(InvalidInput) as refused:
+        engine.open_case(
+            PROGRAM,
+            applicant=applicant(),
+            data=complete_data(supplier=_supplier(in_voucher_catalogue=True)),
+            actor=PLATFORM,
+        )
+    assert refused.value.field == "data.supplier.in_voucher_catalogue"
+    assert "data.supplier.code" in str(refused.value)
+
+
+def test_lg_elig_5_one_catalogue_for_both_programs() -> None:
+    # LG-ELIG-5 / SZ-ELIG-5: the Shenzhen package reads the shared catalogue
+    from states.shenzhen_training_voucher_2024 import providers
+
+    assert providers.CATALOGUE is CATALOGUE

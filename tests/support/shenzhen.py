@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from states.provider_catalogue import CATALOGUE
 from states.shenzhen_training_voucher_2024 import SHENZHEN_2024
 from states.shenzhen_training_voucher_2024.data import EXAMPLE
-from states.shenzhen_training_voucher_2024.providers import CATALOGUE
 
 PROGRAM = SHENZHEN_2024.key
 PROVIDER = CATALOGUE[0]

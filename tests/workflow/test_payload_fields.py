@@ -112,3 +112,18 @@ def test_a_bad_payload_declaration_is_refused_when_loaded(
     event = Event("go", "走", ("a",), "b", frozenset({"staff"}), payload=fields, requires=requires)
     with pytest.raises(DefinitionError, match=message):
         CompiledProcess(_tiny(event))
+
+
+@pytest.mark.parametrize(
+    "capacity",
+    [10**400, "1" + "0" * 400, "1E+400", "10000000.001", 10**5000],
+    ids=["10^400", "400 digits as text", "1E+400", "just above the bound", "10^5000"],
+)
+def test_a_declared_capacity_has_an_upper_bound(engine: Engine, capacity: object) -> None:
+    # issue 13.3 / LG-ELIG-5: a 10^400 PFLOPS capacity is refused, naming the field
+    supplier = {**complete_data()["supplier"], "capacity_pflops_fp16": capacity}
+    before = database_image(engine)
+    with pytest.raises(InvalidInput) as refused:
+        engine.open_case(PROGRAM, applicant=applicant(), data=complete_data(supplier=supplier), actor=PLATFORM)
+    assert refused.value.field == "data.supplier.capacity_pflops_fp16"
+    assert database_image(engine) == before

@@ -23,7 +23,7 @@ def _evaluated(console: Console, serial: int) -> int:
 def test_publishing_a_publicity_list_from_a_selection_and_exporting_it(console: Console, clock: ManualClock) -> None:
     # LG-FLOW-6: the publicity list (公示名单) is published from the console and exported as CSV
     ids = [_evaluated(console, serial) for serial in (1, 2, 3)]
-    clock.set(sh("2025-09-15 09:00"))  # LG-FLOW-6: after the filing period has ended
+    clock.set(sh("2025-09-17 09:00"))  # a Wednesday after the filing period has ended (LG-FLOW-6)
     with console.signed_in() as http:
         token = console.csrf(http)
         done = http.post(

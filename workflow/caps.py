@@ -18,13 +18,15 @@ applicant's other live cases in the group, auditing each amount that moves.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 
-from workflow.database import READ_ONLY
+from workflow.database import READ_ONLY, Prepared, constant, fetch
 from workflow.definition import SYSTEM
 from workflow.engine_base import EngineBase
 from workflow.process import CompiledProcess
@@ -72,6 +74,25 @@ def rebalance(
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _cap_rows_statement(programs: tuple[str, ...], *, locking: bool) -> Prepared:
+    """The applicant's cases in ``programs``, built once (every command of a capped program reads them).
+
+    The program keys come from the definitions and are written into the SQL, not bound
+    (:func:`~workflow.database.constant`): a bound ``IN`` list cannot be compiled once.
+    ``locking``: on PostgreSQL the rows are locked for the transaction.
+    """
+
+    def build(dialect: Dialect) -> sa.Executable:
+        query = sa.select(cases).where(
+            cases.c.program_key.in_([constant(key) for key in programs]),
+            cases.c.applicant_code == sa.bindparam("applicant_code"),
+        )
+        return query.with_for_update() if locking and dialect.name == "postgresql" else query
+
+    return Prepared(build)
+
+
 class CapAllocation(EngineBase):
     """The engine's side of the allocation rule: read the group, compute, rebalance with audit."""
 
@@ -88,12 +109,8 @@ class CapAllocation(EngineBase):
         writing = not conn.get_execution_options().get(READ_ONLY, False)
         if writing and conn.dialect.name == "postgresql":
             conn.execute(_ADVISORY_LOCK, {"key": f"cap:{group}:{applicant_code}"})
-        query = sa.select(cases).where(
-            cases.c.program_key.in_(self._cap_programs(group)), cases.c.applicant_code == applicant_code
-        )
-        if writing and conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return [dict(r) for r in conn.execute(query).mappings()]
+        statement = _cap_rows_statement(tuple(self._cap_programs(group)), locking=writing)
+        return [dict(r) for r in fetch(conn, statement, {"applicant_code": applicant_code})]
 
     def _cap_programs(self, group: str) -> list[str]:
         return sorted({p.key for p in self.programs if p.definition.cap_group == group})
@@ -116,10 +133,25 @@ class CapAllocation(EngineBase):
         )
 
     def _rebalance_cap(
-        self, conn: sa.Connection, process: CompiledProcess, subject: Row, *, cause: str, now: datetime
+        self,
+        conn: sa.Connection,
+        process: CompiledProcess,
+        subject: Row,
+        *,
+        cause: str,
+        now: datetime,
+        rows: list[Row] | None = None,
     ) -> list[int]:
-        """After ``subject`` changed, move the other cases' amounts to the allocation rule; audited each."""
-        rows = self._cap_rows(conn, process, subject["applicant_code"])
+        """After ``subject`` changed, move the other cases' amounts to the allocation rule; audited each.
+
+        ``rows``: the group as this transaction read it before writing ``subject`` (:meth:`_cap_rows`),
+        to save reading it again. That read holds the group (SQLite's ``BEGIN IMMEDIATE``; on
+        PostgreSQL the advisory lock and the row locks), so only ``subject`` can have changed since.
+        """
+        if rows is None:
+            rows = self._cap_rows(conn, process, subject["applicant_code"])
+        else:
+            rows = [dict(subject) if row["id"] == subject["id"] else row for row in rows]
         plan = rebalance(rows, granted=self._granted, amount=self._cap_fen)
         moved = []
         for row in rows:

@@ -419,7 +419,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 event=name,
                 field="event",
             )
-        entered = entered_state_at(conn, case_id, row["state"]) if _needs_entry(event) else None
+        entered = entered_state_at(conn, case_id, row["state"]) if _needs_entry(event, payload) else None
         instants = validate_payload(event, payload, now=now, entered_at=entered, case_id=case_id)
         for key in event.requires:
             value = payload.get(key)
@@ -466,7 +466,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         if process.definition.cap_group is not None:
             # a shared cap (workflow.caps): the amount follows from the applicant's other cases too
             subject = {**row, "data": data, "submitted_at": case_values.get("submitted_at", row["submitted_at"])}
-            group = self._cap_rows(conn, process, row["applicant_code"])
+            group = [*self._cap_rows(conn, process, row["applicant_code"], besides=case_id), subject]
             case_values["amount_fen"] = self._allocate(subject, group)
         elif "data" in new_values:
             amount = process.definition.amount(data, 0)
@@ -665,8 +665,12 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         )
 
 
-def _needs_entry(event: Event) -> bool:
-    return any(f.not_before_entry for f in event.payload)
+def _needs_entry(event: Event, payload: Mapping[str, Any]) -> bool:
+    """Whether the payload gives a field that may not predate the case's entry into its state.
+
+    Only then is the entry time read (a query of the audit trail): a field left out is not checked.
+    """
+    return any(f.not_before_entry and payload.get(f.name) is not None for f in event.payload)
 
 
 def _role_refusal(event: Event, actor: Actor) -> Refusal | None:

@@ -48,6 +48,8 @@ from workflow.tables import UTCDateTime, audit_events, cases, deadlines, notices
 from workflow.writes import NOTICE_COLUMNS
 
 NOW = sh("2025-08-20 09:00")
+AFTER_WINDOW = sh("2025-09-15 09:00")
+"""Publicity starts only after the filing period has ended (LG-FLOW-6: the window closes 2025-09-13)."""
 AUDIT_KEY = "bench"
 WALK: tuple[tuple[str, Actor, dict[str, Any]], ...] = (
     ("return_for_correction", STAFF, {"reason": "请补充审计报告"}),
@@ -61,6 +63,8 @@ WALK: tuple[tuple[str, Actor, dict[str, Any]], ...] = (
     ("resolve_objection", STAFF, {"reason": "异议不成立"}),  # no notice at all
     ("fund", STAFF, {}),  # final: live key released
 )
+STEP_AT = tuple(NOW if index < 6 else AFTER_WINDOW for index in range(len(WALK)))
+"""The clock at each step of :data:`WALK`: review and paper in the window, publicity and funding after it."""
 HISTORY = {"audit": 12, "notices": 21, "deadlines": 3}
 """What one case walked from draft to funded leaves behind, seeded for every background case."""
 
@@ -232,7 +236,11 @@ def prepare(database_url: str, *, background: int, sets: Sequence[int]) -> tuple
 
 
 def fire_step(engine: Engine, case_id: int, step: int) -> None:
+    """Step ``step`` of :data:`WALK` on one case, at the step's time (:data:`STEP_AT`; the clock is a ManualClock)."""
     name, actor, payload = WALK[step]
+    clock = engine.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(STEP_AT[step])
     engine.fire(case_id, name, actor=actor, payload=dict(payload))
 
 
@@ -310,7 +318,7 @@ class RawWriter:
 
     def __init__(self, process: CompiledProcess, *, mark: str, instant: Callable[[datetime], Any]) -> None:
         self.steps = raw_steps(process)
-        self.now = instant(NOW)
+        self.times = [instant(at) for at in STEP_AT]
         self.due = instant(NOW + timedelta(days=7))
         self.reminder = instant(NOW + timedelta(days=5))
         self.key = AUDIT_KEY.encode()
@@ -355,7 +363,7 @@ class RawWriter:
 
     def write(self, cursor: Any, case_id: int, step_index: int) -> None:
         """The statements of one command, inside the caller's transaction."""
-        step = self.steps[step_index]
+        step, now = self.steps[step_index], self.times[step_index]
         row = cursor.execute(self.load, (case_id,)).fetchone()
         version, head = row[self.version_at], row[self.head_at]
         open_rows = cursor.execute(self.open_deadlines, (case_id,)).fetchall()
@@ -363,7 +371,7 @@ class RawWriter:
         body = f"{case_id}|{seq}|{step.event}|{step.new_values}"
         digest = hmac.new(self.key, (head + body).encode(), hashlib.sha256).hexdigest()
         update = self.update_final if step.final else self.update
-        cursor.execute(update, (step.to_state, step.final, seq, digest, self.now, case_id, version))
+        cursor.execute(update, (step.to_state, step.final, seq, digest, now, case_id, version))
         assert cursor.rowcount == 1
         actor = step.actor
         cursor.execute(
@@ -371,7 +379,7 @@ class RawWriter:
             (
                 case_id,
                 seq,
-                self.now,
+                now,
                 "transition",
                 actor.name,
                 actor.role,
@@ -388,7 +396,7 @@ class RawWriter:
         )
         for deadline in open_rows:
             if deadline[self.state_at] == step.from_state:
-                cursor.execute(self.close, (step.close_status, self.now, deadline[0]))
+                cursor.execute(self.close, (step.close_status, now, deadline[0]))
         for key, rule, label, on_expiry, working_days in step.opens:
             cursor.execute(
                 self.open,
@@ -400,13 +408,13 @@ class RawWriter:
                     step.to_state,
                     on_expiry,
                     working_days,
-                    self.now,
+                    now,
                     self.due,
                     False,
                     self.reminder,
                 ),
             ).fetchone()
-        prefix, now2 = f"case/{case_id}/v{seq}", (self.now, self.now)
+        prefix, now2 = f"case/{case_id}/v{seq}", (now, now)
         cursor.execute(
             self.notices[len(step.notices)],
             [

@@ -18,13 +18,15 @@ applicant's other live cases in the group, auditing each amount that moves.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 
-from workflow.database import READ_ONLY
+from workflow.database import READ_ONLY, Prepared, constant, fetch
 from workflow.definition import SYSTEM
 from workflow.engine_base import EngineBase
 from workflow.process import CompiledProcess
@@ -72,11 +74,36 @@ def rebalance(
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _cap_rows_statement(programs: tuple[str, ...], *, locking: bool, besides: bool) -> Prepared:
+    """The applicant's cases in ``programs``, built once (every command of a capped program reads them).
+
+    The program keys come from the definitions and are written into the SQL, not bound
+    (:func:`~workflow.database.constant`): a bound ``IN`` list cannot be compiled once.
+    ``locking``: the rows are locked for the transaction (PostgreSQL). ``besides``: leave out
+    case ``:besides`` (``0``: none), which the command has loaded already: most applicants
+    have one case in a group, and reading it twice was a third of the group's cost.
+    """
+
+    def build(dialect: Dialect) -> sa.Executable:
+        query = sa.select(cases).where(
+            cases.c.program_key.in_([constant(key) for key in programs]),
+            cases.c.applicant_code == sa.bindparam("applicant_code"),
+        )
+        if besides:
+            query = query.where(cases.c.id != sa.bindparam("besides", type_=sa.Integer))
+        return query.with_for_update() if locking else query
+
+    return Prepared(build)
+
+
 class CapAllocation(EngineBase):
     """The engine's side of the allocation rule: read the group, compute, rebalance with audit."""
 
-    def _cap_rows(self, conn: sa.Connection, process: CompiledProcess, applicant_code: str) -> list[Row]:
-        """The applicant's cases in the program's cap group.
+    def _cap_rows(
+        self, conn: sa.Connection, process: CompiledProcess, applicant_code: str, *, besides: int | None = None
+    ) -> list[Row]:
+        """The applicant's cases in the program's cap group (``besides``: all but that case, already loaded).
 
         On PostgreSQL a write transaction first takes an advisory lock on (group, applicant) and
         locks the rows, so two commands on one applicant's cases allocate one after the other
@@ -88,12 +115,10 @@ class CapAllocation(EngineBase):
         writing = not conn.get_execution_options().get(READ_ONLY, False)
         if writing and conn.dialect.name == "postgresql":
             conn.execute(_ADVISORY_LOCK, {"key": f"cap:{group}:{applicant_code}"})
-        query = sa.select(cases).where(
-            cases.c.program_key.in_(self._cap_programs(group)), cases.c.applicant_code == applicant_code
-        )
-        if writing and conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return [dict(r) for r in conn.execute(query).mappings()]
+        locking = writing and conn.dialect.name == "postgresql"  # the loaded case is locked with the rest
+        statement = _cap_rows_statement(tuple(self._cap_programs(group)), locking=locking, besides=not locking)
+        rows = fetch(conn, statement, {"applicant_code": applicant_code, "besides": besides or 0})
+        return [dict(r) for r in rows if r["id"] != besides]
 
     def _cap_programs(self, group: str) -> list[str]:
         return sorted({p.key for p in self.programs if p.definition.cap_group == group})
@@ -116,10 +141,27 @@ class CapAllocation(EngineBase):
         )
 
     def _rebalance_cap(
-        self, conn: sa.Connection, process: CompiledProcess, subject: Row, *, cause: str, now: datetime
+        self,
+        conn: sa.Connection,
+        process: CompiledProcess,
+        subject: Row,
+        *,
+        cause: str,
+        now: datetime,
+        rows: list[Row] | None = None,
     ) -> list[int]:
-        """After ``subject`` changed, move the other cases' amounts to the allocation rule; audited each."""
-        rows = self._cap_rows(conn, process, subject["applicant_code"])
+        """After ``subject`` changed, move the other cases' amounts to the allocation rule; audited each.
+
+        ``rows``: the group as this transaction read it before writing ``subject`` (:meth:`_cap_rows`),
+        to save reading it again. That read holds the group (SQLite's ``BEGIN IMMEDIATE``; on
+        PostgreSQL the advisory lock and the row locks), so only ``subject`` can have changed since.
+        """
+        if rows is None:
+            rows = self._cap_rows(conn, process, subject["applicant_code"])
+        else:
+            rows = [dict(subject) if row["id"] == subject["id"] else row for row in rows]
+        if all(row["id"] == subject["id"] for row in rows):
+            return []  # the applicant's only case in the group: no other amount can move
         plan = rebalance(rows, granted=self._granted, amount=self._cap_fen)
         moved = []
         for row in rows:

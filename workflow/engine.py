@@ -419,7 +419,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 event=name,
                 field="event",
             )
-        entered = entered_state_at(conn, case_id, row["state"]) if _needs_entry(event) else None
+        entered = entered_state_at(conn, case_id, row["state"]) if _needs_entry(event, payload) else None
         instants = validate_payload(event, payload, now=now, entered_at=entered, case_id=case_id)
         for key in event.requires:
             value = payload.get(key)
@@ -462,10 +462,12 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         if event.marks_submission and row["submitted_at"] is None:
             case_values["submitted_at"] = now
             new_values["submitted_at"] = now.isoformat()
+        group: list[Mapping[Any, Any]] | None = None
         if process.definition.cap_group is not None:
             # a shared cap (workflow.caps): the amount follows from the applicant's other cases too
             subject = {**row, "data": data, "submitted_at": case_values.get("submitted_at", row["submitted_at"])}
-            case_values["amount_fen"] = self._allocate(subject, self._cap_rows(conn, process, row["applicant_code"]))
+            group = [*self._cap_rows(conn, process, row["applicant_code"], besides=case_id), subject]
+            case_values["amount_fen"] = self._allocate(subject, group)
         elif "data" in new_values:
             amount = process.definition.amount(data, 0)
             case_values["amount_fen"] = amount.fen if amount else None
@@ -491,8 +493,9 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             instants=instants,
         )
         written = self._write(conn, process, row, change, now, case_values=case_values)
-        if process.definition.cap_group is not None:
-            self._rebalance_cap(conn, process, written.case_row, cause=f"event {name!r} on case {case_id}", now=now)
+        if group is not None:  # the group as read above, with this case as written (no second read)
+            cause = f"event {name!r} on case {case_id}"
+            self._rebalance_cap(conn, process, written.case_row, cause=cause, now=now, rows=group)
         return written
 
     def _expire_one(self, deadline_id: int, now: datetime) -> tuple[int, str] | None:
@@ -662,8 +665,12 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         )
 
 
-def _needs_entry(event: Event) -> bool:
-    return any(f.not_before_entry for f in event.payload)
+def _needs_entry(event: Event, payload: Mapping[str, Any]) -> bool:
+    """Whether the payload gives a field that may not predate the case's entry into its state.
+
+    Only then is the entry time read (a query of the audit trail): a field left out is not checked.
+    """
+    return any(f.not_before_entry and payload.get(f.name) is not None for f in event.payload)
 
 
 def _role_refusal(event: Event, actor: Actor) -> Refusal | None:

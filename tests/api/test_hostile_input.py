@@ -4,9 +4,8 @@ Non-ASCII digits, non-ASCII and overlong cookies and CSRF values, huge integers,
 keys, and every role on its own and others' cases. Each request has its exact expected status;
 the run asserts no 5xx at all and no traceback (nor any error record) in the server's log.
 
-The rows that send unknown keys inside an event's ``payload`` are marked ``PAYLOAD_KEY``: refusing
-them is the engine's part of issue 13 (another branch). Until it lands they answer 200;
-``PAYLOAD_KEYS_REFUSED`` flips all of them to the 422 they must answer once it has.
+The rows that send unknown keys inside an event's ``payload`` are marked ``PAYLOAD_KEY``: the
+engine refuses every key an event does not declare, naming it (422).
 """
 
 from __future__ import annotations
@@ -27,8 +26,7 @@ from tests.support.http import serving
 from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data, submitted, uscc
 from workflow.engine import Engine
 
-PAYLOAD_KEYS_REFUSED = False  # flip at merge with the engine's payload declarations (issue 13 item 3)
-PAYLOAD_KEY = 422 if PAYLOAD_KEYS_REFUSED else 200
+PAYLOAD_KEY = 422  # the engine refuses undeclared payload keys, naming them (issue 13 item 3)
 
 ODD_NUMBERS = ["²", "١٢", "１", "٣", "9" * 30, "-1", "1.5", "0x10", "1e3", "2147483648"]
 ODD_SECRETS = ["令牌", "é" * 64, "x" * 5000, "²", "\u202e" + "a" * 63]

@@ -267,7 +267,7 @@ def voucher(round_: VoucherRound, data: Mapping[str, Any], already_fen: int = 0)
     sme = data["entity_type"] != "enterprise" or data["is_sme"] is True
     cap = round_.cap_sme_fen if sme else round_.cap_other_fen
     left = max(cap - already_fen, 0)
-    steps, total, uncapped = [], 0, 0
+    steps, steps_zh, total, uncapped = [], [], 0, 0
     for i, contract in enumerate(contracts):
         amount = parse_yuan(contract.get("amount_cny", "0"), field=f"data.contracts.{i}.amount_cny")
         share = percent_ceiling(amount, percent)
@@ -276,9 +276,15 @@ def voucher(round_: VoucherRound, data: Mapping[str, Any], already_fen: int = 0)
             f"{rule}: at most {percent}% of contract {i + 1} ({format_yuan(amount)} CNY), "
             f"rounded down to the fen, = {format_yuan(share)} CNY"
         )
+        step_zh = (
+            f"{rule}：合同 {i + 1}（{format_yuan(amount)} 元）× 不超过 {percent}%，"
+            f"向下取整到分 = {format_yuan(share)} 元"
+        )
         if granted < share:
             step += f"; SZ-AMT-2: {format_yuan(granted)} CNY of the annual cap is left for it"
+            step_zh += f"；SZ-AMT-2：年度上限仅余 {format_yuan(granted)} 元"
         steps.append(step)
+        steps_zh.append(step_zh)
         total += granted
         uncapped += share
     if total < uncapped:
@@ -287,4 +293,8 @@ def voucher(round_: VoucherRound, data: Mapping[str, Any], already_fen: int = 0)
             f"SZ-AMT-2: annual cap {format_yuan(cap)} CNY ({kind}); the applicant's other cases hold "
             f"{format_yuan(already_fen)} CNY; this case gets {format_yuan(total)} CNY"
         )
-    return Amount(total, tuple(steps))
+        steps_zh.append(
+            f"SZ-AMT-2：年度上限 {format_yuan(cap)} 元（{'中小企业或机构' if sme else '非中小企业'}），"
+            f"该单位其他案件已占用 {format_yuan(already_fen)} 元，本案核定 {format_yuan(total)} 元"
+        )
+    return Amount(total, tuple(steps), tuple(steps_zh))

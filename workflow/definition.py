@@ -93,8 +93,9 @@ GuardCheck = Callable[[GuardContext], "str | Refusal | None"]
 class Guard:
     """A named program rule that may refuse an event (``None`` means allowed).
 
-    ``reason_zh`` is the zh-CN refusal for a check that answers with a plain (English) string;
-    a check that needs a zh-CN text with figures returns a :class:`Refusal` with ``reason_zh``.
+    ``reason_zh`` is the guard's zh-CN refusal, used when its check answers with a plain (English)
+    string or a :class:`Refusal` without one; a check that needs a zh-CN text with figures returns
+    a :class:`Refusal` with its own ``reason_zh``.
     """
 
     rule: str
@@ -105,7 +106,11 @@ class Guard:
 
     def evaluate(self, context: GuardContext) -> Refusal | None:
         outcome = self.check(context)
-        if outcome is None or isinstance(outcome, Refusal):
+        if outcome is None:
+            return None
+        if isinstance(outcome, Refusal):
+            if outcome.reason_zh is None and self.reason_zh is not None:  # the guard's wording, if none more precise
+                return dataclasses.replace(outcome, reason_zh=self.reason_zh)
             return outcome
         return Refusal(self.rule, outcome, self.field, reason_zh=self.reason_zh)
 

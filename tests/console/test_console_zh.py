@@ -12,7 +12,9 @@ import re
 import httpx
 
 from tests.console.conftest import Console, form_token, section_text
-from tests.support.longgang import STAFF, awaiting_paper, sh, submitted
+from tests.support.longgang import PROGRAM, STAFF, applicant, awaiting_paper, complete_data, sh, submitted
+from tests.support.shenzhen import PROGRAM as SZ
+from tests.support.shenzhen import voucher_data
 from workflow.clock import ManualClock
 
 WITHDRAW_REFUSED = "工作人员（staff）不能执行「撤回申请」（withdraw）；可执行的角色：申请人、申报平台"
@@ -160,3 +162,22 @@ def test_api_keeps_english_detail_and_adds_detail_zh(console: Console) -> None:
     body = answer.json()
     assert body["detail"] == "role 'staff' may not fire 'withdraw' (allowed: applicant, platform)"
     assert body["detail_zh"] == WITHDRAW_REFUSED
+
+
+def test_program_window_refusals_carry_their_zh_cn_wording(console: Console, clock: ManualClock) -> None:
+    # SZ-WIN-1 (opening after 2024-12-09 18:00) and LG-WIN-1 (submitting before 2025-08-13) over the API
+    platform = {"Authorization": f"Bearer {console.tokens['platform']}"}
+    with httpx.Client(base_url=console.base, timeout=30, headers=platform) as http:
+        clock.set(sh("2024-12-09 18:00"))
+        late = http.post("/v1/cases", json={"program": SZ, "applicant": applicant(1), "data": voucher_data()})
+        clock.set(sh("2025-08-12 23:59"))
+        draft = http.post("/v1/cases", json={"program": PROGRAM, "applicant": applicant(2), "data": complete_data()})
+        early = http.post(f"/v1/cases/{draft.json()['id']}/events", json={"event": "submit"})
+    assert (late.status_code, early.status_code) == (422, 422)
+    assert late.json()["detail_zh"] == (
+        "本批次申报已于 2024年12月9日 18:00（北京时间）截止，不能再新建案件（规则 SZ-WIN-1）"
+    )
+    assert early.json()["detail_zh"] == (
+        "线上申报时间为 2025年8月13日至9月13日（北京时间），现在是 2025-08-12 23:59:00（规则 LG-WIN-1）"
+    )
+    assert early.json()["detail"].startswith("online submission is accepted from 2025-08-13"), "detail stays English"

@@ -80,7 +80,6 @@ def _environment() -> jinja2.Environment:
         audit_kind=lambda key: labels.label(labels.AUDIT_KINDS, key),
         refusal_zh=zh.refusal,
         explain_zh=lambda item: zh.explanation(item.code, item.params, item.text),
-        role_zh=zh.role,
         role_name=lambda key: zh.ROLES.get(key, key),
     )
     env.filters["zh_time"] = zh.instant

@@ -632,6 +632,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 "the same matter may not be filed twice; staff may reopen that case by override with a reason",
                 field="applicant.code",
                 rule=rule,
+                code="already_filed",
+                params={"applicant": code, "case": earlier.id, "state": earlier.state},
             )
 
     def _check_unique_live(self, conn: sa.Connection, process: CompiledProcess, code: str) -> str | None:
@@ -646,6 +648,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 "no duplicate filing of the same matter",
                 field="applicant.code",
                 rule=rule,
+                code="live_case_exists",
+                params={"applicant": code, "case": existing},
             )
         return key
 

@@ -113,6 +113,15 @@ CODES: dict[str, Callable[[Mapping[str, Any], Names], str]] = {
     "state_not_allowed": _state_not_allowed,
     "deadline_passed": _deadline_passed,
     "submission_order": _submission_order,
+    "reason_required": lambda p, names: "须填写理由（字段 reason）",
+    "reason_too_long": lambda p, names: f"理由不能超过 {p.get('max')} 个字符（字段 reason）",
+    "live_case_exists": lambda p, names: (
+        f"申报单位 {p.get('applicant')} 在本批次已有进行中的案件 {p.get('case')}，同一事项不得重复申报"
+    ),
+    "already_filed": lambda p, names: (
+        f"申报单位 {p.get('applicant')} 已就同一事项申报过（案件 {p.get('case')}，{names.state(p.get('state'))}），"
+        "不得重复申报；工作人员可说明理由将该案件调整回办理状态"
+    ),
 }
 
 # error class -> the zh-CN frame of an untranslated message; the first matching class wins

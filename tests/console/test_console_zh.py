@@ -137,7 +137,7 @@ def test_override_preview_names_deadlines_and_notices_and_is_anchored(console: C
     assert refused.status_code == 422
     error = re.search(r'<p class="flash err" role="alert" id="override-error">([^<]*)</p>', refused.text)
     assert error is not None
-    assert error.group(1).startswith("输入有误（字段 reason）")
+    assert error.group(1) == "须填写理由（字段 reason）"
 
 
 def test_rounds_page_prints_the_windows_as_zh_cn_dates(console: Console) -> None:
@@ -181,3 +181,16 @@ def test_program_window_refusals_carry_their_zh_cn_wording(console: Console, clo
         "线上申报时间为 2025年8月13日至9月13日（北京时间），现在是 2025-08-12 23:59:00（规则 LG-WIN-1）"
     )
     assert early.json()["detail"].startswith("online submission is accepted from 2025-08-13"), "detail stays English"
+
+
+def test_a_second_live_case_is_refused_in_zh_cn(console: Console) -> None:
+    # LG-ELIG-2: one live case per applicant in the round
+    first = submitted(console.engine, 1)
+    platform = {"Authorization": f"Bearer {console.tokens['platform']}"}
+    with httpx.Client(base_url=console.base, timeout=30, headers=platform) as http:
+        twin = http.post("/v1/cases", json={"program": PROGRAM, "applicant": applicant(1), "data": complete_data()})
+    assert twin.status_code == 422
+    code = applicant(1)["code"]
+    assert twin.json()["detail_zh"] == (
+        f"申报单位 {code} 在本批次已有进行中的案件 {first}，同一事项不得重复申报（规则 LG-ELIG-2）"
+    )

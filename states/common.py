@@ -40,7 +40,13 @@ def round_open_guard(rule: str, closes_at: datetime) -> Guard:
             return None
         return f"the filing window closed {closing_time(closes_at)}: no new case can be opened in this round"
 
-    return Guard(rule, check, "round still open for new cases", field="program")
+    return Guard(
+        rule,
+        check,
+        "round still open for new cases",
+        field="program",
+        reason_zh=f"本批次申报已于 {closing_time_zh(closes_at)}（北京时间）截止，不能再新建案件",
+    )
 
 
 def closing_time(closes_at: datetime) -> str:
@@ -49,6 +55,16 @@ def closing_time(closes_at: datetime) -> str:
     if local.hour == local.minute == local.second == 0:
         return f"at the end of {(local - timedelta(days=1)).date().isoformat()} (Asia/Shanghai)"
     return f"at {local.strftime('%Y-%m-%d %H:%M')} (Asia/Shanghai)"
+
+
+def closing_time_zh(closes_at: datetime) -> str:
+    """``2024年12月9日 18:00``, or ``2025年9月13日 24:00`` for a midnight close."""
+    local = closes_at.astimezone(SHANGHAI)
+    if local.hour == local.minute == local.second == 0:
+        day, hour = (local - timedelta(days=1)).date(), "24:00"
+    else:
+        day, hour = local.date(), local.strftime("%H:%M")
+    return f"{day.year}年{day.month}月{day.day}日 {hour}"
 
 
 def always(data: Mapping[str, Any]) -> bool:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from workflow.clock import SHANGHAI
 from workflow.database import read_only
-from workflow.deadlines import DueTime, compute_due, explain, shanghai_date
+from workflow.deadlines import DueTime, ExplanationLine, compute_due, explain_lines, shanghai_date
 from workflow.definition import STAFF_ROLES, SYSTEM, Actor, DeadlineRule, NoticeRule
 from workflow.engine_base import EngineBase, deadline_view, require_reason
 from workflow.errors import DeadlineNotFound, FilingFlowError, InvalidInput, NotPermitted
@@ -35,8 +35,11 @@ log = logging.getLogger("filingflow.engine")
 
 @dataclass(frozen=True, slots=True)
 class DeadlineExplanation:
+    """A deadline with its explanation: ``lines`` in English, ``items`` the same lines with their structure."""
+
     deadline: DeadlineView
     lines: tuple[str, ...]
+    items: tuple[ExplanationLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,11 +231,23 @@ class DeadlineCommands(EngineBase):
                 if rule and rule.starts_from
                 else ""
             )
-            lines = [f"clock started {started} (Asia/Shanghai{origin}); counting starts the next day"]
-            lines.extend(explain(self._due(row, row["ledger"])))
+            items = [
+                ExplanationLine(
+                    "clock_started",
+                    f"clock started {started} (Asia/Shanghai{origin}); counting starts the next day",
+                    {"started_at": row["started_at"].isoformat(), "starts_from": rule.starts_from if rule else None},
+                )
+            ]
+            items.extend(explain_lines(self._due(row, row["ledger"])))
             for entry in row["ledger"]:
-                lines.append(f"{entry['kind']} by {entry['actor']} at {entry['at']}: {entry['reason']}")
-            out.append(DeadlineExplanation(deadline_view(row), tuple(lines)))
+                items.append(
+                    ExplanationLine(
+                        "ledger",
+                        f"{entry['kind']} by {entry['actor']} at {entry['at']}: {entry['reason']}",
+                        {k: entry.get(k) for k in ("kind", "actor", "at", "reason", "working_days", "to_date")},
+                    )
+                )
+            out.append(DeadlineExplanation(deadline_view(row), tuple(i.text for i in items), tuple(items)))
         return out
 
     def recompute_deadlines(

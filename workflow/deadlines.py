@@ -25,6 +25,20 @@ from workflow.workdays import DayNote, WorkingDayCalendar, summarise
 
 
 @dataclass(frozen=True, slots=True)
+class ExplanationLine:
+    """One line of a deadline's explanation: its English ``text`` and its structure.
+
+    ``code`` says what the line is (``clock_started``, ``days``, ``suspended_left``, ``due_by``,
+    ``estimated``, ``ledger``) and ``params`` its figures, so each surface can say it in its own
+    language (the console in zh-CN) instead of parsing the English.
+    """
+
+    code: str
+    text: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class DueTime:
     """The derived due instant (``None`` while suspended) and how it was reached."""
 
@@ -123,12 +137,76 @@ def _fixed(fixed_due: datetime, ledger: Sequence[Mapping[str, Any]], calendar: W
 
 def explain(due: DueTime) -> list[str]:
     """The days counted and skipped, one line per run, ending with the due time."""
-    lines = summarise(list(due.walk))
+    return [line.text for line in explain_lines(due)]
+
+
+def explain_lines(due: DueTime) -> list[ExplanationLine]:
+    """:func:`explain` with each line's structure (see :class:`ExplanationLine`)."""
+    lines = [ExplanationLine("days", summarise(run)[0], day_run(run)) for run in _runs(list(due.walk))]
     if due.due_at is None:
-        lines.append(f"suspended: {due.remaining_working_days} working day(s) left when it resumes")
+        left = due.remaining_working_days
+        lines.append(
+            ExplanationLine(
+                "suspended_left", f"suspended: {left} working day(s) left when it resumes", {"working_days": left}
+            )
+        )
     else:
-        local = (due.due_at - timedelta(microseconds=1)).astimezone(SHANGHAI)
-        lines.append(f"due by the end of {local.date().isoformat()} (Asia/Shanghai)")
+        local = (due.due_at - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+        lines.append(
+            ExplanationLine(
+                "due_by", f"due by the end of {local.isoformat()} (Asia/Shanghai)", {"last_day": local.isoformat()}
+            )
+        )
     if due.estimated:
-        lines.append("estimated: part of this period falls in a year whose official arrangement is not known yet")
+        text = "estimated: part of this period falls in a year whose official arrangement is not known yet"
+        lines.append(ExplanationLine("estimated", text, {}))
     return lines
+
+
+def _runs(notes: list[DayNote]) -> list[list[DayNote]]:
+    """The runs :func:`workflow.workdays.summarise` makes one line of (same reason, or one holiday spell)."""
+    runs: list[list[DayNote]] = []
+    for note in notes:
+        last = runs[-1][-1] if runs else None
+        same = (
+            last is not None
+            and note.day - last.day == timedelta(days=1)
+            and (note.why == last.why or (note.holiday is not None and last.holiday is not None))
+        )
+        if same:
+            runs[-1].append(note)
+        else:
+            runs.append([note])
+    return runs
+
+
+def day_run(run: list[DayNote]) -> dict[str, Any]:
+    """A run of days as data: its span, whether it counts, and why (``kind`` with its details).
+
+    ``kind`` is ``working``, ``weekend``, ``holiday`` (``holidays`` names them), ``makeup`` (a
+    make-up working day, ``for`` the festival), ``override`` (a staff correction, ``reason``)
+    or ``suspended`` (the clock stopped, ``reason``); ``estimated`` when no official
+    arrangement for the year was known.
+    """
+    first = run[0]
+    why = first.why
+    params: dict[str, Any] = {
+        "first": first.day.isoformat(),
+        "last": run[-1].day.isoformat(),
+        "working": first.working,
+        "estimated": any(n.estimated for n in run),
+        "holidays": list(dict.fromkeys(n.holiday for n in run if n.holiday)),
+    }
+    if params["holidays"]:
+        params["kind"] = "holiday"
+    elif why.startswith("staff override"):
+        params.update(kind="override", reason=why.partition(": ")[2])
+    elif why.startswith("suspended"):
+        params.update(kind="suspended", reason=why.partition(": ")[2])
+    elif why.startswith("make-up working day"):
+        params.update(kind="makeup", **{"for": why.partition(" for ")[2]})
+    elif why.startswith("weekend"):
+        params["kind"] = "weekend"
+    else:
+        params["kind"] = "working"
+    return params

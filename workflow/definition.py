@@ -9,6 +9,7 @@ checked when it is compiled (:mod:`workflow.validation`), never halfway through 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -45,14 +46,28 @@ SYSTEM = Actor("filingflow", "system", "scheduler")
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a guard said no: the rule ID, a readable reason, and the field if one is at fault."""
+    """Why a guard said no: the rule ID, a readable reason, and the field if one is at fault.
+
+    ``reason`` is English (logs, CLI, the API's ``detail``). So that each surface can say it in
+    its own language, a refusal also carries its structure: the engine's own refusals a
+    ``code`` with ``params`` (e.g. ``role_not_allowed`` with the role, event and allowed roles),
+    which a surface renders from its catalogue; a program's guard its zh-CN wording in
+    ``reason_zh``, since only the program knows what its rule says.
+    """
 
     rule: str
     reason: str
     field: str | None = None
+    code: str | None = None
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)  # `field` is taken
+    reason_zh: str | None = None
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.rule})"
+
+    def structure(self) -> dict[str, Any]:
+        """The keyword arguments that carry this refusal's structure onto a raised error."""
+        return {"code": self.code, "params": dict(self.params), "message_zh": self.reason_zh}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +91,28 @@ GuardCheck = Callable[[GuardContext], "str | Refusal | None"]
 
 @dataclass(frozen=True, slots=True)
 class Guard:
-    """A named program rule that may refuse an event (``None`` means allowed)."""
+    """A named program rule that may refuse an event (``None`` means allowed).
+
+    ``reason_zh`` is the guard's zh-CN refusal, used when its check answers with a plain (English)
+    string or a :class:`Refusal` without one; a check that needs a zh-CN text with figures returns
+    a :class:`Refusal` with its own ``reason_zh``.
+    """
 
     rule: str
     check: GuardCheck
     description: str = ""
     field: str | None = None
+    reason_zh: str | None = None
 
     def evaluate(self, context: GuardContext) -> Refusal | None:
         outcome = self.check(context)
-        if outcome is None or isinstance(outcome, Refusal):
+        if outcome is None:
+            return None
+        if isinstance(outcome, Refusal):
+            if outcome.reason_zh is None and self.reason_zh is not None:  # the guard's wording, if none more precise
+                return dataclasses.replace(outcome, reason_zh=self.reason_zh)
             return outcome
-        return Refusal(self.rule, outcome, self.field)
+        return Refusal(self.rule, outcome, self.field, reason_zh=self.reason_zh)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,10 +232,15 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Amount:
-    """A computed amount in integer fen, with the steps that produced it (rule IDs)."""
+    """A computed amount in integer fen, with the steps that produced it (rule IDs).
+
+    ``steps`` are English; ``steps_zh`` the same steps in zh-CN for reviewers (the program
+    writes both, since the wording of its rule is its own). Empty ``steps_zh`` means untranslated.
+    """
 
     fen: int
     steps: tuple[str, ...] = ()
+    steps_zh: tuple[str, ...] = ()
 
     @property
     def yuan(self) -> str:

@@ -409,7 +409,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         event = process.event(name, case_id=case_id)
         refusal = _role_refusal(event, actor)
         if refusal is not None:
-            raise NotPermitted(refusal.reason, case_id=case_id, event=name, field="role")
+            raise NotPermitted(refusal.reason, case_id=case_id, event=name, field="role", **refusal.structure())
         if row["state"] not in event.sources:
             state = process.state(row["state"])
             raise TransitionNotAllowed(
@@ -418,6 +418,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 case_id=case_id,
                 event=name,
                 field="event",
+                code="state_not_allowed",
+                params={"event": name, "state": row["state"]},
             )
         entered = entered_state_at(conn, case_id, row["state"]) if _needs_entry(event, payload) else None
         instants = validate_payload(event, payload, now=now, entered_at=entered, case_id=case_id)
@@ -453,7 +455,14 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             or self._order_refusal(conn, process, row, event)
         )
         if refusal is not None:
-            raise GuardRefused(refusal.reason, case_id=case_id, event=name, field=refusal.field, rule=refusal.rule)
+            raise GuardRefused(
+                refusal.reason,
+                case_id=case_id,
+                event=name,
+                field=refusal.field,
+                rule=refusal.rule,
+                **refusal.structure(),
+            )
         target = process.move(row["state"], name)
         new_values["state"] = target
         case_values: dict[str, Any] = {}
@@ -584,6 +593,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             f"case {earlier} was submitted earlier and waits in the same stage: process in submission order "
             "(or override with a reason)",
             "case_id",
+            code="submission_order",
+            params={"earlier_case": earlier},
         )
 
     def _check_open_guards(self, process: CompiledProcess, code: str, data: Mapping[str, Any], actor: Actor) -> None:
@@ -603,7 +614,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         for guard in process.definition.open_guards:
             refusal = guard.evaluate(context)
             if refusal is not None:
-                raise GuardRefused(refusal.reason, field=refusal.field, rule=refusal.rule)
+                raise GuardRefused(refusal.reason, field=refusal.field, rule=refusal.rule, **refusal.structure())
 
     def _check_refiling(self, conn: sa.Connection, process: CompiledProcess, code: str) -> None:
         """Refuse a new case when an earlier one of the applicant in this round ended in a blocking state."""
@@ -624,6 +635,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 "the same matter may not be filed twice; staff may reopen that case by override with a reason",
                 field="applicant.code",
                 rule=rule,
+                code="already_filed",
+                params={"applicant": code, "case": earlier.id, "state": earlier.state},
             )
 
     def _check_unique_live(self, conn: sa.Connection, process: CompiledProcess, code: str) -> str | None:
@@ -638,6 +651,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 "no duplicate filing of the same matter",
                 field="applicant.code",
                 rule=rule,
+                code="live_case_exists",
+                params={"applicant": code, "case": existing},
             )
         return key
 
@@ -677,7 +692,13 @@ def _role_refusal(event: Event, actor: Actor) -> Refusal | None:
     if actor.role in event.roles:
         return None
     roles = ", ".join(sorted(event.roles))
-    return Refusal("ROLE", f"role {actor.role!r} may not fire {event.name!r} (allowed: {roles})", "role")
+    return Refusal(
+        "ROLE",
+        f"role {actor.role!r} may not fire {event.name!r} (allowed: {roles})",
+        "role",
+        code="role_not_allowed",
+        params={"role": actor.role, "event": event.name, "allowed": sorted(event.roles)},
+    )
 
 
 def _first_refusal(event: Event, context: GuardContext) -> Refusal | None:

@@ -307,7 +307,13 @@ def require_reason(reason: object, *, case_id: int | None) -> str:
     if isinstance(reason, str) and "\x00" in reason:
         raise InvalidInput("reason must not contain NUL characters", case_id=case_id, field="reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("a reason is required", case_id=case_id, field="reason")
+        raise InvalidInput("a reason is required", case_id=case_id, field="reason", code="reason_required")
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"reason is longer than {MAX_REASON} characters", case_id=case_id, field="reason")
+        raise InvalidInput(
+            f"reason is longer than {MAX_REASON} characters",
+            case_id=case_id,
+            field="reason",
+            code="reason_too_long",
+            params={"max": MAX_REASON},
+        )
     return reason.strip()

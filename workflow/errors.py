@@ -39,6 +39,9 @@ class FilingFlowError(Exception):
         event: str | None = None,
         field: str | None = None,
         rule: str | None = None,
+        code: str | None = None,
+        params: dict[str, object] | None = None,
+        message_zh: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -46,6 +49,11 @@ class FilingFlowError(Exception):
         self.event = event
         self.field = field
         self.rule = rule
+        # the refusal's structure, so a surface can say it in its own language: a code with its
+        # parameters (the engine's refusals), or a program's own zh-CN wording (its guards)
+        self.code = code
+        self.params = params or {}
+        self.message_zh = message_zh
 
     def __str__(self) -> str:
         tags = [

@@ -48,6 +48,8 @@ def deadline_refusal(
                 f"{row['label']} passed at {local} (Asia/Shanghai): {event.name!r} is too late "
                 "(staff may extend the deadline, with a reason, before it is expired)",
                 f"deadlines.{row['key']}",
+                code="deadline_passed",
+                params={"deadline": row["label"], "due_at": row["due_at"].isoformat(), "event": event.name},
             )
     return None
 

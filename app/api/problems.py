@@ -1,7 +1,9 @@
 """Errors as ``application/problem+json`` (RFC 9457), each with a stable ``type``.
 
 Every engine error maps to one status and type; the body carries the field that failed
-validation, the rule ID where a guard refused, and the case and event concerned. No
+validation, the rule ID where a guard refused, and the case and event concerned; an engine
+error also carries ``detail_zh``, the same in zh-CN (:mod:`app.console.zh`) for a reviewer or
+applicant, while ``detail`` stays English for logs and integrators. No
 input reaches a 500: a body that is not JSON (or not UTF-8, or nested too deep for the
 parser) is a 422 of type ``malformed-json``; a body that parses but breaks a field's
 rules is a 422 of type ``invalid-input`` naming the field. Both, and every other error
@@ -21,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.api.schemas import BodyRefused, Problem
+from app.console import zh
+from app.console.labels import ProcessLabels
 from workflow import errors as e
 from workflow.schema import SchemaOutOfDate
 
@@ -117,6 +121,18 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def _names(request: Request, case_id: int | None) -> zh.Names:
+    """The zh-CN labels of the case's program for ``detail_zh`` (its keys when there is no case to read)."""
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None or case_id is None:
+        return zh.RawNames()
+    try:
+        case = engine.get_case(case_id)
+        return ProcessLabels.of(engine.programs.get(case.program, case.program_version).definition)
+    except (e.FilingFlowError, sa.exc.SQLAlchemyError):
+        return zh.RawNames()
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem, and document them."""
 
@@ -132,6 +148,7 @@ def install(app: FastAPI) -> None:
             title,
             exc.message,
             RETRY_LATER if status == 503 else None,
+            detail_zh=zh.error(exc, _names(request, None if status == 503 else exc.case_id)),
             field=exc.field,
             rule=exc.rule,
             case_id=exc.case_id,

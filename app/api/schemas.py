@@ -365,6 +365,7 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+    detail_zh: str | None = Field(default=None, description="The engine's refusal in zh-CN (detail stays English)")
     instance: str | None = Field(default=None, description="The request path it concerns")
     field: str | None = Field(default=None, description="Dotted path of the input that failed validation")
     rule: str | None = Field(default=None, description="Rule ID of the program rule that refused (e.g. LG-WIN-1)")

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.auth import resolve, token_hash
 from app.api.problems import ApiProblem, problem
-from app.console import exports, flash, labels, queries
+from app.console import exports, flash, labels, queries, zh
 from app.console.flowchart import flowchart
 from app.console.sessions import (
     CONSOLE_ROLES,
@@ -78,7 +78,12 @@ def _environment() -> jinja2.Environment:
         channel=lambda key: labels.label(labels.CHANNELS, key),
         notice_kind=lambda key: labels.label(labels.NOTICE_KINDS, key),
         audit_kind=lambda key: labels.label(labels.AUDIT_KINDS, key),
+        refusal_zh=zh.refusal,
+        explain_zh=lambda item: zh.explanation(item.code, item.params, item.text),
+        role_name=lambda key: zh.ROLES.get(key, key),
     )
+    env.filters["zh_time"] = zh.instant
+    env.filters["zh_end"] = lambda value: zh.instant(value, end=True)
     return env
 
 
@@ -243,10 +248,11 @@ def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = Fa
                 program=process.key,
                 error=f"事件 {event!r} 不能批量执行（需逐件填写理由或文号，或不是工作人员事件）。",
             )
+        names = labels.ProcessLabels.of(process.definition)
         try:
             snapshots = [engine.get_case(case_id) for case_id in selected]
         except FilingFlowError as exc:
-            return back("/console/queue", program=process.key, error=f"所选案件有误：{exc}")
+            return back("/console/queue", program=process.key, error=f"所选案件有误：{zh.error(exc, names)}")
         foreign = [c.id for c in snapshots if c.program != process.key]
         if foreign:
             return back("/console/queue", program=process.key, error=f"案件 {foreign} 不属于本项目，未执行。")
@@ -256,7 +262,7 @@ def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = Fa
             try:
                 engine.fire(case.id, event, actor=session.caller.actor())
             except FilingFlowError as exc:
-                failed = f"案件 {case.id}：{exc}"
+                failed = f"案件 {case.id}：{zh.error(exc, names)}"
                 break
             done.append(str(case.id))
         label = process.events[event].label
@@ -306,8 +312,17 @@ def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = Fa
             flow=flowchart(process.definition, current=case.state),
             diagram=mermaid(process.definition, current=case.state),
             windows=process.definition.reference.get("service_windows", []),
+            deadline_labels={d.key: d.label for d in process.definition.deadlines},
             **extra,
         )
+
+    def case_names(case_id: int) -> zh.Names:
+        """The zh-CN labels of a case's program version (its keys when the case is not there)."""
+        try:
+            case = engine.get_case(case_id)
+        except NotFound:
+            return zh.RawNames()
+        return labels.ProcessLabels.of(engine.programs.get(case.program, case.program_version).definition)
 
     @router.post("/cases/{case_id}/events")
     async def fire(request: Request, case_id: CaseId) -> Response:
@@ -331,7 +346,7 @@ def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = Fa
                 expected_version=version,
             )
         except FilingFlowError as exc:
-            return back(f"/console/cases/{case_id}", error=str(exc))
+            return back(f"/console/cases/{case_id}", error=zh.error(exc, case_names(case_id)))
         names = labels.ProcessLabels.of(engine.programs.get(case.program, case.program_version).definition)
         return back(f"/console/cases/{case_id}", ok=f"已执行：{names.event(event)}（{event}）")
 
@@ -353,7 +368,11 @@ def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = Fa
             )
         except FilingFlowError as exc:
             return case_view(
-                session, case_id, status=422, error=str(exc), override_form={"target": target, "reason": reason}
+                session,
+                case_id,
+                status=422,
+                override_error=zh.error(exc, case_names(case_id)),
+                override_form={"target": target, "reason": reason},
             )
         if preview:
             return case_view(session, case_id, preview=outcome, override_form={"target": target, "reason": reason})
@@ -384,8 +403,10 @@ def build_console(engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = Fa
                 engine.resume_deadline(case_id, deadline_id, actor=actor, reason=reason)
             else:
                 raise ConsoleDenied(404, "no such action")
-        except (FilingFlowError, ValueError) as exc:
-            return back(f"/console/cases/{case_id}", error=str(exc))
+        except FilingFlowError as exc:
+            return back(f"/console/cases/{case_id}", error=zh.error(exc, case_names(case_id)))
+        except ValueError as exc:  # a to_date that is not a date
+            return back(f"/console/cases/{case_id}", error=f"日期格式有误（字段 to_date，应为 YYYY-MM-DD）：{exc}")
         done = {"extend": "已延长", "suspend": "已暂停计时", "resume": "已恢复计时"}[action]
         return back(f"/console/cases/{case_id}", ok=f"期限{done}。")
 

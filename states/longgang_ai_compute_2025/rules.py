@@ -23,19 +23,23 @@ from .service_windows import window_by_number
 
 
 def _missing(field: str, rule: str) -> Refusal:
-    return Refusal(rule, f"{field} is required for submission", field)
+    return Refusal(rule, f"{field} is required for submission", field, reason_zh=f"提交申报须填写 {field}")
 
 
 def window_guard(round_: LonggangRound) -> Guard:
     """LG-WIN-1: the first online submission falls inside the window (Asia/Shanghai)."""
 
-    def check(ctx: GuardContext) -> str | None:
+    def check(ctx: GuardContext) -> Refusal | None:
         if round_.opens_at <= ctx.now < round_.closes_at:
             return None
         local = ctx.now.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-        return (
-            f"online submission is accepted from {round_.window_opens} to {round_.window_closes} "
-            f"(Asia/Shanghai); it is now {local}"
+        opens, closes = round_.window_opens, round_.window_closes
+        return Refusal(
+            "LG-WIN-1",
+            f"online submission is accepted from {opens} to {closes} (Asia/Shanghai); it is now {local}",
+            "submitted_at",
+            reason_zh=f"线上申报时间为 {opens.year}年{opens.month}月{opens.day}日至{closes.month}月{closes.day}日"
+            f"（北京时间），现在是 {local}",
         )
 
     return Guard("LG-WIN-1", check, "online submission window", field="submitted_at")
@@ -86,6 +90,7 @@ def compute_use_guard(ctx: GuardContext) -> str | Refusal | None:
             "LG-ELIG-4",
             "compute must be used for large-model training (pre-training, SFT, RL) or inference",
             "data.compute_uses",
+            reason_zh="算力须用于大模型训练（预训练、SFT、强化学习）或推理",
         )
     return None
 
@@ -116,7 +121,13 @@ def supplier_qualification_guard(round_: LonggangRound) -> Guard:
                 problems.append(f"is not in the training-voucher catalogue on {today} and " + "; ".join(route))
         if not problems:
             return None
-        return Refusal("LG-ELIG-5", "the supplier " + "; ".join(problems), "data.supplier")
+        return Refusal(
+            "LG-ELIG-5",
+            "the supplier " + "; ".join(problems),
+            "data.supplier",
+            reason_zh="算力供给方须具备在龙岗区开展智能算力服务的基础，并且在训力券服务机构目录内（在认定有效期内），"
+            f"或持有工信部 IDC/ISP 许可证且算力不低于 {round_.min_capacity_pflops} PFLOPS（FP16）",
+        )
 
     return Guard("LG-ELIG-5", check, "qualified compute supplier", field="data.supplier")
 
@@ -130,8 +141,11 @@ def minimum_fees_guard(round_: LonggangRound) -> Guard:
             return _missing("data.fees_cny", "LG-AMT-1")
         fees = parse_yuan(raw, field="data.fees_cny")
         if fees < round_.min_fees_fen:
-            return (
-                f"compute fees of {format_yuan(fees)} CNY are below the {format_yuan(round_.min_fees_fen)} CNY minimum"
+            return Refusal(
+                "LG-AMT-1",
+                f"compute fees of {format_yuan(fees)} CNY are below the {format_yuan(round_.min_fees_fen)} CNY minimum",
+                "data.fees_cny",
+                reason_zh=f"算力费用 {format_yuan(fees)} 元，低于 {format_yuan(round_.min_fees_fen)} 元的申报门槛",
             )
         return None
 
@@ -146,10 +160,12 @@ def materials_guard(ctx: GuardContext) -> str | Refusal | None:
     first = missing[0]
     others = f" (and {len(missing) - 1} more: {', '.join(s.item.key for s in missing[1:])})" if len(missing) > 1 else ""
     condition = f", required {first.item.condition}" if first.item.condition else ""
+    more = f"（另缺 {len(missing) - 1} 项）" if len(missing) > 1 else ""
     return Refusal(
         first.item.rule,
         f"material missing: {first.item.label}{condition}{others}",
         f"data.materials.{first.item.key}",
+        reason_zh=f"缺少材料：{first.item.label}{more}",
     )
 
 
@@ -160,7 +176,10 @@ def service_window_guard(ctx: GuardContext) -> str | Refusal | None:
     number = ctx.payload.get("service_window")
     if isinstance(number, bool) or not isinstance(number, int) or window_by_number(number) is None:
         return Refusal(
-            "LG-FLOW-5", "service_window must be the number (1-13) of a listed service window", "payload.service_window"
+            "LG-FLOW-5",
+            "service_window must be the number (1-13) of a listed service window",
+            "payload.service_window",
+            reason_zh="受理窗口须为所列 13 个窗口之一的编号（1-13）",
         )
     return None
 
@@ -173,16 +192,36 @@ def filing_period_ended_guard(round_: LonggangRound) -> Guard:
             return None
         return f"the proposed funding list is published after the filing period ends ({closing_time(round_.closes_at)})"
 
-    return Guard("LG-FLOW-6", check, "filing period ended", field="event")
+    return Guard("LG-FLOW-6", check, "filing period ended", field="event", reason_zh="拟资助名单须在申报期结束后公示")
 
 
 def eligibility_guards(round_: LonggangRound) -> tuple[Guard, ...]:
     """What every (re)submission must satisfy, window aside (LG-WIN-2)."""
     return (
-        Guard("LG-ELIG-1", enterprise_guard, "an enterprise (credit code 91...)", "applicant.code"),
-        Guard("LG-ELIG-1", operating_guard, "operates in Longgang", "data.operating_in_longgang"),
-        Guard("LG-ELIG-2", dishonesty_guard, "not on the dishonesty list", "data.on_serious_dishonesty_list"),
-        Guard("LG-ELIG-3", supplier_affiliation_guard, "non-affiliated supplier", "data.supplier.affiliated"),
+        Guard(
+            "LG-ELIG-1",
+            enterprise_guard,
+            "an enterprise (credit code 91...)",
+            "applicant.code",
+            "本项目仅限企业申报（统一社会信用代码须为工商登记的企业，91 开头）",
+        ),
+        Guard(
+            "LG-ELIG-1", operating_guard, "operates in Longgang", "data.operating_in_longgang", "申报单位须在龙岗区经营"
+        ),
+        Guard(
+            "LG-ELIG-2",
+            dishonesty_guard,
+            "not on the dishonesty list",
+            "data.on_serious_dishonesty_list",
+            "申报单位被列入严重失信主体名单",
+        ),
+        Guard(
+            "LG-ELIG-3",
+            supplier_affiliation_guard,
+            "non-affiliated supplier",
+            "data.supplier.affiliated",
+            "算力须向非关联供应商采购（不得为子公司、母公司或受同一控制的企业）",
+        ),
         Guard("LG-ELIG-4", compute_use_guard, "training or inference use", "data.compute_uses"),
         supplier_qualification_guard(round_),
         minimum_fees_guard(round_),
@@ -202,10 +241,13 @@ def subsidy(round_: LonggangRound, data: Mapping[str, Any], already_fen: int = 0
     fees = parse_yuan(raw, field="data.fees_cny")
     if fees < round_.min_fees_fen:
         return Amount(
-            0, (f"LG-AMT-1: fees {format_yuan(fees)} CNY < {format_yuan(round_.min_fees_fen)} CNY: no subsidy",)
+            0,
+            (f"LG-AMT-1: fees {format_yuan(fees)} CNY < {format_yuan(round_.min_fees_fen)} CNY: no subsidy",),
+            (f"LG-AMT-1：算力费用 {format_yuan(fees)} 元，低于 {format_yuan(round_.min_fees_fen)} 元：不予资助",),
         )
     share = percent_of(fees, round_.subsidy_percent)
     steps = [f"LG-AMT-2: {round_.subsidy_percent}% of {format_yuan(fees)} CNY = {format_yuan(share)} CNY"]
+    steps_zh = [f"LG-AMT-2：算力费用 {format_yuan(fees)} 元 × {round_.subsidy_percent}% = {format_yuan(share)} 元"]
     left = max(round_.cap_fen - already_fen, 0)
     if share > left:
         if already_fen:
@@ -213,7 +255,12 @@ def subsidy(round_: LonggangRound, data: Mapping[str, Any], already_fen: int = 0
                 f"LG-AMT-2: the enterprise's other cases of {round_.year} hold {format_yuan(already_fen)} CNY of "
                 f"the {format_yuan(round_.cap_fen)} CNY yearly cap; this case gets at most {format_yuan(left)} CNY"
             )
+            steps_zh.append(
+                f"LG-AMT-2：该企业 {round_.year} 年的其他案件已占用年度上限 {format_yuan(round_.cap_fen)} 元中的 "
+                f"{format_yuan(already_fen)} 元，本案最多 {format_yuan(left)} 元"
+            )
         else:
             steps.append(f"LG-AMT-2: capped at {format_yuan(round_.cap_fen)} CNY per enterprise per year")
+            steps_zh.append(f"LG-AMT-2：每家企业每年最高 {format_yuan(round_.cap_fen)} 元，按上限核定")
         share = left
-    return Amount(share, tuple(steps))
+    return Amount(share, tuple(steps), tuple(steps_zh))

@@ -25,12 +25,19 @@ from .round import VoucherRound
 def window_guard(round_: VoucherRound) -> Guard:
     """SZ-WIN-1: from 2024-11-19 to 2024-12-09 18:00 (not midnight)."""
 
-    def check(ctx: GuardContext) -> str | None:
+    def check(ctx: GuardContext) -> Refusal | None:
         if round_.opens_at <= ctx.now < round_.closes_at:
             return None
         local = ctx.now.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
         closes = round_.closes_at.strftime("%Y-%m-%d %H:%M")
-        return f"filing is accepted from {round_.opens_at:%Y-%m-%d} to {closes} (Asia/Shanghai); it is now {local}"
+        o, c = round_.opens_at.astimezone(SHANGHAI), round_.closes_at.astimezone(SHANGHAI)
+        return Refusal(
+            "SZ-WIN-1",
+            f"filing is accepted from {round_.opens_at:%Y-%m-%d} to {closes} (Asia/Shanghai); it is now {local}",
+            "submitted_at",
+            reason_zh=f"申报时间为 {o.year}年{o.month}月{o.day}日至{c.month}月{c.day}日 {c:%H:%M}（北京时间），"
+            f"现在是 {local}",
+        )
 
     return Guard("SZ-WIN-1", check, "filing window", field="submitted_at")
 
@@ -168,15 +175,36 @@ def materials_guard(ctx: GuardContext) -> Refusal | None:
     if not missing:
         return None
     first = missing[0]
-    return Refusal(first["rule"], f"material missing: {first['label']}", f"data.materials.{first['key']}")
+    return Refusal(
+        first["rule"],
+        f"material missing: {first['label']}",
+        f"data.materials.{first['key']}",
+        reason_zh=f"缺少材料：{first['label']}",
+    )
 
 
 def eligibility_guards(round_: VoucherRound) -> tuple[Guard, ...]:
     return (
-        Guard("SZ-ELIG-1", entity_guard, "eligible applicant"),
-        Guard("SZ-ELIG-2", integrity_guard, "not on the lists"),
+        Guard(
+            "SZ-ELIG-1",
+            entity_guard,
+            "eligible applicant",
+            reason_zh="申报单位须为在深圳（含深汕）注册经营、具有独立法人资格的企业、高校或科研机构，并填写相关信息",
+        ),
+        Guard(
+            "SZ-ELIG-2",
+            integrity_guard,
+            "not on the lists",
+            reason_zh="申报单位须作出各项诚信声明，且未被列入诚信、验收、退款或失信等名单",
+        ),
         other_funding_guard(round_),
-        Guard("SZ-ELIG-4", provider_applicant_guard, "not a catalogued provider", field="applicant.code"),
+        Guard(
+            "SZ-ELIG-4",
+            provider_applicant_guard,
+            "not a catalogued provider",
+            field="applicant.code",
+            reason_zh="训力券服务商目录内的服务商不能申领训力券",
+        ),
         contract_guard(round_),
         amount_facts_guard(round_),
         Guard("SZ-MAT-1", materials_guard, "materials complete"),
@@ -267,7 +295,7 @@ def voucher(round_: VoucherRound, data: Mapping[str, Any], already_fen: int = 0)
     sme = data["entity_type"] != "enterprise" or data["is_sme"] is True
     cap = round_.cap_sme_fen if sme else round_.cap_other_fen
     left = max(cap - already_fen, 0)
-    steps, total, uncapped = [], 0, 0
+    steps, steps_zh, total, uncapped = [], [], 0, 0
     for i, contract in enumerate(contracts):
         amount = parse_yuan(contract.get("amount_cny", "0"), field=f"data.contracts.{i}.amount_cny")
         share = percent_ceiling(amount, percent)
@@ -276,9 +304,15 @@ def voucher(round_: VoucherRound, data: Mapping[str, Any], already_fen: int = 0)
             f"{rule}: at most {percent}% of contract {i + 1} ({format_yuan(amount)} CNY), "
             f"rounded down to the fen, = {format_yuan(share)} CNY"
         )
+        step_zh = (
+            f"{rule}：合同 {i + 1}（{format_yuan(amount)} 元）× 不超过 {percent}%，"
+            f"向下取整到分 = {format_yuan(share)} 元"
+        )
         if granted < share:
             step += f"; SZ-AMT-2: {format_yuan(granted)} CNY of the annual cap is left for it"
+            step_zh += f"；SZ-AMT-2：年度上限仅余 {format_yuan(granted)} 元"
         steps.append(step)
+        steps_zh.append(step_zh)
         total += granted
         uncapped += share
     if total < uncapped:
@@ -287,4 +321,8 @@ def voucher(round_: VoucherRound, data: Mapping[str, Any], already_fen: int = 0)
             f"SZ-AMT-2: annual cap {format_yuan(cap)} CNY ({kind}); the applicant's other cases hold "
             f"{format_yuan(already_fen)} CNY; this case gets {format_yuan(total)} CNY"
         )
-    return Amount(total, tuple(steps))
+        steps_zh.append(
+            f"SZ-AMT-2：年度上限 {format_yuan(cap)} 元（{'中小企业或机构' if sme else '非中小企业'}），"
+            f"该单位其他案件已占用 {format_yuan(already_fen)} 元，本案核定 {format_yuan(total)} 元"
+        )
+    return Amount(total, tuple(steps), tuple(steps_zh))

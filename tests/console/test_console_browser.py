@@ -89,6 +89,10 @@ def test_a_reviewer_signs_in_finds_a_case_acts_overrides_and_exports(
     page.get_by_label("理由", exact=True).last.fill("门户网站线下已审核通过，补录状态")
     page.get_by_role("button", name="预览（不执行）").click()
     assert "已通过线上终审 → 待递交书面材料" in page.locator("#preview").inner_text()
+    # issue 15 item 3: the preview is on screen without scrolling (the answer is anchored at #override)
+    assert page.url.endswith("#override")
+    top = page.evaluate("document.getElementById('preview').getBoundingClientRect().top")
+    assert 0 <= top < page.evaluate("window.innerHeight"), top
     assert engine.get_case(2).state == "online_approved", "a preview changes nothing"
     page.get_by_role("button", name="确认调整").click()
     page.wait_for_load_state()

@@ -92,5 +92,5 @@ def test_queue_filters_by_due_and_overdue(console: Console, clock: ManualClock) 
         assert "深圳市测试科技1号有限公司" in overdue
         page = http.get(f"/console/cases/{case_id}").text
         assert "LG-DL-1" in page
-        assert "working day (counted)" in page, "the working-day explanation is shown"
+        assert "：工作日（计入）" in page, "the working-day explanation is shown, in zh-CN (issue 15 item 3)"
         assert 'aria-current="step"' in page

@@ -95,7 +95,8 @@ def test_staff_and_admin_tokens_sign_in(console: Console, role: str) -> None:
     with console.signed_in(role) as http:
         page = http.get("/console/queue")
         assert page.status_code == 200
-        assert f"{role}-console（{role}）" in page.text
+        shown = {"staff": "工作人员", "admin": "管理员"}[role]  # the role in zh-CN (issue 15 item 3)
+        assert f"{role}-console（{shown}）" in page.text
 
 
 def test_session_cookie_is_httponly_and_strict_and_not_secure_by_default(console: Console) -> None:

@@ -9,11 +9,12 @@ import sqlalchemy as sa
 
 from app.keys import audit_key
 from app.sandbox import shared_timeline
-from app.settings import DEFAULT_DATABASE_URL, Settings
+from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 from states.registry import catalog
 from workflow.clock import Clock, SystemClock
 from workflow.database import create_database_engine
 from workflow.engine import Engine
+from workflow.errors import InvalidInput
 from workflow.process import ProgramCatalog
 from workflow.schema import ensure_current
 from workflow.workdays import WorkingDayCalendar
@@ -25,9 +26,12 @@ def open_database(settings: Settings) -> sa.Engine:
     """The configured database; only the default's directory (``./var``) is created, never one a URL names."""
     if not settings.database_url_from_env:
         Path(DEFAULT_DATABASE_URL.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return create_database_engine(
-        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
-    )
+    try:
+        return create_database_engine(
+            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
+    except InvalidInput as exc:  # the URL names something that is not there: a configuration error (exit 2)
+        raise SettingsError(f"FILINGFLOW_DATABASE_URL: {exc.message}") from exc
 
 
 def bootstrap(

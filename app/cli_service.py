@@ -14,7 +14,7 @@ from app.api.auth import TOKEN_ROLES, create_token, revoke_token
 from app.bootstrap import bootstrap
 from app.delivery import build_dispatcher
 from app.keys import audit_key, console_keys
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 from app.worker_lock import WorkerLock
 from scheduler.worker import build_scheduler
 from workflow.errors import FilingFlowError
@@ -73,10 +73,9 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.bind((host, port))
         listener.listen(2048)
     except OSError as exc:
-        raise FilingFlowError(
+        raise SettingsError(  # where to listen is configuration: exit 2, like a bad variable
             f"cannot listen on {host}:{port} ({exc.strerror or exc}): is another server using it? "
-            "choose another with --port",
-            field="--port",
+            "choose another with --port"
         ) from None
     return listener
 

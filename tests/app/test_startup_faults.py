@@ -109,7 +109,7 @@ def test_one_worker_per_sqlite_database_and_a_busy_port_is_one_line(tmp_path: Pa
         assert busy.returncode == 2
         assert _one_line(busy) == (
             f"error: cannot listen on 127.0.0.1:{port} (Address already in use): is another server using it? "
-            "choose another with --port [field=--port]"
+            "choose another with --port"
         )
         time.sleep(3)
         second.send_signal(signal.SIGTERM)

@@ -305,7 +305,9 @@ def _check_writable(path: Path) -> None:
         with tempfile.TemporaryFile(dir=probe):
             pass
     except OSError as exc:
-        raise ValueError(f"is not writable ({probe}: {exc.strerror or exc.__class__.__name__})") from None
+        raise ValueError(
+            f"is not writable (cannot create a file in {probe}: {exc.strerror or exc.__class__.__name__})"
+        ) from None
 
 
 class _Mapping(EnvSettingsSource):

@@ -3,7 +3,7 @@
 Nothing else reads ``os.environ``: tests and tools build :class:`Settings` directly (it is a plain
 frozen dataclass, so ``dataclasses.replace`` works and building one never looks at the process
 environment). :meth:`Settings.from_env` reads ``FILINGFLOW_*`` variables from the environment and
-from a ``.env`` file through pydantic-settings (:mod:`app.environment`), checks every one, and
+from a ``.env`` file through pydantic-settings (``_Environment`` below), checks every one, and
 reports every bad variable in one :class:`SettingsError`, so an operator fixes them all in one go
 instead of one per start.
 """

@@ -1,39 +1,49 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-# Both create ./.venv with the project and its test tools when it is missing or stale.
+# Both create ./.venv when it is missing. `make run` installs FilingFlow and what it needs at run
+# time only; `make test` adds the `dev` extra (pytest, ruff, mypy, Playwright, schemathesis, ...).
+# One stamp each, remade when pyproject.toml changes; the dev install also counts as the runtime
+# install (it is a superset), so `make run` after `make test` installs nothing.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed
 
 .PHONY: run demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV) $(RUNTIME)
+
+run: $(RUNTIME)
 	$(BIN)/filingflow serve
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/filingflow demo
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(DEV)
 	$(BIN)/pytest
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 

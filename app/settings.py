@@ -1,35 +1,59 @@
 """Settings from the environment, read once by the composition root and passed down.
 
-Nothing else reads ``os.environ``: tests and tools build :class:`Settings` directly.
+Nothing else reads ``os.environ``: tests and tools build :class:`Settings` directly (it is a plain
+frozen dataclass, so ``dataclasses.replace`` works and building one never looks at the process
+environment). :meth:`Settings.from_env` reads ``FILINGFLOW_*`` variables from the environment and
+from a ``.env`` file through pydantic-settings (``_Environment`` below), checks every one, and
+reports every bad variable in one :class:`SettingsError`, so an operator fixes them all in one go
+instead of one per start.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
+from pydantic import BeforeValidator, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings.sources import PydanticBaseSettingsSource
+from pydantic_settings.sources.utils import parse_env_vars
 from sqlalchemy.engine import make_url
 
-from app.parsing import whole
-
 DEFAULT_DATABASE_URL = "sqlite:///./var/filingflow.db"
+DEFAULT_ENV_FILE = ".env"
+URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/database"
 
 
 class SettingsError(ValueError):
-    """A configuration value is malformed or unsafe; the message names the variable."""
+    """A configuration value is malformed or unsafe; the message names the variable (every one, when several)."""
+
+    def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems) or (message,)
+
+    @classmethod
+    def listing(cls, problems: list[str]) -> SettingsError:
+        """One error for every bad variable: ``FILINGFLOW_A=...: why`` a line each."""
+        if len(problems) == 1:
+            return cls(problems[0], problems)
+        return cls(f"{len(problems)} bad configuration variables:\n  " + "\n  ".join(problems), problems)
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     # secrets have no default: unset ones are generated on SQLite and refused elsewhere (app.keys)
-    audit_key: str | None = None
-    session_key: str | None = None
-    csrf_key: str | None = None
+    audit_key: str | None = field(default=None, repr=False)
+    session_key: str | None = field(default=None, repr=False)
+    csrf_key: str | None = field(default=None, repr=False)
     database_url_from_env: bool = False
     clock_start: datetime | None = None
     worker_interval: float = 30.0
@@ -38,10 +62,10 @@ class Settings:
     smtp_port: int = 25
     smtp_tls: str = "none"
     smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
     mail_from: str = "FilingFlow <noreply@filingflow.local>"
     sms_gateway_url: str | None = None
-    sms_gateway_secret: str | None = None
+    sms_gateway_secret: str | None = field(default=None, repr=False)
     staff_email: str = "staff@filingflow.local"
     outbox_max_attempts: int = 8
     outbox_lease_seconds: float = 120.0
@@ -56,127 +80,297 @@ class Settings:
     log_format: str = "text"  # text, json or logfmt (app.logging_setup)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        url = _database_url(env.get("FILINGFLOW_DATABASE_URL", "").strip())
-        return cls(
-            database_url=url or DEFAULT_DATABASE_URL,
-            audit_key=_secret(env, "FILINGFLOW_AUDIT_KEY"),
-            session_key=_secret(env, "FILINGFLOW_SESSION_KEY"),
-            csrf_key=_secret(env, "FILINGFLOW_CSRF_KEY"),
-            database_url_from_env=bool(url),
-            clock_start=_sandbox_start(env),
-            worker_interval=_positive(env, "FILINGFLOW_WORKER_INTERVAL", 30.0),
-            var_dir=env.get("FILINGFLOW_VAR_DIR", "").strip() or "var",
-            smtp_host=env.get("FILINGFLOW_SMTP_HOST", "").strip() or None,
-            smtp_port=_int(env, "FILINGFLOW_SMTP_PORT", 25, maximum=65535),
-            smtp_tls=_choice(env, "FILINGFLOW_SMTP_TLS", ("none", "starttls", "ssl"), "none"),
-            smtp_username=env.get("FILINGFLOW_SMTP_USERNAME", "").strip() or None,
-            smtp_password=env.get("FILINGFLOW_SMTP_PASSWORD") or None,
-            mail_from=env.get("FILINGFLOW_MAIL_FROM", "").strip() or "FilingFlow <noreply@filingflow.local>",
-            sms_gateway_url=env.get("FILINGFLOW_SMS_GATEWAY_URL", "").strip() or None,
-            sms_gateway_secret=env.get("FILINGFLOW_SMS_GATEWAY_SECRET") or None,
-            staff_email=env.get("FILINGFLOW_STAFF_EMAIL", "").strip() or "staff@filingflow.local",
-            outbox_max_attempts=_int(env, "FILINGFLOW_OUTBOX_MAX_ATTEMPTS", 8),
-            outbox_lease_seconds=_positive(env, "FILINGFLOW_OUTBOX_LEASE_SECONDS", 120.0),
-            calendar_package_until=_year(env, "FILINGFLOW_CALENDAR_PACKAGE_UNTIL"),
-            programs=env.get("FILINGFLOW_PROGRAMS", "").strip() or None,
-            db_pool_size=_int(env, "FILINGFLOW_DB_POOL_SIZE", 5),
-            db_max_overflow=_int(env, "FILINGFLOW_DB_MAX_OVERFLOW", 10, minimum=0),
-            outbox_batch=_int(env, "FILINGFLOW_OUTBOX_BATCH", 200),
-            outbox_commit_every=_int(env, "FILINGFLOW_OUTBOX_COMMIT_EVERY", 1),
-            smtp_ca_file=env.get("FILINGFLOW_SMTP_CA_FILE", "").strip() or None,
-            console_secure_cookie=_choice(env, "FILINGFLOW_CONSOLE_SECURE_COOKIE", ("0", "1", "false", "true"), "0")
-            in ("1", "true"),
-            log_format=_choice(env, "FILINGFLOW_LOG_FORMAT", ("text", "json", "logfmt"), "text"),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = None) -> Settings:
+        """The settings ``FILINGFLOW_*`` variables give; :class:`SettingsError` listing every bad one.
+
+        ``environ`` defaults to the process environment, read together with ``./.env`` (a variable
+        set in the environment wins over the file). Given a mapping (tests), only that mapping is
+        read, plus ``env_file`` when one is named.
+        """
+        if environ is None and env_file is None:
+            env_file = DEFAULT_ENV_FILE
+        return cls(**_read(os.environ if environ is None else environ, env_file))
 
 
-def _sandbox_start(env: Mapping[str, str]) -> datetime | None:
-    """``FILINGFLOW_CLOCK_START`` moves the clock, and only together with ``FILINGFLOW_SANDBOX=1``."""
-    raw = env.get("FILINGFLOW_CLOCK_START", "").strip()
-    if not raw:
-        return None
-    if env.get("FILINGFLOW_SANDBOX", "").strip() != "1":
-        raise SettingsError(
-            "FILINGFLOW_CLOCK_START is set but FILINGFLOW_SANDBOX is not 1: a moved clock is refused "
-            "outside a sandbox so it never reaches a production database"
-        )
+# --- reading the environment --------------------------------------------------------------------
+
+PREFIX = "FILINGFLOW_"
+_WHOLE = re.compile(r"[0-9]{1,10}")
+_DECIMAL = re.compile(r"[0-9]{1,10}(\.[0-9]{1,6})?")
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+def _whole(value: object) -> object:
+    """ASCII digits only (``int()`` would take "٣" and " 7", pydantic "1_000"): one strict reading everywhere."""
+    if isinstance(value, str):
+        if not _WHOLE.fullmatch(value):
+            raise ValueError("must be a whole number written in ASCII digits")
+        return int(value)
+    return value
+
+
+def _decimal(value: object) -> object:
+    """A plain decimal number ("30", "0.5"): no exponent, no "nan" or "inf"."""
+    if isinstance(value, str):
+        if not _DECIMAL.fullmatch(value):
+            raise ValueError("must be a number such as 30 or 0.5")
+        return float(value)
+    return value
+
+
+def _year(value: object) -> object:
+    year = _whole(value)
+    if isinstance(year, int) and not 2000 <= year <= 2200:
+        raise ValueError("must be a year, 2000..2200")
+    return year
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _instant(value: object) -> object:
+    """ISO 8601 with its UTC offset; never a bare number (pydantic would read "1700000000" as a Unix time)."""
+    if not isinstance(value, str):
+        return value
     try:
-        start = datetime.fromisoformat(raw)
+        start = datetime.fromisoformat(value)
     except ValueError:
-        raise SettingsError(f"FILINGFLOW_CLOCK_START={raw!r} is not an ISO 8601 date-time") from None
+        raise ValueError("is not an ISO 8601 date-time, e.g. 2025-08-20T09:00:00+08:00") from None
     if start.tzinfo is None:
-        raise SettingsError("FILINGFLOW_CLOCK_START needs a UTC offset, e.g. 2025-08-20T09:00:00+08:00")
+        raise ValueError("needs a UTC offset, e.g. 2025-08-20T09:00:00+08:00")
     return start
 
 
-URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/database"
+_Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10**9)]
+_CountOrZero = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=10**9)]
+_Port = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=65535)]
+_Year = Annotated[int | None, BeforeValidator(_year)]
+_Instant = Annotated[datetime | None, BeforeValidator(_instant)]
+_Positive = Annotated[float, BeforeValidator(_decimal), Field(gt=0, allow_inf_nan=False)]
+_Secret = Annotated[str, StringConstraints(strip_whitespace=False)]  # a password may end in a space
 
 
-def _database_url(raw: str) -> str:
-    """``FILINGFLOW_DATABASE_URL`` checked: SQLite or PostgreSQL through psycopg 3 (``postgresql://`` means that)."""
-    if not raw:
-        return raw
-    try:
-        url = make_url(raw)
-    except sa.exc.ArgumentError:
-        raise SettingsError(f"FILINGFLOW_DATABASE_URL is not a database URL: write {URL_FORMS}") from None
-    if url.drivername in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
-        return raw
-    if url.drivername in ("postgresql", "postgres"):  # the usual form: taken as psycopg 3, which FilingFlow ships
-        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    raise SettingsError(
-        f"FILINGFLOW_DATABASE_URL uses {url.drivername!r}, which FilingFlow does not support: write {URL_FORMS}"
+class _Environment(BaseSettings):
+    """The typed ``FILINGFLOW_*`` variables; one field each, named as the variable without its prefix.
+
+    Fields are validated in the order written, so a ``*_FILE`` field sees its direct twin (declared
+    just before it) and ``clock_start`` sees ``sandbox``. Validators raise ``ValueError`` with a text
+    that reads after the variable's name; :func:`_read` adds the name and lists them all.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        case_sensitive=False,
+        env_ignore_empty=True,  # FILINGFLOW_X= means unset, as it always has
+        str_strip_whitespace=True,
+        extra="ignore",
+        frozen=True,
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what :func:`_read` passes in: the class itself never looks at ``os.environ``."""
+        return (init_settings,)
 
-def _secret(env: Mapping[str, str], name: str) -> str | None:
-    """A secret from ``NAME`` or from the file ``NAME_FILE`` names (not both); ``None`` when neither is set."""
-    value, file = env.get(name, "").strip(), env.get(f"{name}_FILE", "").strip()
-    if value and file:
-        raise SettingsError(f"{name} and {name}_FILE are both set: give the secret one way")
-    if not file:
-        return value or None
+    database_url: str = DEFAULT_DATABASE_URL
+    programs: str | None = None
+    db_pool_size: _Count = 5
+    db_max_overflow: _CountOrZero = 10
+    calendar_package_until: _Year = None
+    var_dir: str = "var"
+    audit_key: str | None = None
+    audit_key_file: Path | None = None
+    session_key: str | None = None
+    session_key_file: Path | None = None
+    csrf_key: str | None = None
+    csrf_key_file: Path | None = None
+    sandbox: Annotated[Literal["0", "1"], BeforeValidator(_lower)] = "0"
+    clock_start: _Instant = None
+    worker_interval: _Positive = 30.0
+    smtp_host: str | None = None
+    smtp_port: _Port = 25
+    smtp_tls: Annotated[Literal["none", "starttls", "ssl"], BeforeValidator(_lower)] = "none"
+    smtp_username: str | None = None
+    smtp_password: _Secret | None = None
+    smtp_password_file: Path | None = None
+    smtp_ca_file: str | None = None
+    mail_from: str = "FilingFlow <noreply@filingflow.local>"
+    sms_gateway_url: str | None = None
+    sms_gateway_secret: str | None = None
+    sms_gateway_secret_file: Path | None = None
+    staff_email: str = "staff@filingflow.local"
+    outbox_max_attempts: _Count = 8
+    outbox_lease_seconds: _Positive = 120.0
+    outbox_batch: _Count = 200
+    outbox_commit_every: _Count = 1
+    console_secure_cookie: Annotated[bool, BeforeValidator(_lower)] = False
+    log_format: Annotated[Literal["text", "json", "logfmt"], BeforeValidator(_lower)] = "text"
+
+    @field_validator("audit_key_file", "session_key_file", "csrf_key_file", "smtp_password_file")
+    @classmethod
+    def _secret_file(cls, file: Path | None, info: ValidationInfo) -> Path | None:
+        return _one_way(file, info)
+
+    @field_validator("sms_gateway_secret_file")
+    @classmethod
+    def _gateway_secret(cls, file: Path | None, info: ValidationInfo) -> Path | None:
+        """As :meth:`_secret_file`, and a gateway needs its signing secret one way or the other."""
+        file = _one_way(file, info)
+        if info.data.get("sms_gateway_url") and not (file or info.data.get("sms_gateway_secret")):
+            raise ValueError(
+                "is needed with FILINGFLOW_SMS_GATEWAY_URL to sign requests (or FILINGFLOW_SMS_GATEWAY_SECRET_FILE)"
+            )
+        return file
+
+    @field_validator("clock_start")
+    @classmethod
+    def _sandbox_only(cls, start: datetime | None, info: ValidationInfo) -> datetime | None:
+        """A moved clock only together with ``FILINGFLOW_SANDBOX=1``, so it never reaches a production database."""
+        if start is not None and info.data.get("sandbox", "1") != "1":
+            raise ValueError("is set but FILINGFLOW_SANDBOX is not 1: a moved clock is refused outside a sandbox")
+        return start
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        """SQLite, or PostgreSQL through psycopg 3 (``postgresql://``, the usual form, is taken to mean that)."""
+        try:
+            url = make_url(value)
+        except sa.exc.ArgumentError:
+            raise ValueError(f"is not a database URL: write {URL_FORMS}") from None
+        if url.drivername in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+            return value
+        if url.drivername in ("postgresql", "postgres"):  # psycopg 3 ships with FilingFlow
+            return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        raise ValueError(f"uses {url.drivername!r}, which FilingFlow does not support: write {URL_FORMS}")
+
+    @field_validator("staff_email")
+    @classmethod
+    def _mailbox(cls, value: str) -> str:
+        if not _ADDRESS.fullmatch(value):
+            raise ValueError("is not an email address (e.g. staff@example.gov.cn)")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not _ADDRESS.fullmatch(parseaddr(value)[1]):
+            raise ValueError("has no email address (e.g. 龙岗区AI署 <noreply@example.gov.cn>)")
+        return value
+
+    @field_validator("var_dir")
+    @classmethod
+    def _writable(cls, value: str) -> str:
+        """Secrets, mail and SMS sinks go there: find out now, not at the first notice."""
+        _check_writable(Path(value))
+        return value
+
+
+SECRET_FILES = {
+    "audit_key": "audit_key_file",
+    "session_key": "session_key_file",
+    "csrf_key": "csrf_key_file",
+    "smtp_password": "smtp_password_file",
+    "sms_gateway_secret": "sms_gateway_secret_file",
+}
+_SECRETS = frozenset(SECRET_FILES)
+_ENVIRONMENT_ONLY = frozenset({*SECRET_FILES.values(), "sandbox"})
+
+
+def _variable(name: str) -> str:
+    return f"{PREFIX}{name.upper()}"
+
+
+def _one_way(file: Path | None, info: ValidationInfo) -> Path | None:
+    """A secret from the file ``NAME_FILE`` names (a container secret), never together with ``NAME``."""
+    twin = str(info.field_name).removesuffix("_file")
+    if file is not None and info.data.get(twin):
+        raise ValueError(f"{_variable(twin)} and {_variable(twin)}_FILE are both set: give the secret one way")
+    if file is not None:
+        _read_secret(file)  # read again by _read; here so an unreadable file is listed with the rest
+    return file
+
+
+def _read_secret(file: Path) -> str:
     try:
-        value = Path(file).read_text(encoding="utf-8").strip()
+        value = file.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{name}_FILE={file!r} cannot be read: {exc.__class__.__name__}") from None
+        raise ValueError(f"cannot be read: {exc.__class__.__name__}") from None
     if not value:
-        raise SettingsError(f"{name}_FILE={file!r} is empty")
+        raise ValueError("names an empty file")
     return value
 
 
-def _year(env: Mapping[str, str], name: str) -> int | None:
-    return _int(env, name, 0, minimum=2000, maximum=2200) or None
-
-
-def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = env.get(name, "").strip().lower() or default
-    if value not in allowed:
-        raise SettingsError(f"{name}={value!r} must be one of {', '.join(allowed)}")
-    return value
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def _check_writable(path: Path) -> None:
+    """``path`` (or, if it does not exist yet, the directory it will be made in) takes a new file."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"cannot be a directory: {probe} is not one")
     try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive")
-    return value
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise ValueError(
+            f"is not writable (cannot create a file in {probe}: {exc.strerror or exc.__class__.__name__})"
+        ) from None
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    value = whole(raw, minimum=minimum, maximum=10**9 if maximum is None else maximum)
-    if value is None:
-        bounds = f"{minimum}..{maximum}" if maximum is not None else f"{minimum} or more"
-        raise SettingsError(f"{name}={raw!r} must be a whole number, {bounds}")
-    return value
+class _Mapping(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (the process environment, or a test's)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(dict(self._environ), self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+def _read(environ: Mapping[str, str], env_file: str | Path | None) -> dict[str, Any]:
+    """Every ``Settings`` field from ``environ`` over ``env_file``; :class:`SettingsError` listing every bad one."""
+    sources: list[PydanticBaseSettingsSource] = [_Mapping(_Environment, environ)]
+    if env_file is not None:
+        sources.append(DotEnvSettingsSource(_Environment, env_file=env_file))
+    given: dict[str, Any] = {}
+    for source in reversed(sources):  # the environment wins over the file
+        given.update(source())
+    try:
+        env = _Environment(**given)
+    except ValidationError as exc:
+        raise SettingsError.listing([_problem(error) for error in exc.errors()]) from None
+    values = env.model_dump(exclude=set(_ENVIRONMENT_ONLY))
+    for name, file in SECRET_FILES.items():
+        path = getattr(env, file)
+        if path is not None:
+            values[name] = _read_secret(path)
+    values["database_url_from_env"] = "database_url" in given
+    return values
+
+
+def _problem(error: Any) -> str:
+    """``FILINGFLOW_SMTP_PORT='70000': Input should be ...``, never echoing a secret."""
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    message = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    if error["input"] is None:  # a missing secret: name the variable to set
+        return f"{_variable(name.removesuffix('_file'))}: {message}"
+    if name in _SECRETS:
+        return f"{_variable(name)}: {message}"
+    return f"{_variable(name)}={error['input']!r}: {message}"
+
+
+def _same_fields() -> bool:
+    """Every ``Settings`` field is read from the environment (checked by the tests)."""
+    wanted = {f.name for f in fields(Settings)} - {"database_url_from_env"}
+    return wanted == set(_Environment.model_fields) - _ENVIRONMENT_ONLY

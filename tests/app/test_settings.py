@@ -57,11 +57,50 @@ def test_values_from_the_environment(environ: dict[str, str], expected: dict[str
         ("FILINGFLOW_WORKER_INTERVAL", "0"),
         ("FILINGFLOW_SMTP_TLS", "maybe"),
         ("FILINGFLOW_CLOCK_START", "2025-08-20T09:00:00+08:00"),  # without FILINGFLOW_SANDBOX=1
+        ("FILINGFLOW_STAFF_EMAIL", "nobody"),
+        ("FILINGFLOW_STAFF_EMAIL", "staff @example.gov.cn"),
+        ("FILINGFLOW_MAIL_FROM", "FilingFlow"),
+        ("FILINGFLOW_DB_POOL_SIZE", "٣"),  # an Arabic-Indic three: int() would take it
+        ("FILINGFLOW_OUTBOX_BATCH", "1_000"),
+        ("FILINGFLOW_WORKER_INTERVAL", "nan"),
+        ("FILINGFLOW_OUTBOX_LEASE_SECONDS", "1e3"),
+        ("FILINGFLOW_CALENDAR_PACKAGE_UNTIL", "1999"),
+        ("FILINGFLOW_SANDBOX", "yes"),
+        ("FILINGFLOW_LOG_FORMAT", "xml"),
+        ("FILINGFLOW_SMTP_PASSWORD_FILE", "/nonexistent/password"),
+        ("FILINGFLOW_SMS_GATEWAY_SECRET", ""),  # with a gateway URL (below): unsigned requests are refused
     ],
 )
 def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
-    with pytest.raises(SettingsError, match=name):
-        Settings.from_env({name: value})
+    environ = {name: value}
+    if name == "FILINGFLOW_SMS_GATEWAY_SECRET":
+        environ["FILINGFLOW_SMS_GATEWAY_URL"] = "https://sms.example.gov.cn/send"
+    with pytest.raises(SettingsError, match=name) as refused:
+        Settings.from_env(environ)
+    assert len(refused.value.problems) == 1, refused.value.problems
+
+
+def test_good_values_next_to_the_bad_ones_are_accepted() -> None:
+    # the counterparts of the refusals above, so each refusal is about the value and not the variable
+    settings = Settings.from_env(
+        {
+            "FILINGFLOW_STAFF_EMAIL": "staff@example.gov.cn",
+            "FILINGFLOW_MAIL_FROM": "龙岗区AI署 <noreply@example.gov.cn>",
+            "FILINGFLOW_WORKER_INTERVAL": "0.5",
+            "FILINGFLOW_SANDBOX": "1",
+            "FILINGFLOW_CLOCK_START": "2025-08-20T09:00:00+08:00",
+            "FILINGFLOW_SMTP_TLS": "STARTTLS",
+            "FILINGFLOW_SMS_GATEWAY_URL": "https://sms.example.gov.cn/send",
+            "FILINGFLOW_SMS_GATEWAY_SECRET": "s",
+        }
+    )
+    assert (settings.staff_email, settings.worker_interval, settings.smtp_tls) == (
+        "staff@example.gov.cn",
+        0.5,
+        "starttls",
+    )
+    assert settings.clock_start is not None
+    assert settings.clock_start.isoformat() == "2025-08-20T09:00:00+08:00"
 
 
 def test_pool_settings_reach_the_database(database_url: str) -> None:

@@ -367,7 +367,16 @@ def _problem(error: Any) -> str:
         return f"{_variable(name.removesuffix('_file'))}: {message}"
     if name in _SECRETS:
         return f"{_variable(name)}: {message}"
-    return f"{_variable(name)}={error['input']!r}: {message}"
+    shown = _without_password(error["input"]) if name == "database_url" else error["input"]
+    return f"{_variable(name)}={shown!r}: {message}"
+
+
+def _without_password(value: object) -> object:
+    """A database URL as it may be printed: its password (if it parses and has one) replaced by ``***``."""
+    try:
+        return make_url(str(value)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return value
 
 
 def _same_fields() -> bool:

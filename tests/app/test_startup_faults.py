@@ -31,8 +31,8 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("garbage", "FILINGFLOW_DATABASE_URL is not a database URL: write sqlite:///"),
-        ("mysql://u@db/ff", "FILINGFLOW_DATABASE_URL uses 'mysql', which FilingFlow does not support"),
+        ("garbage", "FILINGFLOW_DATABASE_URL='garbage': is not a database URL: write sqlite:///"),
+        ("mysql://u@db/ff", "FILINGFLOW_DATABASE_URL='mysql://u@db/ff': uses 'mysql', which FilingFlow does not"),
         ("postgresql+psycopg2://u@db/ff", "uses 'postgresql+psycopg2', which FilingFlow does not support"),
         ("postgresql://ff@127.0.0.1:1/ff", "cannot use the database (connection failed: connection to server at"),
     ],
@@ -129,3 +129,11 @@ def test_one_worker_per_sqlite_database_and_a_busy_port_is_one_line(tmp_path: Pa
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=30)
     assert standby.wait(timeout=60) == 0, log.read_text()
+
+
+def test_a_refused_database_url_is_shown_without_its_password(tmp_path: Path) -> None:
+    url = "mysql://filing:s3cret-pw@db/ff"
+    result = run("worker", "--once", env={**SECRETS, "FILINGFLOW_DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "s3cret-pw" not in result.stderr
+    assert "FILINGFLOW_DATABASE_URL='mysql://filing:***@db/ff': uses 'mysql'" in result.stderr

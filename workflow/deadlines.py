@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from workflow.clock import SHANGHAI, shanghai_day_end
-from workflow.workdays import DayNote, WorkingDayCalendar, summarise
+from workflow.workdays import DayNote, WorkingDayCalendar, day_runs, summarise
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,7 @@ def explain(due: DueTime) -> list[str]:
 
 def explain_lines(due: DueTime) -> list[ExplanationLine]:
     """:func:`explain` with each line's structure (see :class:`ExplanationLine`)."""
-    lines = [ExplanationLine("days", summarise(run)[0], day_run(run)) for run in _runs(list(due.walk))]
+    lines = [ExplanationLine("days", summarise(run)[0], day_run(run)) for run in day_runs(list(due.walk))]
     if due.due_at is None:
         left = due.remaining_working_days
         lines.append(
@@ -161,23 +161,6 @@ def explain_lines(due: DueTime) -> list[ExplanationLine]:
         text = "estimated: part of this period falls in a year whose official arrangement is not known yet"
         lines.append(ExplanationLine("estimated", text, {}))
     return lines
-
-
-def _runs(notes: list[DayNote]) -> list[list[DayNote]]:
-    """The runs :func:`workflow.workdays.summarise` makes one line of (same reason, or one holiday spell)."""
-    runs: list[list[DayNote]] = []
-    for note in notes:
-        last = runs[-1][-1] if runs else None
-        same = (
-            last is not None
-            and note.day - last.day == timedelta(days=1)
-            and (note.why == last.why or (note.holiday is not None and last.holiday is not None))
-        )
-        if same:
-            runs[-1].append(note)
-        else:
-            runs.append([note])
-    return runs
 
 
 def day_run(run: list[DayNote]) -> dict[str, Any]:

@@ -184,13 +184,8 @@ class EngineBase:
                     transaction.commit()
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             if getattr(exc.orig, "sqlstate", None) in LOST_RACE_STATES:  # a race lost, not an outage: 409
-                raise ConflictError(
-                    "a concurrent command held the same rows; read the case again and retry",
-                    expected=None,
-                    actual=None,
-                    case_id=case_id,
-                    event=event,
-                    field="version" if case_id is not None else None,
+                raise _lost_race(
+                    "a concurrent command held the same rows; read the case again and retry", case_id, event
                 ) from exc
             raise StorageUnavailable(
                 f"the database failed during the command; nothing was written: {exc.orig}",
@@ -206,13 +201,8 @@ class EngineBase:
                     field="applicant.code",
                     rule=live_rule,
                 ) from exc
-            raise ConflictError(
-                "a concurrent command changed the same case; read it again and retry",
-                expected=None,
-                actual=None,
-                case_id=case_id,
-                event=event,
-                field="version" if case_id is not None else None,
+            raise _lost_race(
+                "a concurrent command changed the same case; read it again and retry", case_id, event
             ) from exc
 
     def _check_version(self, row: sa.RowMapping, expected: int | None, event: str | None) -> None:
@@ -279,6 +269,18 @@ class EngineBase:
             submitted_at=row["submitted_at"],
             deadlines=tuple(deadline_view(d) for d in soonest),
         )
+
+
+def _lost_race(message: str, case_id: int | None, event: str | None) -> ConflictError:
+    """The error of a command that lost a race for its rows: nothing was written, a retry may succeed."""
+    return ConflictError(
+        message,
+        expected=None,
+        actual=None,
+        case_id=case_id,
+        event=event,
+        field="version" if case_id is not None else None,
+    )
 
 
 def _is_unique_violation(error: sa.exc.IntegrityError) -> bool:

@@ -248,6 +248,11 @@ def summarise(notes: list[DayNote]) -> list[str]:
     Consecutive days with the same reason form one line; a holiday run that spans two
     festivals (National Day and Mid-autumn in 2025) is one line naming both.
     """
+    return [_describe(run) for run in day_runs(notes)]
+
+
+def day_runs(notes: list[DayNote]) -> list[list[DayNote]]:
+    """Consecutive days with the same reason (or one holiday spell across festivals), as runs."""
     runs: list[list[DayNote]] = []
     for note in notes:
         last = runs[-1][-1] if runs else None
@@ -260,7 +265,7 @@ def summarise(notes: list[DayNote]) -> list[str]:
             runs[-1].append(note)
         else:
             runs.append([note])
-    return [_describe(run) for run in runs]
+    return runs
 
 
 def _describe(run: list[DayNote]) -> str:

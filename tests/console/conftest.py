@@ -14,6 +14,7 @@ import pytest
 from app.api import create_app
 from app.api.auth import create_token
 from app.keys import ConsoleKeys
+from tests.support.browser import browser  # noqa: F401  (the browser tests' fixture)
 from tests.support.http import serving
 from tests.support.longgang import uscc
 from workflow.engine import Engine

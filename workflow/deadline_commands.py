@@ -24,7 +24,7 @@ from workflow.definition import STAFF_ROLES, SYSTEM, Actor, DeadlineRule, Notice
 from workflow.engine_base import EngineBase, deadline_view, require_reason
 from workflow.errors import DeadlineNotFound, FilingFlowError, InvalidInput, NotPermitted
 from workflow.reminders import ladder, next_rung
-from workflow.tables import calendar_overrides, calendar_years, deadlines
+from workflow.tables import calendar_overrides, calendar_years, cases, deadlines
 from workflow.views import DeadlineView
 from workflow.workdays import CalendarOverride, YearArrangement
 from workflow.writes import OPEN_STATUSES, Change, insert_notices_once, notice_rows, schedule
@@ -450,6 +450,9 @@ class DeadlineCommands(EngineBase):
     def _deadline_row(self, conn: sa.Connection, case_id: int, deadline_id: int) -> sa.RowMapping:
         query = sa.select(deadlines).where(deadlines.c.id == deadline_id, deadlines.c.case_id == case_id)
         if conn.dialect.name == "postgresql":
+            # the case row first, then its deadline: the order every command and the sweep take them
+            # in (cases before deadlines), so a staff change never deadlocks with them
+            conn.execute(sa.select(cases.c.id).where(cases.c.id == case_id).with_for_update())
             query = query.with_for_update()
         row = conn.execute(query).mappings().first()
         if row is None:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from app.bootstrap import bootstrap
 from app.settings import Settings
 from tests.conftest import AUDIT_KEY, PACKAGE_UNTIL
-from tests.support.longgang import PLATFORM, PROGRAM, applicant, sh
+from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, awaiting_paper, sh
 from tests.support.postgres import PostgresCluster
 from workflow.clock import ManualClock
 from workflow.engine import Engine
@@ -140,3 +140,42 @@ def test_a_sweep_meeting_a_command_between_its_case_and_deadline_writes_steps_as
     assert _deadlocks(log) == before, "PostgreSQL logged a deadlock"
     assert expired == [], "the sweep stepped aside for the command"
     assert engine.expire_due() == [(case_id, "online_window")], "the next sweep expires it"
+
+
+def test_a_staff_extension_meeting_a_command_takes_the_case_first_and_never_deadlocks(
+    engine: Engine, clock: ManualClock, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Extend, suspend and resume lock the case row before the deadline, as commands and the sweep do."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no row locks to order")
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    log = cluster.root / "server.log"
+    case_id, deadline_id = awaiting_paper(engine, clock, "2025-09-26 10:00")
+    before = _deadlocks(log)
+    outcome: list[object] = []
+
+    def extend() -> None:
+        try:
+            outcome.append(
+                engine.extend_deadline(case_id, deadline_id, actor=STAFF, reason="typhoon closure", working_days=2)
+            )
+        except BaseException as exc:  # reported below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=extend)
+    with engine.database.connect() as conn, conn.begin():
+        conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+        conn.execute(sa.update(cases).where(cases.c.id == case_id).values(version=cases.c.version))  # as a command
+        thread.start()
+        for _ in range(300):  # until the extension waits for a lock
+            waiting = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
+            if waiting or not thread.is_alive():
+                break
+            time.sleep(0.01)
+        # then the command closes the deadline: with the deadline locked first, this was a deadlock
+        conn.execute(sa.update(deadlines).where(deadlines.c.id == deadline_id).values(status=deadlines.c.status))
+        conn.rollback()
+    thread.join(60)
+    assert _deadlocks(log) == before, "PostgreSQL logged a deadlock"
+    assert len(outcome) == 1, outcome
+    assert not isinstance(outcome[0], BaseException), outcome

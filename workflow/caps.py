@@ -29,12 +29,18 @@ from sqlalchemy.engine import Dialect
 from workflow.database import READ_ONLY, Prepared, constant, fetch
 from workflow.definition import SYSTEM
 from workflow.engine_base import EngineBase
+from workflow.errors import ConflictError
 from workflow.process import CompiledProcess
 from workflow.tables import cases
 from workflow.writes import Change
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ADVISORY_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+_TRY_ADVISORY_LOCK = sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:key))")
+NO_WAIT = "filingflow_no_wait"
+"""Execution option of the deadline sweep's transactions: it already holds its case and deadline rows,
+so it must not wait for the cap group's lock (a command holding that lock may be waiting for those
+rows: a deadlock). It takes the lock only if free, else steps aside for the next sweep."""
 
 Row = Mapping[Any, Any]
 
@@ -114,7 +120,16 @@ class CapAllocation(EngineBase):
             return []
         writing = not conn.get_execution_options().get(READ_ONLY, False)
         if writing and conn.dialect.name == "postgresql":
-            conn.execute(_ADVISORY_LOCK, {"key": f"cap:{group}:{applicant_code}"})
+            key = {"key": f"cap:{group}:{applicant_code}"}
+            if not conn.get_execution_options().get(NO_WAIT, False):
+                conn.execute(_ADVISORY_LOCK, key)
+            elif not conn.execute(_TRY_ADVISORY_LOCK, key).scalar():
+                raise ConflictError(
+                    f"the applicant's cap group {group} is being changed by another command; retried next sweep",
+                    expected=None,
+                    actual=None,
+                    field="applicant.code",
+                )
         locking = writing and conn.dialect.name == "postgresql"  # the loaded case is locked with the rest
         statement = _cap_rows_statement(tuple(self._cap_programs(group)), locking=locking, besides=not locking)
         rows = fetch(conn, statement, {"applicant_code": applicant_code, "besides": besides or 0})

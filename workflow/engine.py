@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from workflow.applicants import Applicant, parse_applicant
 from workflow.audit import GENESIS
-from workflow.caps import CapAllocation
+from workflow.caps import NO_WAIT, CapAllocation
 from workflow.database import fetch, read_only
 from workflow.deadline_commands import DeadlineCommands
 from workflow.definition import (
@@ -509,6 +509,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
 
     def _expire_one(self, deadline_id: int, now: datetime) -> tuple[int, str] | None:
         with self._transaction() as conn:
+            conn.execution_options(**{NO_WAIT: True})  # holding its rows, the sweep never waits (workflow.caps)
             claimed = claim_with_case(conn, deadline_id, now)  # one round trip for claim, case and deadlines
             if claimed is None:
                 return None

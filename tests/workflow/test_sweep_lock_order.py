@@ -179,3 +179,36 @@ def test_a_staff_extension_meeting_a_command_takes_the_case_first_and_never_dead
     assert _deadlocks(log) == before, "PostgreSQL logged a deadlock"
     assert len(outcome) == 1, outcome
     assert not isinstance(outcome[0], BaseException), outcome
+
+
+def test_the_sweep_steps_aside_from_a_cap_group_a_command_holds(
+    engine: Engine, clock: ManualClock, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """LG-AMT-2's cap group lock: a command takes it before the case rows, the sweep holds rows first.
+
+    So the sweep must not wait for it (a withdrawal holding it waits for the sweep's rows: a deadlock);
+    it tries, steps aside, and the next sweep expires the deadline.
+    """
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no row locks to order")
+    code = applicant(1)["code"]
+    case_id = engine.open_case(PROGRAM, applicant=applicant(1), data={}, actor=PLATFORM).id
+    clock.set(sh("2025-09-14 00:00:05"))  # LG-WIN-1 closed: the draft's window deadline is due
+    group = engine.programs.get(PROGRAM).definition.cap_group
+    finished = threading.Event()
+    expired: list[tuple[int, str]] = []
+
+    def sweep() -> None:
+        expired.extend(engine.expire_due())
+        finished.set()
+
+    with engine.database.connect() as conn, conn.begin():  # a command in the middle of its allocation
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"cap:{group}:{code}"})
+        thread = threading.Thread(target=sweep)
+        thread.start()
+        stepped_aside = finished.wait(10)
+        conn.rollback()
+    thread.join(60)
+    assert stepped_aside, "the sweep waited for the cap group's lock while holding its rows"
+    assert expired == []
+    assert engine.expire_due() == [(case_id, "online_window")]  # the next sweep, the lock free again

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from app.settings import Settings
 from notifications.sms import signature
 from tests.api.conftest import Api, api_image
 from tests.conftest import AUDIT_KEY
+from tests.support.http import first_health
 from tests.support.longgang import PROGRAM, applicant, complete_data
 from tests.support.postgres import free_port
 from workflow.writes import CHANGE_KINDS, ENGINE_EVENTS
@@ -130,15 +130,7 @@ def test_real_serve_process_with_a_sandbox_clock(database_url: str, tmp_path: Pa
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert server.poll() is None, "serve exited"
-                assert time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+        health = first_health(server, base)
         assert health.json()["sandbox"] == {"clock_start": "2025-08-20T09:00:00+08:00"}
         assert health.headers["X-FilingFlow-Sandbox"].startswith("clock-start=2025-08-20")
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:

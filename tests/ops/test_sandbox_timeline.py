@@ -18,6 +18,7 @@ import httpx
 import sqlalchemy as sa
 
 from tests.conftest import AUDIT_KEY
+from tests.support.http import first_health
 from tests.support.longgang import PROGRAM, applicant, complete_data
 from tests.support.postgres import free_port
 from workflow.database import create_database_engine
@@ -57,15 +58,7 @@ def test_api_worker_and_dispatcher_share_one_sandbox_timeline(database_url: str,
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert server.poll() is None, "serve exited"
-                assert time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+        health = first_health(server, base)
         api_now = datetime.fromisoformat(health.json()["now"])
         assert (api_now - datetime.fromisoformat(START)).total_seconds() >= 2, "serve joined the timeline begun earlier"
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import uvicorn
 
 from tests.support.postgres import free_port
@@ -30,3 +32,15 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def first_health(server: subprocess.Popen[str], base: str, *, seconds: float = 60) -> httpx.Response:
+    """The first ``/healthz`` answer of a ``filingflow serve`` process started by a test (it must stay up)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx.get(f"{base}/healthz", timeout=2)
+        except httpx.HTTPError:
+            assert server.poll() is None, "serve exited"
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)

@@ -34,6 +34,22 @@ def _deadlocks(log: Path) -> int:
     return log.read_text(errors="replace").count("deadlock detected")
 
 
+def _as_a_command(engine: Engine, case_id: int, other: threading.Thread) -> None:
+    """Update the case row as a command does, start ``other``, wait until it waits for a lock (or ends),
+    then close the case's deadlines as the command would, and roll back."""
+    with engine.database.connect() as conn, conn.begin():
+        conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+        conn.execute(sa.update(cases).where(cases.c.id == case_id).values(version=cases.c.version))
+        other.start()
+        for _ in range(300):
+            waiting = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
+            if waiting or not other.is_alive():
+                break
+            time.sleep(0.01)
+        conn.execute(sa.update(deadlines).where(deadlines.c.case_id == case_id).values(status=deadlines.c.status))
+        conn.rollback()
+
+
 def test_withdrawals_racing_the_sweep_never_deadlock(
     engine: Engine, clock: ManualClock, backend: str, request: pytest.FixtureRequest
 ) -> None:
@@ -123,17 +139,7 @@ def test_a_sweep_meeting_a_command_between_its_case_and_deadline_writes_steps_as
             errors.append(exc)
 
     thread = threading.Thread(target=sweep)
-    with engine.database.connect() as conn, conn.begin():
-        conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-        conn.execute(sa.update(cases).where(cases.c.id == case_id).values(version=cases.c.version))  # as a command
-        thread.start()
-        for _ in range(300):  # until the sweep waits for a lock, or has given up on this case
-            waiting = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
-            if waiting or not thread.is_alive():
-                break
-            time.sleep(0.01)
-        conn.execute(sa.update(deadlines).where(deadlines.c.case_id == case_id).values(status="met"))  # then this
-        conn.rollback()
+    _as_a_command(engine, case_id, thread)  # the sweep meets it between its case and deadline writes
     thread.join(60)
     sweeper.database.dispose()
     assert not errors, errors
@@ -163,18 +169,7 @@ def test_a_staff_extension_meeting_a_command_takes_the_case_first_and_never_dead
             outcome.append(exc)
 
     thread = threading.Thread(target=extend)
-    with engine.database.connect() as conn, conn.begin():
-        conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-        conn.execute(sa.update(cases).where(cases.c.id == case_id).values(version=cases.c.version))  # as a command
-        thread.start()
-        for _ in range(300):  # until the extension waits for a lock
-            waiting = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
-            if waiting or not thread.is_alive():
-                break
-            time.sleep(0.01)
-        # then the command closes the deadline: with the deadline locked first, this was a deadlock
-        conn.execute(sa.update(deadlines).where(deadlines.c.id == deadline_id).values(status=deadlines.c.status))
-        conn.rollback()
+    _as_a_command(engine, case_id, thread)  # with the deadline locked first by extend, this was a deadlock
     thread.join(60)
     assert _deadlocks(log) == before, "PostgreSQL logged a deadlock"
     assert len(outcome) == 1, outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -33,6 +34,7 @@ def program_out(process: CompiledProcess) -> dict[str, Any]:
                 "roles": sorted(e.roles),
                 "rules": [g.rule for g in e.guards],
                 "requires": list(e.requires),
+                "payload": [dataclasses.asdict(f) for f in e.payload],  # what the event takes, from the definition
             }
             for e in d.events
         ],

@@ -140,9 +140,10 @@ class EventIn(Strict):
     event: str = Field(max_length=60, examples=["submit"])
     payload: dict[str, Any] = Field(
         default_factory=dict,
-        description="Event payload: 'reason' where the event requires one, 'data' to correct case data on "
-        "submit/resubmit, 'service_window' (1-13) on receive_paper.",
-        examples=[{}, {"reason": "请补充算力使用报告"}, {"service_window": 3}],
+        description="Event payload: 'reason' where the event requires one, 'data' to correct case data on the "
+        "events that accept it, and the fields the event declares (GET /v1/programs/{key}: events[].payload, "
+        "with type and limits); any other key is refused (422) naming it.",
+        examples=[{}, {"reason": "请补充算力使用报告"}],
     )
 
 
@@ -306,6 +307,20 @@ class StateOut(BaseModel):
     final: bool
 
 
+class PayloadFieldOut(BaseModel):
+    """A payload field an event takes (``workflow.definition.PayloadField``); any other key is refused."""
+
+    name: str
+    kind: str = Field(description="text, integer, instant (ISO 8601 with an offset) or date (YYYY-MM-DD)")
+    required: bool
+    minimum: int | None
+    maximum: int | None
+    max_length: int
+    not_future: bool
+    not_before_entry: bool
+    description: str
+
+
 class EventOut(BaseModel):
     name: str
     label: str
@@ -314,6 +329,7 @@ class EventOut(BaseModel):
     roles: list[str]
     rules: list[str]
     requires: list[str]
+    payload: list[PayloadFieldOut]
 
 
 class ProgramOut(BaseModel):

@@ -35,3 +35,14 @@ def test_an_unknown_program_in_a_path_is_404(api: Api) -> None:
     for response in (read, batch):
         assert (response.status_code, response.headers["content-type"]) == (404, PROBLEM), response.text
         assert response.json()["field"] == "key"
+
+
+def test_a_program_lists_the_payload_each_event_takes(api: Api) -> None:
+    # LG-DL-1: approve_on_portal takes portal_notified_at; the API documents it from the definition
+    with api.client("staff") as http:
+        events = {e["name"]: e for e in http.get("/v1/programs/longgang-ai-compute-2025").json()["events"]}
+    fields = {f["name"]: f for f in events["approve_on_portal"]["payload"]}
+    assert fields["portal_notified_at"]["kind"] == "instant"
+    assert fields["portal_notified_at"]["not_future"] is True
+    assert [f["name"] for f in events["receive_paper"]["payload"]] == ["service_window"]
+    assert events["withdraw"]["payload"] == []

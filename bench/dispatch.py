@@ -108,7 +108,7 @@ def _messages(engine: Any, channels: Any, count: int) -> list[OutgoingEmail]:
         stored = conn.execute(sa.select(notices.c.context).limit(1)).scalar_one()
     renderer = Renderer()
     context = build_context(stored, process, kind="submission_received", channel="email")
-    rendered = renderer.email(process.key, "submission_received", context)
+    rendered = renderer.email(process.definition, "submission_received", context)
     return [
         build_message(
             rendered,

@@ -204,7 +204,7 @@ class Dispatcher:
         except UnknownProgram as exc:
             raise DeliveryFailed(str(exc), transient=False) from exc
         context = build_context(notice["context"], process, kind=notice["kind"], channel=notice["channel"])
-        program, kind = process.key, notice["kind"]
+        program, kind = process.definition, notice["kind"]
         try:
             if notice["channel"] == "sms":
                 text = self._renderer.sms(program, kind, context)

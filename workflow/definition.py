@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from pathlib import Path
 from typing import Any, Protocol
 
 from workflow.workdays import WorkingDayCalendar
@@ -262,6 +263,15 @@ class Checklist(Protocol):
     def __call__(self, data: Mapping[str, Any], applicant_code: str | None = None, /) -> list[JSONDict]: ...
 
 
+NoticeContext = Callable[[Mapping[str, Any], Mapping[str, Any]], JSONDict]
+"""``notice_context(stored, reference)``: the program's own template values for one notice, from the
+outbox row's stored context and the definition's ``reference`` (e.g. its service windows)."""
+
+
+def _no_notice_context(stored: Mapping[str, Any], reference: Mapping[str, Any]) -> JSONDict:
+    return {}
+
+
 def _identity(data: Mapping[str, Any]) -> JSONDict:
     return dict(data)
 
@@ -311,3 +321,13 @@ class ProcessDefinition:
     refiling_blocked_by: tuple[str, ...] = ()
     """Finished states of an earlier case of the same applicant in this round that refuse a new
     case (by ``unique_live_case_rule``): e.g. a matter already decided may not be filed again."""
+    templates: Path | None = None
+    """The folder of the program's notice templates (``<kind>.<part>.j2`` and its partials), found
+    by program, not by round key: a round made with ``dataclasses.replace()`` keeps its program's.
+    ``None``: the program sends only the shared notices (``notifications/templates/_common``)."""
+    notice_context: NoticeContext = _no_notice_context
+    """The values the program's templates need beyond the generic ones (see :data:`NoticeContext`)."""
+    notice_labels: Mapping[str, str] = field(default_factory=dict)
+    """zh-CN labels of the program's own notice kinds (the console's outbox list)."""
+    examples: Mapping[str, Any] = field(default_factory=dict)
+    """OpenAPI examples of opening a case of this program: name -> ``{summary, description, value}``."""

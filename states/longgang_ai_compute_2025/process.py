@@ -15,6 +15,7 @@ reject (staff, with reason) and withdraw (applicant) from the live stages.
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
 from workflow.definition import (
@@ -33,6 +34,9 @@ from .data import prepare_data
 from .materials import checklist_view
 from .round import LONGGANG_2025, LonggangRound
 from .service_windows import SERVICE_WINDOWS
+
+TEMPLATES = Path(__file__).with_name("templates")
+"""The program's notice templates: every round built here renders with them."""
 
 
 def _notice(kind: str, rule: str = "LG-NOTE-1") -> tuple[NoticeRule, ...]:
@@ -256,4 +260,5 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             ],
         },
         override_notice=NoticeRule("override", ("sms", "email")),
+        templates=TEMPLATES,
     )

@@ -13,6 +13,7 @@ Online only: there is no paper step (SZ-MAT-1).
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
 from workflow.definition import (
@@ -31,6 +32,10 @@ from .materials import checklist_view
 from .round import SHENZHEN_2024, VoucherRound
 
 ORDER = "SZ-FLOW-3"
+
+
+TEMPLATES = Path(__file__).with_name("templates")
+"""The program's notice templates: every round built here renders with them."""
 
 
 def _notice(kind: str, rule: str = "SZ-FLOW-2") -> tuple[NoticeRule, ...]:
@@ -193,4 +198,5 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             "contact": {"business": "88102501, 88100672", "technical": "86576087, 86576088"},
         },
         override_notice=NoticeRule("override", ("sms", "email")),
+        templates=TEMPLATES,
     )

@@ -50,7 +50,7 @@ def _rendered(engine: Engine, row: dict[str, Any]) -> RenderedEmail:
     """What the templates make of a Longgang outbox row (what the recipient must read, exactly)."""
     process = engine.programs.get(PROGRAM)
     context = build_context(row["context"], process, kind=row["kind"], channel="email")
-    return Renderer().email(process.key, row["kind"], context)
+    return Renderer().email(process.definition, row["kind"], context)
 
 
 def test_email_and_sms_are_delivered_once_with_exact_chinese_and_stable_ids(

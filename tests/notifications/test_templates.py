@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -267,8 +268,8 @@ for _sample in SAMPLES:
 def _render(sample: Sample) -> dict[str, str]:
     out: dict[str, str] = {}
     if "sms" in sample.parts:
-        out["sms"] = RENDERER.sms(sample.process.key, sample.kind, sample.context("sms"))
-    email = RENDERER.email(sample.process.key, sample.kind, sample.context("email"))
+        out["sms"] = RENDERER.sms(sample.process.definition, sample.kind, sample.context("sms"))
+    email = RENDERER.email(sample.process.definition, sample.kind, sample.context("email"))
     out.update(subject=email.subject, text=email.text, html=email.html)
     return out
 
@@ -307,7 +308,7 @@ def test_discovery_finds_the_notices_of_the_longgang_definition() -> None:
 
 @pytest.mark.parametrize("sample", list(KINDS.values()), ids=str)
 def test_every_queued_notice_has_its_templates(sample: Sample) -> None:
-    missing = [part for part in sample.parts if not RENDERER.has(sample.process.key, sample.kind, part)]
+    missing = [part for part in sample.parts if not RENDERER.has(sample.process.definition, sample.kind, part)]
     assert not missing, f"{sample.process.key} queues {sample.kind} but has no {missing} template"
     if sample.rule.audience == "staff":
         assert sample.rule.channels == ("email",), "staff alerts go to the staff mailbox only"
@@ -315,18 +316,22 @@ def test_every_queued_notice_has_its_templates(sample: Sample) -> None:
 
 def test_no_template_file_is_stray() -> None:
     """A misspelt file name would be a notice that never renders: every file must be a known kind and part."""
-    by_program = {p.key: {kind for (key, kind) in KINDS if key == p.key} for p in PROGRAMS}
-    everywhere = set().union(*by_program.values())
+    by_folder: dict[Path, set[str]] = {TEMPLATES / COMMON: set()}
+    for process in PROGRAMS:
+        kinds = {kind for (key, kind) in KINDS if key == process.key}
+        by_folder[TEMPLATES / COMMON] |= kinds
+        assert process.definition.templates is not None, process.key
+        by_folder.setdefault(process.definition.templates, set()).update(kinds)
     stray = []
-    for path in sorted(TEMPLATES.glob("*/*.j2")):
-        folder, name = path.parent.name, path.name
-        if name.startswith("_"):
-            continue  # partials and layouts
-        known = everywhere if folder == COMMON else by_program.get(folder, set())
-        kind, _, part = name.removesuffix(".j2").rpartition(".")
-        if kind not in known or part not in APPLICANT_PARTS:
-            stray.append(f"{folder}/{name}")
+    for folder, known in by_folder.items():
+        for path in sorted(folder.glob("*.j2")):
+            if path.name.startswith("_"):
+                continue  # partials and layouts
+            kind, _, part = path.name.removesuffix(".j2").rpartition(".")
+            if kind not in known or part not in APPLICANT_PARTS:
+                stray.append(str(path))
     assert not stray
+    assert sorted(p.name for p in TEMPLATES.iterdir()) == [COMMON], "a program's templates live in its package"
 
 
 # ---- every template renders, realistic context -----------------------------------------
@@ -463,7 +468,7 @@ def test_a_long_sms_is_flagged() -> None:
 
 @pytest.mark.parametrize("sample", [s for s in SAMPLES if "sms" in s.parts], ids=str)
 def test_sms_is_one_message(sample: Sample) -> None:
-    text = RENDERER.sms(sample.process.key, sample.kind, sample.context("sms"))
+    text = RENDERER.sms(sample.process.definition, sample.kind, sample.context("sms"))
     assert sms_segments(text) == 1, f"{len(text)} characters, {sms_segments(text)} messages: {text}"
 
 
@@ -471,11 +476,11 @@ def test_sms_is_one_message(sample: Sample) -> None:
 def test_a_short_reason_fits_in_the_sms_and_a_long_one_points_to_the_email(kind: str) -> None:
     sample = KINDS[(LONGGANG, kind)]
     short = {**sample.stored, "reason": "营业执照复印件未加盖公章"}
-    sms = RENDERER.sms(sample.process.key, kind, build_context(short, sample.process, kind=kind, channel="sms"))
+    sms = RENDERER.sms(sample.process.definition, kind, build_context(short, sample.process, kind=kind, channel="sms"))
     assert "营业执照复印件未加盖公章" in sms
     assert sms_segments(sms) == 1
     long = {**sample.stored, "reason": "请补充" + "、".join(["算力服务合同", "发票", "银行付款凭证", "完税凭证"] * 4)}
-    sms = RENDERER.sms(sample.process.key, kind, build_context(long, sample.process, kind=kind, channel="sms"))
+    sms = RENDERER.sms(sample.process.definition, kind, build_context(long, sample.process, kind=kind, channel="sms"))
     assert "详见邮件" in sms
     assert "发票" not in sms
     assert sms_segments(sms) == 1
@@ -493,7 +498,7 @@ def test_renders_with_every_optional_fact_missing(sample: Sample) -> None:
         assert HAN.search(text), part
     assert "<table>\n</table>" not in out["html"]
     if "sms" in sample.parts:
-        assert sms_segments(RENDERER.sms(sample.process.key, sample.kind, sparse.context("sms"))) == 1
+        assert sms_segments(RENDERER.sms(sample.process.definition, sample.kind, sparse.context("sms"))) == 1
 
 
 # ---- escaping --------------------------------------------------------------------------------

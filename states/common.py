@@ -10,6 +10,7 @@ from typing import Any
 from workflow.applicants import applicant_kind
 from workflow.clock import SHANGHAI
 from workflow.definition import APPLICANT_SIDE, STAFF_ROLES, Guard, GuardContext, NoticeRule
+from workflow.zh_dates import end_time, iso_day, last_day, window_end
 
 SYSTEM_ONLY = frozenset({"system"})
 STAFF = frozenset(STAFF_ROLES)
@@ -25,6 +26,21 @@ NOT_TAXED = frozenset({"public_institution"})
 def sms_and_email(kind: str, rule: str) -> tuple[NoticeRule, ...]:
     """The applicant hears of it by SMS and email."""
     return (NoticeRule(kind, ("sms", "email"), rule),)
+
+
+def window_close_context(reference: Mapping[str, Any]) -> dict[str, Any]:
+    """The round's close for notices: ``window_close_date`` and its exact ``window_close_end`` (SZ-WIN-1).
+
+    Read from ``reference["round"]["window_closes"]``, an instant or an inclusive last day.
+    """
+    closes = dict(reference.get("round", {})).get("window_closes")
+    return {"window_close_date": iso_day(closes), "window_close_end": window_end(closes)}
+
+
+def deadline_context(stored: Mapping[str, Any], deadline: str, *, date_key: str, end_key: str) -> dict[str, Any]:
+    """A deadline the notice's change opened, as its last day (``date_key``) and exact end (``end_key``)."""
+    due = dict(stored.get("deadlines") or {}).get(deadline)
+    return {date_key: last_day(due), end_key: end_time(due)}
 
 
 def round_open_guard(rule: str, closes_at: datetime) -> Guard:

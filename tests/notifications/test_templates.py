@@ -540,7 +540,7 @@ def test_every_end_a_notice_names_comes_with_its_time(sample: Sample) -> None:
     context = sample.context("email")
     out = _render(sample)
     for key in ENDS:
-        end = context[key]
+        end = context.get(key)  # the window and paper ends are a program's own (its notice_context)
         if end is None:
             continue
         assert TIME.search(end), f"{key} = {end!r} has no time"

@@ -1,15 +1,18 @@
-"""zh-CN labels for what the console shows: states and events from the program, the rest from small maps.
+"""zh-CN labels for what the console shows: states, events and notice kinds from the program, the rest here.
 
-State and event labels come from the program definition the case runs under, so they never
-drift from the process. Deadline and notice statuses, channels, notice kinds and audit kinds
+State, event and notice-kind labels come from the program definition the case runs under
+(``notice_labels``), so they never drift from the process and a new program brings its own.
+Deadline and notice statuses, channels, the engine's and shared notice kinds and audit kinds
 are engine or outbox vocabulary that no program defines; they are named here. An unknown key
 is shown as itself, so a new kind appears (untranslated) rather than breaking the page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from states import registry
 from workflow.definition import ProcessDefinition
 
 DEADLINE_STATUSES = {
@@ -25,28 +28,10 @@ NOTICE_STATUSES = {"pending": "待发送", "sent": "已发送", "dead": "发送�
 
 CHANNELS = {"sms": "短信", "email": "电子邮件", "webhook": "系统推送（Webhook）"}
 
-NOTICE_KINDS = {
-    "submission_received": "申报已收到",
+COMMON_NOTICE_KINDS = {
     "new_submission": "新申报提醒（工作人员）",
-    "returned_for_correction": "退回修改通知",
-    "passed_online_review": "线上终审通过通知",
-    "portal_filed": "政务服务网已提交",
-    "portal_approved": "政务服务网审核通过",
-    "paper_received": "书面材料已受理",
-    "paper_due_soon": "书面材料即将到期提醒",
-    "paper_due_today": "书面材料今日到期提醒",
     "paper_deadline_missed": "书面材料逾期（工作人员）",
-    "publicity_started": "公示开始通知",
-    "public_notice_started": "公示开始通知",
     "objection_raised": "公示异议（工作人员）",
-    "accepted_for_review": "窗口受理通知",
-    "expert_review_started": "委托评审通知",
-    "approved": "立项通知",
-    "voucher_issued": "训力券发放通知",
-    "funded": "资助决定通知",
-    "rejected": "不予资助通知",
-    "withdrawn": "撤回确认",
-    "abandoned": "视作放弃通知",
     "window_closing": "申报截止提醒",
     "override": "状态调整通知",
     "deadline_extended": "期限延长通知",
@@ -57,6 +42,22 @@ NOTICE_KINDS = {
     "notice_dead": "通知发送失败（工作人员）",
     "case.changed": "案件变更推送",
 }
+"""Notice kinds the engine queues for any program, and those whose wording is shared
+(``notifications/templates/_common``); a program labels its own kinds (``notice_labels``)."""
+
+
+def notice_kinds(definitions: Iterable[ProcessDefinition]) -> dict[str, str]:
+    """Every notice kind's label for pages that list notices of several programs (the shared ones, then
+    each program's, a program's winning for its own kinds)."""
+    table = dict(COMMON_NOTICE_KINDS)
+    for definition in definitions:
+        table.update(definition.notice_labels)
+    return table
+
+
+NOTICE_KINDS = notice_kinds(registry.definitions())
+"""The built-in programs' notice kinds; a page that knows the engine uses
+``notice_kinds(p.definition for p in engine.programs)``, which also has the ``FILINGFLOW_PROGRAMS`` ones."""
 
 AUDIT_KINDS = {
     "open": "创建案件",
@@ -84,12 +85,14 @@ class ProcessLabels:
 
     states: dict[str, str]
     events: dict[str, str]
+    notices: dict[str, str]
 
     @classmethod
     def of(cls, definition: ProcessDefinition) -> ProcessLabels:
         return cls(
             states={s.key: s.label for s in definition.states},
             events={e.name: e.label for e in definition.events},
+            notices=notice_kinds([definition]),
         )
 
     def state(self, key: str | None) -> str:
@@ -99,6 +102,10 @@ class ProcessLabels:
         if not name:
             return ""
         return self.events.get(name) or ENGINE_EVENTS.get(name, name)
+
+    def notice(self, kind: str | None) -> str:
+        """A notice kind of this program (its own label, else the shared one, else the key)."""
+        return self.notices.get(kind, kind) if kind else ""
 
 
 def label(table: dict[str, str], key: str | None) -> str:

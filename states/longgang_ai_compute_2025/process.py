@@ -32,7 +32,7 @@ from workflow.definition import (
 from . import rules
 from .data import prepare_data
 from .materials import checklist_view
-from .notices import notice_context
+from .notices import NOTICE_LABELS, notice_context
 from .round import LONGGANG_2025, LonggangRound
 from .service_windows import SERVICE_WINDOWS
 
@@ -263,4 +263,5 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         override_notice=NoticeRule("override", ("sms", "email")),
         templates=TEMPLATES,
         notice_context=notice_context,
+        notice_labels=NOTICE_LABELS,
     )

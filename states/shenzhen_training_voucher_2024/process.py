@@ -29,7 +29,7 @@ from workflow.definition import (
 from . import rules
 from .data import prepare_data
 from .materials import checklist_view
-from .notices import notice_context
+from .notices import NOTICE_LABELS, notice_context
 from .round import SHENZHEN_2024, VoucherRound
 
 ORDER = "SZ-FLOW-3"
@@ -201,4 +201,5 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         override_notice=NoticeRule("override", ("sms", "email")),
         templates=TEMPLATES,
         notice_context=notice_context,
+        notice_labels=NOTICE_LABELS,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from app.api import docs, problems, routes_admin, routes_cases, routes_programs
+from app.api import docs, problems, routes_admin, routes_cases, routes_programs, schemas
 from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
 from app.api.observability import RequestIdAndAccessLog
@@ -58,6 +58,7 @@ def create_app(
     app.state.tokens = TokenCache(engine.database, engine.clock)
     app.state.sandbox = sandbox
     problems.install(app)
+    schemas.document_examples(app, engine.programs)  # each program's own examples (issue 14 A)
     app.include_router(routes_cases.router)
     app.include_router(routes_programs.router)
     app.include_router(routes_admin.router)

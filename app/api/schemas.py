@@ -10,13 +10,16 @@ nesting deeper than :data:`MAX_DEPTH`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from states.longgang_ai_compute_2025.data import EXAMPLE as LONGGANG_DATA
-from states.shenzhen_training_voucher_2024.data import EXAMPLE as SHENZHEN_DATA
+from states import registry
+from workflow.definition import ProcessDefinition
+from workflow.process import ProgramCatalog
 
 MAX_DEPTH = 32
 
@@ -98,42 +101,30 @@ class CaseCreate(Strict):
     data: dict[str, Any] = Field(default_factory=dict, description="Program-specific data; see the examples.")
 
 
-CASE_CREATE_EXAMPLES: dict[str, dict[str, Any]] = {
-    "longgang-ai-compute-2025": {
-        "summary": "2025 Longgang AI compute subsidy (rules LG-*)",
-        "description": "fees_cny is a decimal string (integer fen internally); materials map each checklist "
-        "item (LG-MAT-1/2) to provided or not_applicable; supplier flags decide LG-ELIG-3/5.",
-        "value": {
-            "program": "longgang-ai-compute-2025",
-            "applicant": {
-                "name": "深圳市龙岗云智科技有限公司",
-                "code": "91440300000000001H",
-                "email": "filing@example.cn",
-                "phone": "13800138000",
-            },
-            "data": LONGGANG_DATA,
-        },
-    },
-    "shenzhen-training-voucher-2024": {
-        "summary": "2024 Shenzhen training-compute voucher (rules SZ-*)",
-        "description": "entity_type is enterprise, university or research_institute; the flags and declarations "
-        "decide SZ-ELIG-1/2; each contract (at most 20) names a catalogued provider by its credit code, "
-        "compute_rental or model_service, the amount and other fiscal funding as decimal strings (SZ-AMT-1, "
-        "SZ-ELIG-3) and dates within the round (SZ-ELIG-5); is_sme, registered_on and annual_spend_cny "
-        "decide the cap and start-up rate (SZ-AMT-2/3); materials map each SZ-MAT-1 item to provided or "
-        "not_applicable.",
-        "value": {
-            "program": "shenzhen-training-voucher-2024",
-            "applicant": {
-                "name": "深圳市南山训力科技有限公司",
-                "code": "91440300778800123K",
-                "email": "voucher@example.cn",
-                "phone": "13900139000",
-            },
-            "data": SHENZHEN_DATA,
-        },
-    },
-}
+def case_create_examples(definitions: Iterable[ProcessDefinition]) -> dict[str, dict[str, Any]]:
+    """The examples of ``POST /v1/cases``: each program's own (``ProcessDefinition.examples``), by name."""
+    examples: dict[str, dict[str, Any]] = {}
+    for definition in definitions:
+        examples.update(definition.examples)
+    return examples
+
+
+CASE_CREATE_EXAMPLES = case_create_examples(registry.definitions())
+"""The built-in rounds' examples, for the route's declaration; the served spec lists those of the
+engine's catalog, ``FILINGFLOW_PROGRAMS`` rounds included (:func:`document_examples`)."""
+
+
+def document_examples(app: FastAPI, catalog: ProgramCatalog) -> None:
+    """Serve ``POST /v1/cases`` with the examples of every program the engine runs (latest versions)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = generate()
+        body = spec["paths"]["/v1/cases"]["post"]["requestBody"]["content"]["application/json"]
+        body["examples"] = case_create_examples(process.definition for process in catalog.latest())
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class EventIn(Strict):

@@ -31,6 +31,7 @@ from workflow.definition import (
 
 from . import rules
 from .data import prepare_data
+from .examples import examples
 from .materials import checklist_view
 from .notices import NOTICE_LABELS, notice_context
 from .round import LONGGANG_2025, LonggangRound
@@ -264,4 +265,5 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         templates=TEMPLATES,
         notice_context=notice_context,
         notice_labels=NOTICE_LABELS,
+        examples=examples(round_),
     )

@@ -28,6 +28,7 @@ from workflow.definition import (
 
 from . import rules
 from .data import prepare_data
+from .examples import examples
 from .materials import checklist_view
 from .notices import NOTICE_LABELS, notice_context
 from .round import SHENZHEN_2024, VoucherRound
@@ -202,4 +203,5 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         templates=TEMPLATES,
         notice_context=notice_context,
         notice_labels=NOTICE_LABELS,
+        examples=examples(round_),
     )

@@ -7,6 +7,8 @@ OpenAPI examples; generic code keeps only the engine's and the shared kinds.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.console import labels
@@ -47,3 +49,14 @@ def test_a_program_label_is_read_from_its_definition() -> None:
 
 def _fields(definition: ProcessDefinition) -> dict[str, object]:
     return {name: getattr(definition, name) for name in definition.__dataclass_fields__}
+
+
+def test_openapi_examples_come_from_the_definitions_not_the_api() -> None:
+    from app.api import schemas
+
+    source = Path(schemas.__file__).read_text(encoding="utf-8")
+    assert not [d.key for d in BUILT_IN if d.key in source or d.key.replace("-", "_") in source]
+    assert {k: v for d in BUILT_IN for k, v in d.examples.items()} == schemas.CASE_CREATE_EXAMPLES
+    for definition in BUILT_IN:
+        (example,) = definition.examples.values()
+        assert example["value"]["program"] == definition.key, "named by the round's key, so replace() rounds work"

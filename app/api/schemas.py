@@ -96,7 +96,7 @@ class ApplicantIn(Strict):
 
 
 class CaseCreate(Strict):
-    program: str = Field(max_length=80, examples=["longgang-ai-compute-2025"])
+    program: str = Field(max_length=80, examples=[d.key for d in registry.definitions()])
     applicant: ApplicantIn
     data: dict[str, Any] = Field(default_factory=dict, description="Program-specific data; see the examples.")
 

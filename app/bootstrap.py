@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.keys import audit_key
 from app.sandbox import shared_timeline
 from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
+from notifications.coverage import missing_templates
 from states.registry import catalog
 from workflow.clock import Clock, SystemClock
 from workflow.database import create_database_engine
@@ -34,6 +35,19 @@ def open_database(settings: Settings) -> sa.Engine:
         raise SettingsError(f"FILINGFLOW_DATABASE_URL: {exc.message}") from exc
 
 
+def check_templates(programs: ProgramCatalog) -> None:
+    """Refuse to start when a notice some registered definition declares has no template for a channel.
+
+    Otherwise it would surface days later as a dead notice; a ``FILINGFLOW_PROGRAMS`` package that
+    forgot one is a configuration error (exit 2), each missing template on its own line.
+    """
+    missing = missing_templates(process.definition for process in programs)
+    if missing:
+        raise SettingsError(
+            f"{len(missing)} notice template(s) missing, not starting:\n  " + "\n  ".join(missing), missing
+        )
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -43,11 +57,14 @@ def bootstrap(
 ) -> Engine:
     """Wire a ready :class:`Engine` with the audit key :func:`app.keys.resolve` finds (or generates on SQLite).
 
+    Every notice of every registered definition must have its templates (:func:`check_templates`).
     The embedded SQLite database is migrated to the current schema by itself
     (``migrate=None``); any other database must already be at head
     (``filingflow db upgrade``), or start-up stops with a clear error.
     """
     key = audit_key(settings)  # before touching the database: a missing secret is a configuration error
+    programs = programs or catalog(settings.programs)
+    check_templates(programs)
     database = open_database(settings)
     if migrate is None:
         migrate = database.dialect.name == "sqlite"
@@ -62,7 +79,7 @@ def bootstrap(
         )
     engine = Engine(
         database=database,
-        programs=programs or catalog(settings.programs),
+        programs=programs,
         clock=clock or SystemClock(),
         calendar=WorkingDayCalendar(package_until=settings.calendar_package_until),
         audit_key=key,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from notifications.rendering import CHANNEL_PARTS, COMMON, Renderer
+from notifications.rendering import CHANNEL_PARTS, COMMON, template_file
 from workflow.definition import NoticeRule, ProcessDefinition
 
 DEFAULT_OVERRIDE = NoticeRule("override")  # what the engine queues when a definition names no override notice
@@ -30,9 +30,11 @@ def declared_notices(definition: ProcessDefinition) -> list[NoticeRule]:
     return rules
 
 
-def missing_templates(definitions: Iterable[ProcessDefinition], renderer: Renderer | None = None) -> list[str]:
-    """One line per template a declared notice needs and nobody ships (empty: all there)."""
-    renderer = renderer or Renderer()
+def missing_templates(definitions: Iterable[ProcessDefinition]) -> list[str]:
+    """One line per template a declared notice needs and nobody ships (empty: all there).
+
+    Files are looked up, not compiled (start-up stays fast); that every template renders is the tests' job.
+    """
     missing: list[str] = []
     for definition in definitions:
         seen: set[tuple[str, str]] = set()
@@ -43,7 +45,7 @@ def missing_templates(definitions: Iterable[ProcessDefinition], renderer: Render
                     if (rule.kind, part) in seen:
                         continue
                     seen.add((rule.kind, part))
-                    if not renderer.has(definition, rule.kind, part):
+                    if template_file(definition, rule.kind, part) is None:
                         missing.append(
                             f"program {definition.key} v{definition.version}: notice {rule.kind} ({rule.audience}, "
                             f"{channel}) has no {part} template ({rule.kind}.{part}.j2 in {where})"

@@ -58,6 +58,13 @@ def environment(program: Path | None = None, common: Path = TEMPLATES / COMMON) 
     )
 
 
+def template_file(definition: ProcessDefinition, kind: str, part: str) -> Path | None:
+    """The file a notice part renders from (the program's, else the shared one), without compiling it."""
+    name = f"{kind}.{part}.j2"
+    folders = (definition.templates, TEMPLATES / COMMON) if definition.templates is not None else (TEMPLATES / COMMON,)
+    return next((folder / name for folder in folders if (folder / name).is_file()), None)
+
+
 class Renderer:
     """Finds and renders the template for a program's notice, program file first.
 

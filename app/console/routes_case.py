@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, Response
 
-from app.console import labels, zh
+from app.console import forms, labels, zh
 from app.console.flowchart import flowchart
 from app.console.numbers import optional_number
 from app.console.sessions import Session
@@ -56,7 +56,7 @@ def case_view(
         explanations=explanations,
         flow=flowchart(process.definition, current=case.state),
         diagram=mermaid(process.definition, current=case.state),
-        windows=process.definition.reference.get("service_windows", []),
+        fields=forms.forms(process.definition),
         deadline_labels={d.key: d.label for d in process.definition.deadlines},
         **extra,
     )
@@ -69,23 +69,20 @@ def case_page(request: Request, console: ConsoleDep, session: SessionDep, case_i
 
 @router.post("/cases/{case_id}/events")
 def fire(console: ConsoleDep, posted: PostedDep, case_id: CaseId) -> Response:
-    engine = console.engine
-    event = posted.text("event")
-    payload: dict[str, Any] = {}
-    for key in ("reason", "approval_document"):
-        if posted.text(key).strip():
-            payload[key] = posted.text(key)
-    window = optional_number(posted, "service_window", minimum=1)
-    if window is not None:
-        payload["service_window"] = window
+    """Fire an event with the payload its generic form carries (:mod:`app.console.forms`)."""
+    engine, event = console.engine, posted.text("event")
+    try:
+        case = engine.get_case(case_id)
+    except FilingFlowError as exc:
+        return console.back(f"/console/cases/{case_id}", error=zh.error(exc, zh.RawNames()))
+    process = engine.programs.get(case.program, case.program_version)
+    payload = forms.payload(process.events.get(event), posted)
     version = optional_number(posted, "version")
     try:
-        case = engine.fire(
-            case_id, event, actor=posted.session.caller.actor(), payload=payload, expected_version=version
-        )
+        engine.fire(case_id, event, actor=posted.session.caller.actor(), payload=payload, expected_version=version)
     except FilingFlowError as exc:
         return console.back(f"/console/cases/{case_id}", error=zh.error(exc, console.names_of_case(case_id)))
-    names = labels.ProcessLabels.of(engine.programs.get(case.program, case.program_version).definition)
+    names = labels.ProcessLabels.of(process.definition)
     return console.back(f"/console/cases/{case_id}", ok=f"已执行：{names.event(event)}（{event}）")
 
 

@@ -15,11 +15,10 @@ from app.console.numbers import optional_number
 from app.console.sessions import Session
 from app.console.web import Console, ConsoleDenied, ConsoleDep, Posted, PostedDep, SessionDep
 from app.parsing import DB_INT_MAX
-from workflow.database import read_only
+from workflow import read_model
 from workflow.deadline_commands import DeadlineExplanation
 from workflow.diagram import mermaid
 from workflow.errors import FilingFlowError, NotFound
-from workflow.tables import notices
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CaseId = Annotated[int, FastApiPath(ge=1, le=DB_INT_MAX)]  # a 30-digit id is a 422, not a database overflow
@@ -35,10 +34,6 @@ def case_view(
     except NotFound as exc:
         raise ConsoleDenied(404, str(exc)) from None
     process = engine.programs.get(case.program, case.program_version)
-    with read_only(engine.database) as conn:
-        sent = (
-            conn.execute(notices.select().where(notices.c.case_id == case_id).order_by(notices.c.id)).mappings().all()
-        )
     explanations: dict[int, DeadlineExplanation] = {e.deadline.id: e for e in engine.explain_deadlines(case_id)}
     return console.render(
         "case.html.j2",
@@ -51,7 +46,7 @@ def case_view(
         amount=engine.explain_amount(case_id),
         materials=process.definition.checklist(case.data, case.applicant.code),
         history=engine.history(case_id),
-        notices=sent,
+        notices=read_model.case_notices(engine.database, case_id),
         options=engine.available_events(case_id, actor=session.caller.actor()),
         explanations=explanations,
         flow=flowchart(process.definition, current=case.state),

@@ -210,6 +210,11 @@ class PayloadField:
     not_future: bool = False
     not_before_entry: bool = False
     description: str = ""
+    label_zh: str = ""
+    """What a form calls the field (the staff console); the name when empty."""
+    choices: str | tuple[tuple[str, str], ...] | None = None
+    """A fixed set of values a form offers: a key of the definition's ``reference`` whose items
+    have a ``number`` and a ``name`` (e.g. a round's service windows), or ``(value, label)`` pairs."""
 
 
 @dataclass(frozen=True, slots=True)

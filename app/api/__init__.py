@@ -66,9 +66,9 @@ def create_app(
     app.add_middleware(RequestIdAndAccessLog)  # outermost: every response, errors included, carries the id
     install_metrics(app, Metrics(engine))
     if console_keys is not None:
-        from app.console.routes import build_console, install
+        from app.console.routes import install
 
-        install(app, build_console(engine, keys=console_keys, secure_cookie=console_secure_cookie))
+        install(app, engine, keys=console_keys, secure_cookie=console_secure_cookie)
 
     if sandbox is not None:
         header = f"clock-start={sandbox['clock_start']}"

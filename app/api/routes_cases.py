@@ -27,12 +27,11 @@ from app.api.encoding import JsonBody
 from app.api.problems import ApiProblem
 from app.api.views import case_out, deadline_out
 from app.parsing import NotAnInstant, instant
-from workflow.database import read_only
+from workflow import read_model
 from workflow.engine import Engine
 from workflow.errors import CaseNotFound
-from workflow.tables import cases, deadlines, notice_resends, notices
+from workflow.tables import cases, notice_resends, notices
 from workflow.views import DeadlineView
-from workflow.writes import OPEN_STATUSES
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Case id")]
@@ -103,44 +102,33 @@ def list_cases(
 ) -> dict[str, Any]:
     """Cases, filtered and paginated (an applicant sees only its own)."""
     limit = max(1, min(limit, MAX_PAGE))
-    if caller.role == "applicant":
-        applicant_code = caller.applicant_code
-    next_due = (
-        sa.select(deadlines.c.case_id, sa.func.min(deadlines.c.due_at).label("next_due"))
-        .where(deadlines.c.status.in_(OPEN_STATUSES))
-        .group_by(deadlines.c.case_id)
-        .subquery()
+    query = read_model.CaseQuery(
+        program=program or None,
+        state=state or None,
+        applicant_code=caller.applicant_code if caller.role == "applicant" else applicant_code or None,
+        due_before=_query_instant(due_before, field="due_before") if due_before is not None else None,
+        limit=limit,
+        offset=offset,
     )
-    query = sa.select(cases, next_due.c.next_due).outerjoin(next_due, next_due.c.case_id == cases.c.id)
-    if program:
-        query = query.where(cases.c.program_key == program)
-    if state:
-        query = query.where(cases.c.state == state)
-    if applicant_code:
-        query = query.where(cases.c.applicant_code == applicant_code.strip().upper())
-    if due_before is not None:
-        query = query.where(next_due.c.next_due < _query_instant(due_before, field="due_before"))
-    with read_only(engine.database) as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(query.order_by(cases.c.id).limit(limit).offset(offset)).mappings().all()
-    items = []
-    for row in rows:
-        process = engine.programs.get(row["program_key"], row["program_version"])
-        items.append(
-            {
-                "id": row["id"],
-                "program": row["program_key"],
-                "state": row["state"],
-                "state_label": process.states[row["state"]].label if row["state"] in process.states else row["state"],
-                "version": row["version"],
-                "applicant_name": row["applicant_name"],
-                "applicant_code": row["applicant_code"],
-                "amount_fen": row["amount_fen"],
-                "submitted_at": row["submitted_at"],
-                "next_due_at": row["next_due"],
-            }
-        )
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    rows, total = read_model.case_page(engine.database, query)
+    return {"items": [_listed(engine, row) for row in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def _listed(engine: Engine, row: dict[str, Any]) -> dict[str, Any]:
+    """A case as ``GET /v1/cases`` lists it, its state labelled by its own program version."""
+    process = engine.programs.get(row["program_key"], row["program_version"])
+    return {
+        "id": row["id"],
+        "program": row["program_key"],
+        "state": row["state"],
+        "state_label": process.states[row["state"]].label if row["state"] in process.states else row["state"],
+        "version": row["version"],
+        "applicant_name": row["applicant_name"],
+        "applicant_code": row["applicant_code"],
+        "amount_fen": row["amount_fen"],
+        "submitted_at": row["submitted_at"],
+        "next_due_at": row["next_due"],
+    }
 
 
 def _query_instant(raw: str, *, field: str) -> datetime:
@@ -358,11 +346,8 @@ def audit_trail(case_id: CaseId, engine: EngineDep, caller: CallerDep) -> list[d
 def case_notices(case_id: CaseId, engine: EngineDep, caller: CallerDep) -> list[dict[str, Any]]:
     """Notices queued for the case and their delivery status."""
     visible_case(engine, caller, case_id)
-    query = sa.select(notices).where(notices.c.case_id == case_id, notices.c.channel != "webhook")
-    if caller.role == "applicant":
-        query = query.where(notices.c.recipient != "staff")
-    with read_only(engine.database) as conn:
-        rows = conn.execute(query.order_by(notices.c.id)).mappings().all()
+    hidden = "staff" if caller.role == "applicant" else None
+    rows = read_model.case_notices(engine.database, case_id, without_channel="webhook", without_recipient=hidden)
     return [{k: row[k] for k in schemas.NoticeOut.model_fields} for row in rows]
 
 

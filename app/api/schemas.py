@@ -310,6 +310,10 @@ class PayloadFieldOut(BaseModel):
     not_future: bool
     not_before_entry: bool
     description: str
+    label_zh: str = Field("", description="what a form calls the field (zh-CN)")
+    choices: str | list[tuple[str, str]] | None = Field(
+        None, description="fixed values: (value, label) pairs, or the key of the program's reference list offered"
+    )
 
 
 class EventOut(BaseModel):

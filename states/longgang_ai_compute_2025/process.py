@@ -127,8 +127,15 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
                     not_future=True,
                     not_before_entry=True,
                     description="when the Guangdong portal sent the approval SMS (absent: now)",
+                    label_zh="门户短信发送时间",
                 ),
-                PayloadField("portal_reference", "text", max_length=100, description="the portal's case number"),
+                PayloadField(
+                    "portal_reference",
+                    "text",
+                    max_length=100,
+                    description="the portal's case number",
+                    label_zh="门户业务编号",
+                ),
             ),
         ),
         Event(
@@ -146,6 +153,8 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
                     minimum=1,
                     maximum=999,
                     description="the number of the service window (1-13, LG-FLOW-5) that received the paper",
+                    label_zh="受理窗口",
+                    choices="service_windows",
                 ),
             ),
             requires=("service_window",),  # staff give it case by case (not in a batch)

@@ -141,6 +141,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
                     required=True,
                     max_length=200,
                     description="the approval document's number (the voucher, SZ-FLOW-2)",
+                    label_zh="批准文件文号",
                 ),
             ),
             requires=("approval_document",),  # staff give it case by case (not in a batch)

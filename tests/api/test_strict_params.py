@@ -45,4 +45,6 @@ def test_a_program_lists_the_payload_each_event_takes(api: Api) -> None:
     assert fields["portal_notified_at"]["kind"] == "instant"
     assert fields["portal_notified_at"]["not_future"] is True
     assert [f["name"] for f in events["receive_paper"]["payload"]] == ["service_window"]
+    window = events["receive_paper"]["payload"][0]  # LG-FLOW-5: a form offers the round's service windows
+    assert (window["label_zh"], window["choices"]) == ("受理窗口", "service_windows")
     assert events["withdraw"]["payload"] == []

@@ -77,6 +77,9 @@ class Console:
 
     def __post_init__(self) -> None:
         self.revoked = Revocations(self.engine.database)
+        # every registered program labels its own notice kinds, FILINGFLOW_PROGRAMS ones included
+        kinds = labels.notice_kinds(process.definition for process in self.engine.programs)
+        self.env.globals["notice_kind"] = lambda key: labels.label(kinds, key)
 
     def render(
         self, name: str, session: Session | None, request: Request | None = None, status: int = 200, **context: Any

@@ -71,3 +71,15 @@ def test_generic_notice_code_names_no_program_field() -> None:
             if re.search(rf"\b{field}", path.read_text(encoding="utf-8")):
                 found.append(f"{path.relative_to(NOTIFICATIONS)}: {field}")
     assert not found
+
+
+def test_templates_include_partials_by_folder_prefix_never_by_round_key() -> None:
+    # a template that built a path from the round key ({% include [program_key ~ "/_sign.j2", ...] %}) would
+    # silently fall back to the shared partial (the wrong 【sign】) for every round but the one it was named for
+    states = NOTIFICATIONS.parent / "states"
+    found = [
+        str(path.relative_to(NOTIFICATIONS.parent))
+        for path in [*NOTIFICATIONS.glob("templates/**/*.j2"), *states.glob("*/templates/*.j2")]
+        if re.search(r"program_key\s*~", path.read_text(encoding="utf-8"))
+    ]
+    assert not found, "include 'program/<partial>' (the program's folder) or '_common/<partial>'"

@@ -24,6 +24,7 @@ from workflow.clock import SHANGHAI, ManualClock
 from workflow.definition import Actor
 from workflow.engine import Engine
 from workflow.money import format_yuan
+from workflow.views import CaseSnapshot
 
 PLATFORM = Actor("longgang-platform", "platform", "demo")
 REVIEWER = Actor("reviewer-li", "staff", "demo")
@@ -75,8 +76,8 @@ def _voucher_round(engine: Engine, clock: ManualClock) -> list[int]:
     return [first.id, second.id]
 
 
-def run_demo(engine: Engine, clock: ManualClock, say: Callable[[str], None] = print) -> list[int]:
-    """Run the round and print each case's timeline; returns the case ids."""
+def _longgang_filing(engine: Engine, clock: ManualClock) -> tuple[CaseSnapshot, ...]:
+    """Four Longgang cases: three filed and reviewed (one returned), one idle draft abandoned at the window's close."""
     data = copy.deepcopy(EXAMPLE)
     at(clock, "2025-08-14 09:30")
     funded = engine.open_case(PROGRAM, applicant=_applicant(1, "深圳市龙岗云智科技有限公司"), data=data, actor=PLATFORM)
@@ -109,25 +110,32 @@ def run_demo(engine: Engine, clock: ManualClock, say: Callable[[str], None] = pr
 
     at(clock, "2025-09-14 00:05")
     engine.expire_due()  # LG-WIN-1: the idle draft is abandoned
+    return funded, returned, late, idle
 
+
+def _longgang_decisions(engine: Engine, clock: ManualClock, funded: int, returned: int, late: int) -> None:
+    """Resubmission, portal approval, paper (one on time, one late), publicity and funding."""
     at(clock, "2025-09-20 16:00")  # after the window: allowed for a resubmission (LG-WIN-2)
-    engine.fire(returned.id, "resubmit", actor=PLATFORM, payload={"data": {"materials": data["materials"]}})
+    engine.fire(
+        returned, "resubmit", actor=PLATFORM, payload={"data": {"materials": copy.deepcopy(EXAMPLE["materials"])}}
+    )
     at(clock, "2025-09-26 10:00")  # Friday: portal approval SMS, the 5-working-day clock starts
-    engine.fire(funded.id, "approve_on_portal", actor=REVIEWER)
-    engine.fire(late.id, "approve_on_portal", actor=REVIEWER)
+    engine.fire(funded, "approve_on_portal", actor=REVIEWER)
+    engine.fire(late, "approve_on_portal", actor=REVIEWER)
     at(clock, "2025-09-28 14:00")  # Sunday, a make-up working day
-    engine.fire(funded.id, "receive_paper", actor=REVIEWER, payload={"service_window": 11})
+    engine.fire(funded, "receive_paper", actor=REVIEWER, payload={"service_window": 11})
     at(clock, "2025-10-11 08:00")  # the deadline ended with Fri 2025-10-10
     engine.expire_due()
     at(clock, "2025-10-20 09:00")
-    engine.fire(returned.id, "pass_online_review", actor=REVIEWER)
-    engine.fire(funded.id, "start_publicity", actor=REVIEWER)
+    engine.fire(returned, "pass_online_review", actor=REVIEWER)
+    engine.fire(funded, "start_publicity", actor=REVIEWER)
     at(clock, "2025-10-28 00:10")  # 5 working days of publicity ended with Mon 10-27, no objection
     engine.expire_due()
     at(clock, "2025-10-28 10:00")
-    engine.fire(funded.id, "fund", actor=REVIEWER)
+    engine.fire(funded, "fund", actor=REVIEWER)
 
-    ids = [funded.id, returned.id, late.id, idle.id, *_voucher_round(engine, clock)]
+
+def _print_timelines(engine: Engine, ids: list[int], say: Callable[[str], None]) -> None:
     for case_id in ids:
         case = engine.get_case(case_id)
         process = engine.programs.get(case.program, case.program_version)
@@ -136,4 +144,12 @@ def run_demo(engine: Engine, clock: ManualClock, say: Callable[[str], None] = pr
         say(f"\nCase {case.id}: {who}, now {case.state} ({case.state_label}){amount}")
         for line in render_timeline(process, engine.history(case_id)):
             say(line)
+
+
+def run_demo(engine: Engine, clock: ManualClock, say: Callable[[str], None] = print) -> list[int]:
+    """Run the round and print each case's timeline; returns the case ids."""
+    funded, returned, late, idle = _longgang_filing(engine, clock)
+    _longgang_decisions(engine, clock, funded.id, returned.id, late.id)
+    ids = [funded.id, returned.id, late.id, idle.id, *_voucher_round(engine, clock)]
+    _print_timelines(engine, ids, say)
     return ids

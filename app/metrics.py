@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -157,63 +159,87 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         now = self.engine.clock.now()
-        with read_only(self.engine.database) as conn:
-            depth = conn.execute(
-                sa.select(notices.c.status, notices.c.channel, sa.func.count()).group_by(
-                    notices.c.status, notices.c.channel
-                )
-            ).all()
-            oldest_pending = conn.execute(
-                sa.select(sa.func.min(notices.c.created_at)).where(notices.c.status == "pending")
-            ).scalar()
-            oldest_due = conn.execute(
-                sa.select(sa.func.min(deadlines.c.due_at)).where(
-                    deadlines.c.status == "pending", deadlines.c.due_at <= now
-                )
-            ).scalar()
-            beats = conn.execute(sa.select(worker_heartbeats.c.name, worker_heartbeats.c.beat_at)).all()
-            estimated = conn.execute(
-                sa.select(deadlines.c.due_at).where(
-                    deadlines.c.status.in_(OPEN_DEADLINE_STATUSES), deadlines.c.estimated.is_(True)
-                )
-            ).all()
-
-        outbox = GaugeMetricFamily(
-            "filingflow_outbox_notices", "Notices in the outbox by status and channel", labels=("status", "channel")
-        )
-        for status, channel, count in depth:
-            outbox.add_metric((status, channel), count)
-        yield outbox
-        dead = sum(count for status, _, count in depth if status == "dead")
-        yield GaugeMetricFamily("filingflow_dead_notices", "Notices given up on (dead), all channels", value=dead)
-        yield GaugeMetricFamily(
-            "filingflow_outbox_oldest_pending_age_seconds",
-            "Age of the oldest pending notice (0 when none is pending)",
-            value=_age(now, oldest_pending),
-        )
+        read = _read(self.engine, now)
+        yield from _outbox_families(now, read)
         yield GaugeMetricFamily(
             "filingflow_deadline_sweep_lag_seconds",
             "Now minus the oldest pending deadline already due (0 when none is overdue)",
-            value=_age(now, oldest_due),
+            value=_age(now, read.oldest_due),
         )
         heartbeat = GaugeMetricFamily(
             "filingflow_worker_heartbeat_age_seconds", "Seconds since each worker's last tick", labels=("worker",)
         )
-        for name, beat_at in beats:
+        for name, beat_at in read.beats:
             heartbeat.add_metric((name,), _age(now, beat_at))
         yield heartbeat
-        by_year: dict[str, int] = {}
-        for (due_at,) in estimated:
-            year = str(due_at.year) if due_at is not None else "suspended"
-            by_year[year] = by_year.get(year, 0) + 1
-        estimated_family = GaugeMetricFamily(
-            "filingflow_estimated_deadlines",
-            "Open deadlines computed from an estimated calendar (a year whose arrangement is not loaded), by due year",
-            labels=("year",),
+        yield _estimated_family(read.estimated)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """What one scrape reads, in one read-only transaction."""
+
+    depth: Sequence[Any]  # (status, channel, count)
+    oldest_pending: datetime | None
+    oldest_due: datetime | None
+    beats: Sequence[Any]  # (worker name, last beat)
+    estimated: Sequence[Any]  # (due_at,) of open deadlines on an estimated calendar
+
+
+def _read(engine: Engine, now: datetime) -> _Reads:
+    with read_only(engine.database) as conn:
+        return _Reads(
+            depth=conn.execute(
+                sa.select(notices.c.status, notices.c.channel, sa.func.count()).group_by(
+                    notices.c.status, notices.c.channel
+                )
+            ).all(),
+            oldest_pending=conn.execute(
+                sa.select(sa.func.min(notices.c.created_at)).where(notices.c.status == "pending")
+            ).scalar(),
+            oldest_due=conn.execute(
+                sa.select(sa.func.min(deadlines.c.due_at)).where(
+                    deadlines.c.status == "pending", deadlines.c.due_at <= now
+                )
+            ).scalar(),
+            beats=conn.execute(sa.select(worker_heartbeats.c.name, worker_heartbeats.c.beat_at)).all(),
+            estimated=conn.execute(
+                sa.select(deadlines.c.due_at).where(
+                    deadlines.c.status.in_(OPEN_DEADLINE_STATUSES), deadlines.c.estimated.is_(True)
+                )
+            ).all(),
         )
-        for year, count in sorted(by_year.items()):
-            estimated_family.add_metric((year,), count)
-        yield estimated_family
+
+
+def _outbox_families(now: datetime, read: _Reads) -> Iterator[Metric]:
+    outbox = GaugeMetricFamily(
+        "filingflow_outbox_notices", "Notices in the outbox by status and channel", labels=("status", "channel")
+    )
+    for status, channel, count in read.depth:
+        outbox.add_metric((status, channel), count)
+    yield outbox
+    dead = sum(count for status, _, count in read.depth if status == "dead")
+    yield GaugeMetricFamily("filingflow_dead_notices", "Notices given up on (dead), all channels", value=dead)
+    yield GaugeMetricFamily(
+        "filingflow_outbox_oldest_pending_age_seconds",
+        "Age of the oldest pending notice (0 when none is pending)",
+        value=_age(now, read.oldest_pending),
+    )
+
+
+def _estimated_family(estimated: Sequence[Any]) -> GaugeMetricFamily:
+    by_year: dict[str, int] = {}
+    for (due_at,) in estimated:
+        year = str(due_at.year) if due_at is not None else "suspended"
+        by_year[year] = by_year.get(year, 0) + 1
+    family = GaugeMetricFamily(
+        "filingflow_estimated_deadlines",
+        "Open deadlines computed from an estimated calendar (a year whose arrangement is not loaded), by due year",
+        labels=("year",),
+    )
+    for year, count in sorted(by_year.items()):
+        family.add_metric((year,), count)
+    return family
 
 
 def _age(now: Any, then: Any) -> float:

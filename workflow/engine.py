@@ -10,7 +10,7 @@ its audit event, its deadlines and its outbox notices in one transaction
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -270,22 +270,32 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         return outcome
 
     def advance_batch(
-        self, program: str, event: str, *, count: int, actor: Actor, payload: Mapping[str, Any] | None = None
+        self,
+        program: str,
+        event: str,
+        *,
+        count: int,
+        actor: Actor,
+        payload: Mapping[str, Any] | None = None,
+        case_ids: Sequence[int] | None = None,
     ) -> BatchOutcome:
         """Fire ``event`` on the next ``count`` cases that can take it, in submission order (SZ-FLOW-3).
 
-        Each case is its own command (and transaction); the batch stops at the first case a rule
-        refuses, so a later case never overtakes an earlier one.
+        With ``case_ids`` (a reviewer's selection) the candidates are those cases of the program,
+        whatever their state, still in submission order. Each case is its own command (and
+        transaction); the batch stops at the first case a rule refuses, so a later case never
+        overtakes an earlier one.
         """
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 500:
             raise InvalidInput("count must be 1..500", field="count")
         process = self.programs.get(program)
         definition_event = process.event(event)
+        chosen = cases.c.state.in_(definition_event.sources) if case_ids is None else cases.c.id.in_(case_ids)
         with read_only(self.database) as conn:
             candidates = (
                 conn.execute(
                     sa.select(cases.c.id)
-                    .where(cases.c.program_key == process.key, cases.c.state.in_(definition_event.sources))
+                    .where(cases.c.program_key == process.key, chosen)
                     .order_by(cases.c.submitted_at.is_(None), cases.c.submitted_at, cases.c.id)
                     .limit(count)
                 )
@@ -297,7 +307,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             try:
                 self.fire(case_id, event, actor=actor, payload=payload)
             except FilingFlowError as exc:
-                return BatchOutcome(tuple(advanced), stopped_at=case_id, reason=str(exc))
+                return BatchOutcome(tuple(advanced), stopped_at=case_id, reason=str(exc), error=exc)
             advanced.append(case_id)
         return BatchOutcome(tuple(advanced))
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from workflow.applicants import Applicant
 from workflow.definition import Amount, Refusal
+from workflow.errors import FilingFlowError
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -202,3 +203,5 @@ class BatchOutcome:
     advanced: tuple[int, ...]
     stopped_at: int | None = None
     reason: str | None = None
+    error: FilingFlowError | None = field(default=None, compare=False, repr=False)
+    """The refusal itself (its rule, field and zh-CN structure), for a caller that shows it."""

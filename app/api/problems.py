@@ -133,95 +133,100 @@ def _names(request: Request, case_id: int | None) -> zh.Names:
         return zh.RawNames()
 
 
+async def engine_error(request: Request, exc: e.FilingFlowError) -> JSONResponse:
+    status, slug, title = next(
+        ((status, slug, title) for cls, status, slug, title in MAPPING if isinstance(exc, cls)),
+        (422, "invalid-input", "Invalid input"),
+    )
+    return problem(
+        status,
+        slug,
+        title,
+        exc.message,
+        RETRY_LATER if status == 503 else None,
+        detail_zh=zh.error(exc, _names(request, None if status == 503 else exc.case_id)),
+        field=exc.field,
+        rule=exc.rule,
+        case_id=exc.case_id,
+        event=exc.event,
+        instance=request.url.path,
+    )
+
+
+async def api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+    return problem(exc.status, exc.slug, exc.title, exc.detail, exc.headers, instance=request.url.path, **exc.extra)
+
+
+async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":
+        return problem(422, "malformed-json", "Malformed JSON", MALFORMED, instance=request.url.path)
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    cause = first.get("ctx", {}).get("error")
+    message = first.get("msg", "invalid input")
+    if isinstance(cause, BodyRefused):  # the path inside the body that the walk found
+        location = [*location, cause.field] if cause.field else location
+        message = str(cause)
+    field = ".".join(location) or None
+    return problem(
+        422,
+        "invalid-input",
+        "Invalid input",
+        f"{field}: {message}" if field else message,
+        field=field,
+        instance=request.url.path,
+    )
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400 and exc.detail == PARSE_FAILED:  # bad UTF-8, or nested beyond the parser
+        return problem(422, "malformed-json", "Malformed JSON", MALFORMED, instance=request.url.path)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:  # Starlette names only the first route of the path; list them all
+        headers = {**(headers or {}), "Allow": ", ".join(_methods_of(request))}
+    return problem(
+        exc.status_code,
+        slug,
+        str(exc.detail),
+        str(exc.detail),
+        headers=headers,
+        instance=request.url.path,
+    )
+
+
+async def database_down(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+    log.warning("database failed on %s %s: %s", request.method, request.url.path, exc.orig)
+    return problem(
+        503,
+        "storage-unavailable",
+        "The database failed; nothing was changed",
+        "the database could not answer; try again shortly",
+        RETRY_LATER,
+        instance=request.url.path,
+    )
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "an unexpected error was logged; nothing was changed",
+        instance=request.url.path,
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem, and document them."""
-
-    @app.exception_handler(e.FilingFlowError)
-    async def engine_error(request: Request, exc: e.FilingFlowError) -> JSONResponse:
-        status, slug, title = next(
-            ((status, slug, title) for cls, status, slug, title in MAPPING if isinstance(exc, cls)),
-            (422, "invalid-input", "Invalid input"),
-        )
-        return problem(
-            status,
-            slug,
-            title,
-            exc.message,
-            RETRY_LATER if status == 503 else None,
-            detail_zh=zh.error(exc, _names(request, None if status == 503 else exc.case_id)),
-            field=exc.field,
-            rule=exc.rule,
-            case_id=exc.case_id,
-            event=exc.event,
-            instance=request.url.path,
-        )
-
-    @app.exception_handler(ApiProblem)
-    async def api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
-        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.headers, instance=request.url.path, **exc.extra)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        if first.get("type") == "json_invalid":
-            return problem(422, "malformed-json", "Malformed JSON", MALFORMED, instance=request.url.path)
-        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
-        cause = first.get("ctx", {}).get("error")
-        message = first.get("msg", "invalid input")
-        if isinstance(cause, BodyRefused):  # the path inside the body that the walk found
-            location = [*location, cause.field] if cause.field else location
-            message = str(cause)
-        field = ".".join(location) or None
-        return problem(
-            422,
-            "invalid-input",
-            "Invalid input",
-            f"{field}: {message}" if field else message,
-            field=field,
-            instance=request.url.path,
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400 and exc.detail == PARSE_FAILED:  # bad UTF-8, or nested beyond the parser
-            return problem(422, "malformed-json", "Malformed JSON", MALFORMED, instance=request.url.path)
-        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        headers = getattr(exc, "headers", None)
-        if exc.status_code == 405:  # Starlette names only the first route of the path; list them all
-            headers = {**(headers or {}), "Allow": ", ".join(_methods_of(request))}
-        return problem(
-            exc.status_code,
-            slug,
-            str(exc.detail),
-            str(exc.detail),
-            headers=headers,
-            instance=request.url.path,
-        )
-
-    @app.exception_handler(sa.exc.OperationalError)
-    @app.exception_handler(sa.exc.InterfaceError)
-    async def database_down(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
-        log.warning("database failed on %s %s: %s", request.method, request.url.path, exc.orig)
-        return problem(
-            503,
-            "storage-unavailable",
-            "The database failed; nothing was changed",
-            "the database could not answer; try again shortly",
-            RETRY_LATER,
-            instance=request.url.path,
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(
-            500,
-            "internal-error",
-            "Internal error",
-            "an unexpected error was logged; nothing was changed",
-            instance=request.url.path,
-        )
-
+    app.add_exception_handler(e.FilingFlowError, engine_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ApiProblem, api_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(sa.exc.OperationalError, database_down)  # type: ignore[arg-type]
+    app.add_exception_handler(sa.exc.InterfaceError, database_down)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, unexpected)
     document(app)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.console import labels, queries, zh
 from app.console.numbers import number, working_days
 from app.console.sessions import CONSOLE_ROLES
-from app.console.web import ConsoleDep, PostedDep, SessionDep
+from app.console.web import Console, ConsoleDep, PostedDep, SessionDep
 from workflow.definition import Event
 from workflow.errors import FilingFlowError
 from workflow.process import CompiledProcess
@@ -67,42 +67,49 @@ def queue_page(
     )
 
 
+def _refusal(console: Console, process: CompiledProcess, event: str, selected: list[int]) -> str | None:
+    """Why a selection cannot be batched (nothing chosen, an event needing a reason, unknown or foreign cases)."""
+    if not selected:
+        return "请先勾选案件。"
+    if event not in {e.name for e in batch_events(process)}:
+        return f"事件 {event!r} 不能批量执行（需逐件填写理由或文号，或不是工作人员事件）。"
+    try:
+        snapshots = [console.engine.get_case(case_id) for case_id in selected]
+    except FilingFlowError as exc:
+        return f"所选案件有误：{zh.error(exc, labels.ProcessLabels.of(process.definition))}"
+    foreign = [c.id for c in snapshots if c.program != process.key]
+    return f"案件 {foreign} 不属于本项目，未执行。" if foreign else None
+
+
 @router.post("/batch")
 def batch(console: ConsoleDep, posted: PostedDep) -> Response:
-    """Fire one event on the selected cases, oldest submission first, stopping at the first refusal (SZ-FLOW-3)."""
-    engine = console.engine
+    """Fire one event on the selected cases through :meth:`Engine.advance_batch`.
+
+    Oldest submission first, stopping at the first refusal (SZ-FLOW-3); nothing is fired when
+    the selection itself is wrong.
+    """
     selected = [number(str(v), "case_ids", minimum=1) for v in posted.form.getlist("case_ids")]
-    process = console.program(posted.text("program"))
-    event = posted.text("event")
-    if not selected:
-        return console.back("/console/queue", program=process.key, error="请先勾选案件。")
-    if event not in {e.name for e in batch_events(process)}:
-        return console.back(
-            "/console/queue",
-            program=process.key,
-            error=f"事件 {event!r} 不能批量执行（需逐件填写理由或文号，或不是工作人员事件）。",
-        )
+    process, event = console.program(posted.text("program")), posted.text("event")
+    refused = _refusal(console, process, event, selected)
+    if refused:
+        return console.back("/console/queue", program=process.key, error=refused)
     names = labels.ProcessLabels.of(process.definition)
+    actor = posted.session.caller.actor()
     try:
-        snapshots = [engine.get_case(case_id) for case_id in selected]
+        outcome = console.engine.advance_batch(
+            process.key, event, count=len(set(selected)), actor=actor, case_ids=selected
+        )
     except FilingFlowError as exc:
-        return console.back("/console/queue", program=process.key, error=f"所选案件有误：{zh.error(exc, names)}")
-    foreign = [c.id for c in snapshots if c.program != process.key]
-    if foreign:
-        return console.back("/console/queue", program=process.key, error=f"案件 {foreign} 不属于本项目，未执行。")
-    ordered = sorted(snapshots, key=lambda c: (c.submitted_at is None, c.submitted_at, c.id))
-    done, failed = [], ""
-    for case in ordered:
-        try:
-            engine.fire(case.id, event, actor=posted.session.caller.actor())
-        except FilingFlowError as exc:
-            failed = f"案件 {case.id}：{zh.error(exc, names)}"
-            break
-        done.append(str(case.id))
+        return console.back("/console/queue", program=process.key, error=zh.error(exc, names))
+    done = [str(case_id) for case_id in outcome.advanced]
+    failed = None
+    if outcome.stopped_at is not None:
+        why = zh.error(outcome.error, names) if outcome.error is not None else outcome.reason
+        failed = f"案件 {outcome.stopped_at}：{why}"
     label = process.events[event].label
     return console.back(
         "/console/queue",
         program=process.key,
         ok=f"已{label} {len(done)} 件：{', '.join(done)}" if done else None,
-        error=failed or None,
+        error=failed,
     )

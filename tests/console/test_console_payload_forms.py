@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from html import unescape
+from typing import Any
 
 import pytest
 
@@ -155,3 +156,34 @@ def test_a_missing_required_field_is_the_engines_refusal_on_the_page(console: Co
     assert status == 303
     assert "visited_on" in message
     assert engine.get_case(case_id).state == "draft"
+
+
+def test_a_reviewer_fills_the_generic_forms_in_a_browser(console: Console, browser: Any) -> None:
+    # LG-FLOW-5 through the select the round's service windows fill; a probe program's number and date
+    engine = console.engine
+    paper = submitted(engine, 1)
+    engine.override(paper, "awaiting_paper", actor=STAFF, reason="门户已审核通过，补录")
+    probe = engine.open_case(PROBE, applicant=applicant(2), data={}, actor=PLATFORM).id
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{console.base}/console/login")
+    page.get_by_label("访问令牌（staff 或 admin）").fill(console.tokens["staff"])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/console/queue")
+
+    page.goto(f"{console.base}/console/cases/{paper}")
+    page.get_by_label("受理窗口").select_option("11")
+    page.get_by_role("button", name="受理书面材料").click()
+    page.wait_for_load_state()
+    assert "已执行：受理书面材料（receive_paper）" in page.get_by_role("status").inner_text()
+
+    page.goto(f"{console.base}/console/cases/{probe}")
+    page.get_by_label("走访人数").fill("7")
+    page.get_by_label("走访日期").fill("2025-08-19")
+    page.get_by_label("会议室").select_option("B")
+    page.get_by_role("button", name="登记走访").click()
+    page.wait_for_load_state()
+    assert "已执行：登记走访（record_visit）" in page.get_by_role("status").inner_text()
+    context.close()
+    assert engine.history(paper)[-1].new_values["payload"] == {"service_window": 11}
+    assert engine.history(probe)[-1].new_values["payload"] == {"visitors": 7, "visited_on": "2025-08-19", "room": "B"}

@@ -87,6 +87,7 @@ def build_context(stored: Mapping[str, Any], process: CompiledProcess, *, kind: 
         "paper_due_end": end_time(deadlines.get("paper_delivery")),
         "publicity_end": end_time(deadlines.get("publicity_period")),
         "window_close_end": _window_end(round_info.get("window_closes")),
+        "performance_end": _window_end(round_info.get("performance_ends")),  # a round's service period (if any)
         "paper_working_days": round_info.get("paper_working_days"),
         "rung": stored.get("rung"),
         "from_label": stored.get("from_label"),
@@ -94,7 +95,15 @@ def build_context(stored: Mapping[str, Any], process: CompiledProcess, *, kind: 
         "service_windows": windows,
         "service_window": next((w for w in windows if w.get("number") == window_number), None),
         "failed_notice": stored.get("failed_notice"),
+        # a program's money figures after the change and how each moved (ProcessDefinition.figures)
+        "figures": _yuan_each(stored.get("figures")),
+        "figures_change": _yuan_each(stored.get("figures_change")),
     }
+
+
+def _yuan_each(figures: Mapping[str, Any] | None) -> dict[str, str]:
+    """``{"redeemed_fen": 120000000}`` as ``{"redeemed": "1,200,000.00"}``: what a template prints."""
+    return {k.removesuffix("_fen"): format_yuan(v) for k, v in (figures or {}).items() if isinstance(v, int)}
 
 
 def _iso_day(value: str | None) -> str | None:

@@ -1,0 +1,258 @@
+"""The voucher after issue: redeemed with proofs, in parts, never above it (SZ-REDEEM-1); expiry (SZ-REDEEM-2).
+
+Both databases (the ``engine`` fixture). Every refusal names its rule and field and writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from states.shenzhen_training_voucher_2024.redemption import PROOFS
+from tests.support.invariants import assert_invariants, database_image
+from tests.support.longgang import PLATFORM, STAFF, applicant, sh
+from tests.support.shenzhen import PROGRAM, voucher_data
+from workflow.clock import ManualClock
+from workflow.engine import Engine
+from workflow.errors import GuardRefused, InvalidInput, NotPermitted
+from workflow.tables import notices
+
+VOUCHER_FEN = 200_000_000  # 50% of the example's 4,000,000.00 CNY contract (SZ-AMT-1)
+
+
+def filed(engine: Engine, clock: ManualClock, data: dict[str, Any] | None = None) -> int:
+    """A case of applicant 1 submitted in the 2024 window."""
+    clock.set(sh("2024-11-25 10:00"))
+    case_id = engine.open_case(PROGRAM, applicant=applicant(1), data=data or voucher_data(), actor=PLATFORM).id
+    engine.fire(case_id, "submit", actor=PLATFORM)
+    return case_id
+
+
+def issued(engine: Engine, clock: ManualClock, case_id: int | None = None) -> int:
+    """The case (a new one if ``None``) taken to ``voucher_issued``, issued 2024-12-20."""
+    case_id = case_id or filed(engine, clock)
+    engine.fire(case_id, "accept", actor=STAFF)
+    engine.fire(case_id, "pass_preliminary", actor=STAFF)
+    engine.fire(case_id, "pass_expert_review", actor=STAFF)
+    clock.set(sh("2024-12-20 09:00"))
+    engine.expire_due()
+    engine.fire(case_id, "approve", actor=STAFF)
+    case = engine.fire(case_id, "issue_voucher", actor=STAFF, payload={"approval_document": "深科技创新〔2024〕1号"})
+    assert case.state == "voucher_issued"
+    return case_id
+
+
+def request(fen: int, **changes: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "redeem_fen": fen,
+        "service_from": "2024-09-01",
+        "service_until": "2025-08-31",
+        **{proof.key: f"{proof.key}-证明材料.pdf" for proof in PROOFS},
+    }
+    payload.update(changes)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def _kinds(engine: Engine, case_id: int) -> list[str]:
+    with engine.database.connect() as conn:
+        rows = conn.execute(
+            sa.select(notices.c.kind).where(notices.c.case_id == case_id, notices.c.channel == "email")
+        ).scalars()
+        return list(rows)
+
+
+def _refused(engine: Engine, case_id: int, event: str, actor: Any, payload: dict[str, Any]) -> GuardRefused:
+    before = database_image(engine)
+    with pytest.raises(GuardRefused) as refused:
+        engine.fire(case_id, event, actor=actor, payload=payload)
+    assert database_image(engine) == before, "a refused command writes nothing"
+    return refused.value
+
+
+def test_voucher_is_redeemed_in_two_parts_never_above_it(engine: Engine, clock: ManualClock, audit_key: bytes) -> None:
+    # SZ-REDEEM-1: proofs, staff verify, in parts, the remainder stays redeemable, never above the voucher
+    case_id = issued(engine, clock)
+    clock.set(sh("2025-09-10 10:00"))
+    case = engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(120_000_000))
+    assert (case.state, case.final) == ("redemption_requested", False)
+    case = engine.fire(case_id, "verify_redemption", actor=STAFF)
+    assert (case.state, case.amount_fen) == ("partially_redeemed", VOUCHER_FEN)
+    assert case.data["redemption"]["redeemed_fen"] == 120_000_000
+    assert "redemption_period" in {d.key for d in case.deadlines}, "the remainder stays redeemable until the end"
+
+    refused = _refused(engine, case_id, "request_redemption", PLATFORM, request(80_000_001))
+    assert (refused.rule, refused.field) == ("SZ-REDEEM-1", "payload.redeem_fen")
+    assert "800,000.00" in str(refused)
+
+    clock.set(sh("2026-03-02 10:00"))
+    engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(80_000_000, service_until="2026-02-28"))
+    refused = _refused(engine, case_id, "verify_redemption", STAFF, {})
+    assert (refused.rule, refused.field) == ("SZ-REDEEM-1", "payload.redeem_fen")  # it would use up the rest
+    case = engine.fire(case_id, "verify_redemption_in_full", actor=STAFF)
+    assert (case.state, case.final) == ("redeemed", True)
+    ledger = case.data["redemption"]
+    assert ledger["redeemed_fen"] == VOUCHER_FEN
+    assert [p["redeem_fen"] for p in ledger["parts"]] == [120_000_000, 80_000_000]
+    assert _kinds(engine, case_id).count("redemption_verified") == 2
+    events = [(e.event, e.to_state) for e in engine.history(case_id)][-4:]
+    assert events == [
+        ("request_redemption", "redemption_requested"),
+        ("verify_redemption", "partially_redeemed"),
+        ("request_redemption", "redemption_requested"),
+        ("verify_redemption_in_full", "redeemed"),
+    ]
+    last = engine.history(case_id)[-1]
+    assert last.old_values["data"]["redemption"]["redeemed_fen"] == 120_000_000  # every step audited
+    assert last.new_values["data"]["redemption"]["redeemed_fen"] == VOUCHER_FEN
+    assert_invariants(engine, audit_key)
+
+
+def test_a_request_above_the_voucher_is_refused(engine: Engine, clock: ManualClock) -> None:
+    # SZ-REDEEM-1: never above the voucher, named with its field
+    case_id = issued(engine, clock)
+    clock.set(sh("2025-09-10 10:00"))
+    refused = _refused(engine, case_id, "request_redemption", PLATFORM, request(VOUCHER_FEN + 1))
+    assert (refused.rule, refused.field) == ("SZ-REDEEM-1", "payload.redeem_fen")
+    refused = _refused(engine, case_id, "request_redemption", PLATFORM, request(None, redeem_fen=None))
+    assert (refused.rule, refused.field) == ("SZ-REDEEM-1", "payload.redeem_fen")
+
+
+@pytest.mark.parametrize("proof", [p.key for p in PROOFS])
+def test_every_proof_and_the_audit_consent_are_required(engine: Engine, clock: ManualClock, proof: str) -> None:
+    # SZ-REDEEM-1: training data sets, algorithms, application scenarios, compute-audit consent (训力审计同意书)
+    case_id = issued(engine, clock)
+    clock.set(sh("2025-09-10 10:00"))
+    payload = request(50_000_000)
+    del payload[proof]
+    refused = _refused(engine, case_id, "request_redemption", PLATFORM, payload)
+    assert (refused.rule, refused.field) == ("SZ-REDEEM-1", f"payload.{proof}")
+
+
+def test_staff_verify_less_than_requested_never_more(engine: Engine, clock: ManualClock) -> None:
+    # SZ-REDEEM-1
+    case_id = issued(engine, clock)
+    clock.set(sh("2025-09-10 10:00"))
+    engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(100_000_000))
+    refused = _refused(engine, case_id, "verify_redemption", STAFF, {"redeem_fen": 100_000_001})
+    assert (refused.rule, refused.field) == ("SZ-REDEEM-1", "payload.redeem_fen")
+    with pytest.raises(NotPermitted):
+        engine.fire(case_id, "verify_redemption", actor=PLATFORM)
+    case = engine.fire(case_id, "verify_redemption", actor=STAFF, payload={"redeem_fen": 60_000_000})
+    part = case.data["redemption"]["parts"][0]
+    assert (part["redeem_fen"], part["requested_fen"]) == (60_000_000, 100_000_000)
+
+
+def test_returned_request_redeems_nothing_and_may_come_again(engine: Engine, clock: ManualClock) -> None:
+    # SZ-REDEEM-1: staff return a request with a reason; the applicant is told; the voucher is untouched
+    case_id = issued(engine, clock)
+    clock.set(sh("2025-09-10 10:00"))
+    engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(100_000_000))
+    with pytest.raises(InvalidInput) as missing:
+        engine.fire(case_id, "return_redemption", actor=STAFF)
+    assert missing.value.field == "payload.reason"
+    case = engine.fire(case_id, "return_redemption", actor=STAFF, payload={"reason": "应用场景证明不足"})
+    assert case.state == "redemption_returned"
+    assert case.data["redemption"]["redeemed_fen"] == 0
+    assert case.data["redemption"]["returned"][0]["reason"] == "应用场景证明不足"
+    assert "redemption_returned" in _kinds(engine, case_id)
+    case = engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(VOUCHER_FEN))
+    assert engine.fire(case_id, "verify_redemption_in_full", actor=STAFF).state == "redeemed"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"service_from": "2024-07-30"}, "payload.service_from"),
+        ({"service_until": "2027-01-01"}, "payload.service_until"),
+        ({"service_until": "2025-09-11"}, "payload.service_until"),  # not completed yet (today is 09-10)
+        ({"service_from": "2025-09-01", "service_until": "2025-08-31"}, "payload.service_until"),
+        ({"service_from": None}, "payload.service_from"),
+    ],
+)
+def test_service_must_be_performed_in_the_period(
+    engine: Engine, clock: ManualClock, changes: dict[str, Any], field: str
+) -> None:
+    # SZ-REDEEM-2: service performed between 2024-07-31 and 2026-12-31, and completed
+    case_id = issued(engine, clock)
+    clock.set(sh("2025-09-10 10:00"))
+    refused = _refused(engine, case_id, "request_redemption", PLATFORM, request(50_000_000, **changes))
+    assert (refused.rule, refused.field) == ("SZ-REDEEM-2", field)
+
+
+def test_unredeemed_voucher_expires_at_the_end_of_2026(engine: Engine, clock: ManualClock, audit_key: bytes) -> None:
+    # SZ-REDEEM-2: the scheduler's sweep expires it at 2026-12-31 24:00 Asia/Shanghai; the applicant is told
+    case_id = issued(engine, clock)
+    clock.set(sh("2026-12-31 23:59:59"))
+    assert engine.expire_due() == []
+    clock.set(sh("2027-01-01 00:00"))
+    assert engine.expire_due() == [(case_id, "redemption_period")]
+    case = engine.get_case(case_id)
+    assert (case.state, case.final, case.amount_fen) == ("voucher_expired", True, VOUCHER_FEN)
+    assert case.data["redemption"]["expired_fen"] == VOUCHER_FEN
+    assert "voucher_expired" in _kinds(engine, case_id)
+    assert_invariants(engine, audit_key)
+
+
+def test_partly_redeemed_voucher_expires_for_the_rest(engine: Engine, clock: ManualClock) -> None:
+    # SZ-REDEEM-2: a late request is refused by the clock even before a sweep; the rest lapses
+    case_id = issued(engine, clock)
+    clock.set(sh("2025-09-10 10:00"))
+    engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(50_000_000))
+    engine.fire(case_id, "verify_redemption", actor=STAFF)
+    clock.set(sh("2027-01-01 08:00"))
+    refused = _refused(engine, case_id, "request_redemption", PLATFORM, request(10_000_000))
+    assert (refused.rule, refused.field) == ("SZ-REDEEM-2", "deadlines.redemption_period")
+    assert engine.expire_due() == [(case_id, "redemption_period")]
+    case = engine.get_case(case_id)
+    assert case.state == "voucher_expired"
+    assert (case.data["redemption"]["redeemed_fen"], case.data["redemption"]["expired_fen"]) == (
+        50_000_000,
+        150_000_000,
+    )
+
+
+def test_a_request_pending_at_the_end_is_still_decided(engine: Engine, clock: ManualClock) -> None:
+    # SZ-REDEEM-2: a request filed in the period is verified after it; only the rest then lapses
+    case_id = issued(engine, clock)
+    clock.set(sh("2026-12-30 10:00"))
+    engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(50_000_000, service_until="2026-12-29"))
+    clock.set(sh("2027-01-05 10:00"))
+    assert engine.expire_due() == []
+    assert engine.fire(case_id, "verify_redemption", actor=STAFF).state == "partially_redeemed"
+    assert engine.expire_due() == [(case_id, "redemption_period")]
+    assert engine.get_case(case_id).data["redemption"]["expired_fen"] == 150_000_000
+
+
+def test_reminders_before_the_period_ends(engine: Engine, clock: ManualClock) -> None:
+    # SZ-REDEEM-2: reminders 30 and 7 days before 2026-12-31 24:00
+    case_id = issued(engine, clock)
+    clock.set(sh("2026-12-01 08:59"))
+    assert engine.send_due_reminders() == 0
+    clock.set(sh("2026-12-01 09:00"))
+    assert engine.send_due_reminders() == 1
+    clock.set(sh("2026-12-24 09:00"))
+    assert engine.send_due_reminders() == 1
+    assert _kinds(engine, case_id).count("redemption_ending") == 2
+
+
+def test_the_annual_cap_keeps_counting_what_was_granted(engine: Engine, clock: ManualClock) -> None:
+    # SZ-AMT-2: redemption and expiry change nothing in the cap: the granted voucher stays spent
+    first = filed(engine, clock)
+    second = engine.open_case(PROGRAM, applicant=applicant(1), data=voucher_data("3000000.00"), actor=PLATFORM).id
+    engine.fire(second, "submit", actor=PLATFORM)
+    issued(engine, clock, first)
+    assert engine.get_case(second).state == "pending_acceptance"
+    assert engine.get_case(second).amount_fen == 100_000_000  # 3,000,000 cap - 2,000,000 granted
+    clock.set(sh("2025-09-10 10:00"))
+    engine.fire(first, "request_redemption", actor=PLATFORM, payload=request(50_000_000))
+    engine.fire(first, "verify_redemption", actor=STAFF)
+    assert engine.get_case(second).amount_fen == 100_000_000
+    clock.set(sh("2027-01-01 00:00"))
+    assert (first, "redemption_period") in engine.expire_due()
+    assert engine.get_case(first).amount_fen == VOUCHER_FEN
+    assert engine.get_case(second).amount_fen == 100_000_000
+    explained = engine.explain_amount(second)
+    assert explained is not None
+    assert explained.fen == 100_000_000

@@ -13,46 +13,12 @@ import sqlalchemy as sa
 from states.shenzhen_training_voucher_2024.redemption import PROOFS
 from tests.support.invariants import assert_invariants, database_image
 from tests.support.longgang import PLATFORM, STAFF, applicant, sh
+from tests.support.redemption import VOUCHER_FEN, filed, issue, issued, request
 from tests.support.shenzhen import PROGRAM, voucher_data
 from workflow.clock import ManualClock
 from workflow.engine import Engine
 from workflow.errors import GuardRefused, InvalidInput, NotPermitted
 from workflow.tables import notices
-
-VOUCHER_FEN = 200_000_000  # 50% of the example's 4,000,000.00 CNY contract (SZ-AMT-1)
-
-
-def filed(engine: Engine, clock: ManualClock, data: dict[str, Any] | None = None) -> int:
-    """A case of applicant 1 submitted in the 2024 window."""
-    clock.set(sh("2024-11-25 10:00"))
-    case_id = engine.open_case(PROGRAM, applicant=applicant(1), data=data or voucher_data(), actor=PLATFORM).id
-    engine.fire(case_id, "submit", actor=PLATFORM)
-    return case_id
-
-
-def issued(engine: Engine, clock: ManualClock, case_id: int | None = None) -> int:
-    """The case (a new one if ``None``) taken to ``voucher_issued``, issued 2024-12-20."""
-    case_id = case_id or filed(engine, clock)
-    engine.fire(case_id, "accept", actor=STAFF)
-    engine.fire(case_id, "pass_preliminary", actor=STAFF)
-    engine.fire(case_id, "pass_expert_review", actor=STAFF)
-    clock.set(sh("2024-12-20 09:00"))
-    engine.expire_due()
-    engine.fire(case_id, "approve", actor=STAFF)
-    case = engine.fire(case_id, "issue_voucher", actor=STAFF, payload={"approval_document": "深科技创新〔2024〕1号"})
-    assert case.state == "voucher_issued"
-    return case_id
-
-
-def request(fen: int, **changes: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "redeem_fen": fen,
-        "service_from": "2024-09-01",
-        "service_until": "2025-08-31",
-        **{proof.key: f"{proof.key}-证明材料.pdf" for proof in PROOFS},
-    }
-    payload.update(changes)
-    return {k: v for k, v in payload.items() if v is not None}
 
 
 def _kinds(engine: Engine, case_id: int) -> list[str]:
@@ -242,7 +208,7 @@ def test_the_annual_cap_keeps_counting_what_was_granted(engine: Engine, clock: M
     first = filed(engine, clock)
     second = engine.open_case(PROGRAM, applicant=applicant(1), data=voucher_data("3000000.00"), actor=PLATFORM).id
     engine.fire(second, "submit", actor=PLATFORM)
-    issued(engine, clock, first)
+    issue(engine, clock, first)
     assert engine.get_case(second).state == "pending_acceptance"
     assert engine.get_case(second).amount_fen == 100_000_000  # 3,000,000 cap - 2,000,000 granted
     clock.set(sh("2025-09-10 10:00"))

@@ -9,7 +9,11 @@ performance period ends (2026-12-31 24:00 Asia/Shanghai), when the rest lapses.
 The running ledger lives in the case data under ``redemption`` (written only by the events
 below, through ``Event.updates_data``): ``redeemed_fen``, the verified ``parts``, the
 ``pending`` request, the ``returned`` requests, and ``expired_fen`` once the period ended.
-Every guard here is pure; the amount a request may draw on is the case's granted amount.
+Every guard here is pure and checks what a payload gives (a list of the events one may fire
+evaluates them with none); that the amount, the period and every proof are given at all is the
+events' payload declaration (:func:`request_payload`, required fields), which the engine checks
+first, naming the missing ``payload.<field>``. The amount a request may draw on is the case's
+granted amount.
 """
 
 from __future__ import annotations
@@ -51,19 +55,27 @@ PROOFS: tuple[Proof, ...] = (
 
 
 def request_payload(round_: VoucherRound) -> tuple[PayloadField, ...]:
-    """What a redemption request carries: the amount, the service period, and each proof."""
+    """What a redemption request carries, every field required: the amount, the service period, and
+    each proof of :data:`PROOFS` (the checklist is data: a proof added there is asked for here)."""
     return (
         PayloadField(
             "redeem_fen",
             "integer",
+            required=True,
             minimum=1,
             maximum=max(round_.cap_sme_fen, round_.cap_other_fen),
             description="the amount to redeem, in fen (at most what the voucher has left, SZ-REDEEM-1)",
         ),
-        PayloadField("service_from", "date", description="first day of the compute service proved (SZ-REDEEM-2)"),
-        PayloadField("service_until", "date", description="last day of the compute service proved (SZ-REDEEM-2)"),
+        PayloadField(
+            "service_from", "date", required=True, description="first day of the service proved (SZ-REDEEM-2)"
+        ),
+        PayloadField(
+            "service_until", "date", required=True, description="last day of the service proved (SZ-REDEEM-2)"
+        ),
         *(
-            PayloadField(p.key, "text", max_length=300, description=f"{p.label}: the document's name or number")
+            PayloadField(
+                p.key, "text", required=True, max_length=300, description=f"{p.label}: the document ({p.rule})"
+            )
             for p in PROOFS
         ),
     )
@@ -162,26 +174,10 @@ def record_expired(ctx: GuardContext) -> JSONDict:
 # ---- guards ----------------------------------------------------------------------------
 
 
-def proofs_guard(ctx: GuardContext) -> Refusal | None:
-    """SZ-REDEEM-1: every proof of the completed service, and the compute-audit consent."""
-    for proof in PROOFS:
-        value = ctx.payload.get(proof.key)
-        if not isinstance(value, str) or not value.strip():
-            return Refusal(
-                proof.rule,
-                f"redemption needs {proof.key} ({proof.label})",
-                f"payload.{proof.key}",
-                reason_zh=f"兑现须提供：{proof.label}",
-            )
-    return None
-
-
 def request_amount_guard(ctx: GuardContext) -> Refusal | None:
-    """SZ-REDEEM-1: an amount, never above what the voucher has left."""
+    """SZ-REDEEM-1: never above what the voucher has left (the amount itself is a required payload field)."""
     asked = ctx.payload.get("redeem_fen")
-    if asked is None:
-        return Refusal("SZ-REDEEM-1", "redemption needs redeem_fen (the amount, in fen)", "payload.redeem_fen")
-    return _above_remaining(ctx, asked)
+    return None if asked is None else _above_remaining(ctx, asked)
 
 
 def _above_remaining(ctx: GuardContext, fen: int) -> Refusal | None:
@@ -202,9 +198,8 @@ def period_guard(round_: VoucherRound) -> Guard:
 
     def check(ctx: GuardContext) -> Refusal | None:
         p = ctx.payload
-        for key in ("service_from", "service_until"):
-            if p.get(key) is None:
-                return Refusal("SZ-REDEEM-2", f"redemption needs {key} (YYYY-MM-DD)", f"payload.{key}")
+        if p.get("service_from") is None or p.get("service_until") is None:
+            return None  # not given yet (a list of what may be fired): the payload's declaration asks for them
         start, end = date.fromisoformat(p["service_from"]), date.fromisoformat(p["service_until"])
         today = ctx.now.astimezone(SHANGHAI).date()
         period = f"{round_.contracts_from.isoformat()}..{round_.contracts_until.isoformat()}"
@@ -282,7 +277,6 @@ def verify_full_guard(ctx: GuardContext) -> Refusal | None:
 
 def request_guards(round_: VoucherRound) -> tuple[Guard, ...]:
     return (
-        Guard("SZ-REDEEM-1", proofs_guard, "proofs of the completed service and the audit consent"),
         Guard("SZ-REDEEM-1", request_amount_guard, "never above what the voucher has left", "payload.redeem_fen"),
         period_guard(round_),
     )

@@ -43,6 +43,7 @@ NOTICE_KINDS = {
     "expert_review_started": "委托评审通知",
     "approved": "立项通知",
     "voucher_issued": "训力券发放通知",
+    "redemption_requested": "训力券兑现申请（工作人员）",
     "redemption_verified": "训力券兑现核实通知",
     "redemption_returned": "训力券兑现退回通知",
     "redemption_ending": "训力券兑现期届满提醒",

@@ -214,7 +214,12 @@ def _redemption_states() -> tuple[State, ...]:
         State(
             "voucher_issued", "已发放训力券，待兑现", "voucher issued", opens=period, notices=_notice("voucher_issued")
         ),
-        State("redemption_requested", "兑现申请核实中", "redemption requested, under verification"),
+        State(
+            "redemption_requested",
+            "兑现申请核实中",
+            "redemption requested, under verification",
+            notices=(NoticeRule("redemption_requested", ("email",), "SZ-REDEEM-1", audience="staff"),),
+        ),
         State(
             "partially_redeemed",
             "已部分兑现，余额可继续兑现",

@@ -57,6 +57,13 @@ def test_demo_runs_the_three_guide_paths_and_verifies(db_env: dict[str, str], tm
     assert "granted 2,000,000.00, redeemed 2,000,000.00, expired 0.00, remaining 0.00 CNY" in out
     assert "redemption_period_ended: voucher_issued (已发放训力券，待兑现) -> voucher_expired" in out
     assert "granted 1,000,000.00, redeemed 0.00, expired 1,000,000.00, remaining 0.00 CNY" in out
+    report = run("reports", "money", env=db_env)  # the money report per applicant and round
+    assert report.returncode == 0, report.stderr
+    assert "round total: 2 cases; granted 3,000,000.00, redeemed 2,000,000.00, expired 1,000,000.00" in report.stdout
+    exported = run("reports", "money", "--out", str(tmp_path / "money.csv"), env=db_env)
+    assert exported.returncode == 0, exported.stderr
+    rows = (tmp_path / "money.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[-1].endswith(",(round total),,2,3000000.00,2000000.00,1000000.00,0.00")
 
 
 def test_demo_without_a_database_url_uses_a_fresh_file(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from app.cli_help import readable_help
 from app.cli_import import cases_import
 from app.cli_operations import calendar_cli, cases_cli, deadlines_cli, notifications_cli, worker
 from app.cli_progress import step
+from app.cli_reports import reports_cli  # redeem: money per applicant and round
 from app.cli_service import serve, tokens_cli
 from app.keys import audit_key
 from app.logging_setup import configure_logging
@@ -42,6 +43,7 @@ cli.add_typer(calendar_cli, name="calendar")
 cli.add_typer(notifications_cli, name="notifications")
 cli.add_typer(cases_cli, name="cases")
 cli.add_typer(tokens_cli, name="tokens")
+cli.add_typer(reports_cli, name="reports")
 cases_cli.command("import")(cases_import)
 cli.command()(serve)
 cli.command()(worker)

@@ -4,7 +4,8 @@ Longgang: one case funded end to end; one returned for correction and resubmitte
 the window closed (LG-WIN-2); one that misses the 5-working-day paper deadline across
 National Day (LG-DL-1); one left in draft when the window closes (LG-WIN-1). Shenzhen:
 two cases of one SME, the second hitting the annual cap (SZ-AMT-2), advanced in batches
-in submission order (SZ-FLOW-3). Deadlines are expired by the same sweep the scheduler runs.
+in submission order (SZ-FLOW-3); the first voucher redeemed in two parts (SZ-REDEEM-1), the
+second expiring unredeemed at the end of 2026 (SZ-REDEEM-2). Deadlines are expired by the same sweep the scheduler runs.
 """
 
 from __future__ import annotations
@@ -73,7 +74,33 @@ def _voucher_round(engine: Engine, clock: ManualClock) -> list[int]:
     at(clock, "2024-12-25 10:00")
     engine.fire(first.id, "issue_voucher", actor=REVIEWER, payload={"approval_document": "深科技创新〔2024〕示例1号"})
     engine.fire(second.id, "issue_voucher", actor=REVIEWER, payload={"approval_document": "深科技创新〔2024〕示例2号"})
+    _redeem_and_expire(engine, clock, first.id)
     return [first.id, second.id]
+
+
+def _redeem_and_expire(engine: Engine, clock: ManualClock, redeemed: int) -> None:
+    """After issue (SZ-REDEEM-1/2): the first voucher redeemed in two parts against proofs of the service;
+    the second never redeemed, so it expires when the performance period ends (2026-12-31 24:00)."""
+    proofs = {
+        "proof_training_datasets": "训练数据集说明及样本清单.pdf",
+        "proof_algorithms": "模型算法说明.pdf",
+        "proof_application_scenarios": "应用场景报告.pdf",
+        "audit_consent": "训力审计同意书（盖章）.pdf",
+    }
+    parts = (
+        ("2025-09-10 10:00", 120_000_000, "2025-08-31", "verify_redemption"),  # 1,200,000.00: the rest stays
+        ("2026-03-02 10:00", 80_000_000, "2026-02-28", "verify_redemption_in_full"),  # the last 800,000.00
+    )
+    for moment, fen, until, verify in parts:
+        at(clock, moment)
+        payload = {"redeem_fen": fen, "service_from": "2024-09-01", "service_until": until, **proofs}
+        engine.fire(redeemed, "request_redemption", actor=PLATFORM, payload=payload)
+        at(clock, moment.replace("10:00", "15:00"))
+        engine.fire(redeemed, verify, actor=REVIEWER)
+    at(clock, "2026-12-01 09:00")
+    engine.send_due_reminders()  # 30 days before the end: the unredeemed voucher's holder is reminded
+    at(clock, "2027-01-01 00:05")
+    engine.expire_due()  # SZ-REDEEM-2: the unredeemed voucher lapses
 
 
 def _longgang_filing(engine: Engine, clock: ManualClock) -> tuple[CaseSnapshot, ...]:
@@ -142,6 +169,9 @@ def _print_timelines(engine: Engine, ids: list[int], say: Callable[[str], None])
         amount = f", subsidy {format_yuan(case.amount_fen)} CNY" if case.amount_fen is not None else ""
         who = f"{case.applicant.name} ({case.applicant.code})"
         say(f"\nCase {case.id}: {who}, now {case.state} ({case.state_label}){amount}")
+        if process.definition.figures is not None and case.amount_fen is not None:  # e.g. a voucher's redemption
+            figures = process.definition.figures(case.state, case.data, case.amount_fen)
+            say("  " + ", ".join(f"{k.removesuffix('_fen')} {format_yuan(v)}" for k, v in figures.items()) + " CNY")
         for line in render_timeline(process, engine.history(case_id)):
             say(line)
 

@@ -52,5 +52,13 @@ def build_context(stored: Mapping[str, Any], process: CompiledProcess, *, kind: 
         "from_label": stored.get("from_label"),
         "to_label": stored.get("to_label"),
         "failed_notice": stored.get("failed_notice"),
+        # a program's money figures after the change and how each moved (ProcessDefinition.figures)
+        "figures": _yuan_each(stored.get("figures")),
+        "figures_change": _yuan_each(stored.get("figures_change")),
     }
     return {**definition.notice_context(stored, definition.reference), **generic}
+
+
+def _yuan_each(figures: Mapping[str, Any] | None) -> dict[str, str]:
+    """``{"redeemed_fen": 120000000}`` as ``{"redeemed": "1,200,000.00"}``: what a template prints."""
+    return {k.removesuffix("_fen"): format_yuan(v) for k, v in (figures or {}).items() if isinstance(v, int)}

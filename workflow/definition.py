@@ -85,9 +85,12 @@ class GuardContext:
     calendar: WorkingDayCalendar
     submitted_at: datetime | None
     reference: Mapping[str, Any]
+    amount_fen: int | None = None
+    """The case's amount as stored (e.g. a voucher granted): what a later event may draw on."""
 
 
 GuardCheck = Callable[[GuardContext], "str | Refusal | None"]
+DataUpdate = Callable[[GuardContext], "JSONDict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +237,10 @@ class Event:
     """Rule ID (e.g. ``SZ-FLOW-3``) when cases must take this event in submission order."""
     payload: tuple[PayloadField, ...] = ()
     """The payload fields the event takes besides ``reason`` and ``data`` (see :class:`PayloadField`)."""
+    updates_data: DataUpdate | None = None
+    """A pure program function of the event's context (its guards passed) returning the case's new
+    data: how an event keeps a running figure, e.g. what a voucher has redeemed so far. The engine
+    audits the change like a data patch; the function must not raise for a context its guards allow."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +262,8 @@ class Amount:
         return f"{sign}{whole}.{cents:02d}"
 
 
+Figures = Callable[[str, Mapping[str, Any], "int | None"], dict[str, int]]
+"""``figures(state, data, amount_fen)``: see :attr:`ProcessDefinition.figures`."""
 DataPreparer = Callable[[Mapping[str, Any]], JSONDict]
 AmountRule = Callable[[Mapping[str, Any], int], Amount | None]
 """``amount(data, already_fen)``: ``already_fen`` is what the applicant's earlier cases in the
@@ -323,6 +332,10 @@ class ProcessDefinition:
     override_notice: NoticeRule | None = None
     open_guards: tuple[Guard, ...] = ()
     """Rules checked when a case is opened (e.g. a round whose window has closed, LG-WIN-1)."""
+    figures: Figures | None = None
+    """The money a case stands for beyond its amount, as named integer fen (e.g. ``granted_fen``,
+    ``redeemed_fen``, ``expired_fen``) from its state, data and amount: what reports sum per
+    applicant and per round without knowing the program's fields."""
     refiling_blocked_by: tuple[str, ...] = ()
     """Finished states of an earlier case of the same applicant in this round that refuse a new
     case (by ``unique_live_case_rule``): e.g. a matter already decided may not be filed again."""

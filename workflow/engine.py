@@ -473,6 +473,14 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 rule=refusal.rule,
                 **refusal.structure(),
             )
+        # ---- Event.updates_data (redeem): the program's pure function keeps a running figure in the data
+        if event.updates_data is not None:
+            data = json_native(event.updates_data(context))
+            for key in sorted(set(data) | set(row["data"])):
+                if data.get(key) != row["data"].get(key):
+                    old_values.setdefault("data", {})[key] = row["data"].get(key)
+                    new_values.setdefault("data", {})[key] = data.get(key)
+        # ---- end Event.updates_data
         target = process.move(row["state"], name)
         new_values["state"] = target
         case_values: dict[str, Any] = {}
@@ -507,7 +515,11 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             reason=payload.get("reason"),
             old_values=old_values,
             new_values=new_values,
-            notice_context={"payload": details, "amount_fen": case_values.get("amount_fen", row["amount_fen"])},
+            notice_context={
+                "payload": details,
+                "amount_fen": case_values.get("amount_fen", row["amount_fen"]),
+                **_figures_context(process, row, target, data, case_values.get("amount_fen", row["amount_fen"])),
+            },
             extra_notices=extra_notices,
             instants=instants,
         )
@@ -688,7 +700,20 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             calendar=self.calendar,
             submitted_at=row["submitted_at"],
             reference=process.definition.reference,
+            amount_fen=row["amount_fen"],  # redeem: what a later event (a redemption) may draw on
         )
+
+
+def _figures_context(
+    process: CompiledProcess, row: sa.RowMapping, target: str, data: Mapping[str, Any], amount_fen: int | None
+) -> dict[str, Any]:
+    """Redeem: the program's money figures after the change, and how each moved (a notice names both)."""
+    figures = process.definition.figures
+    if figures is None:
+        return {}
+    before = figures(row["state"], row["data"], row["amount_fen"])
+    after = figures(target, data, amount_fen)
+    return {"figures": after, "figures_change": {k: v - before.get(k, 0) for k, v in after.items()}}
 
 
 def _needs_entry(event: Event, payload: Mapping[str, Any]) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from app.api import docs, problems, routes_admin, routes_cases, routes_programs, schemas
+from app.api import docs, problems, routes_admin, routes_cases, routes_programs, routes_reports, schemas
 from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
 from app.api.observability import RequestIdAndAccessLog
@@ -62,6 +62,7 @@ def create_app(
     app.include_router(routes_cases.router)
     app.include_router(routes_programs.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_reports.router)  # redeem: money per applicant and round
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestIdAndAccessLog)  # outermost: every response, errors included, carries the id
     install_metrics(app, Metrics(engine))

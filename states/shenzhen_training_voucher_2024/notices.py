@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from states.common import deadline_context, window_close_context
+from workflow.zh_dates import window_end
 
 NOTICE_LABELS = {
     "submission_received": "申报已收到",
@@ -22,12 +23,19 @@ NOTICE_LABELS = {
     "rejected": "不予资助通知",
     "withdrawn": "撤回确认",
     "abandoned": "视作放弃通知",
+    "redemption_requested": "训力券兑现申请（工作人员）",
+    "redemption_verified": "训力券兑现核实通知",
+    "redemption_returned": "训力券兑现退回通知",
+    "redemption_ending": "训力券兑现期届满提醒",
+    "voucher_expired": "训力券失效通知",
 }
 
 
 def notice_context(stored: Mapping[str, Any], reference: Mapping[str, Any]) -> dict[str, Any]:
     """The voucher templates' own values (``ProcessDefinition.notice_context``)."""
+    performance_ends = dict(reference.get("round", {})).get("performance_ends")
     return {
         **window_close_context(reference),
+        "performance_end": window_end(performance_ends),  # the service period's end (SZ-REDEEM-2)
         **deadline_context(stored, "publicity_period", date_key="publicity_end_date", end_key="publicity_end"),
     }

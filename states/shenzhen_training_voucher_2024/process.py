@@ -6,6 +6,10 @@
   expert_review --pass_expert_review--> public_notice (N working days)
   public_notice --notice_ended (system)--> awaiting_approval --approve--> approved
   approved --issue_voucher (approval document)--> voucher_issued
+  voucher_issued | partially_redeemed | redemption_returned --request_redemption (proofs)--> redemption_requested
+  redemption_requested --verify_redemption--> partially_redeemed | --verify_redemption_in_full--> redeemed
+  redemption_requested --return_redemption--> redemption_returned              SZ-REDEEM-1 (redemption.py)
+  the redeemable states --redemption_period_ended (2026-12-31 24:00)--> voucher_expired  SZ-REDEEM-2
   accept, pass_preliminary and pass_expert_review go in submission order, in batches  SZ-FLOW-3
 Online only: there is no paper step (SZ-MAT-1).
 """
@@ -26,7 +30,7 @@ from workflow.definition import (
     State,
 )
 
-from . import rules
+from . import redemption, rules
 from .data import prepare_data
 from .examples import examples
 from .materials import checklist_view
@@ -76,7 +80,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         ),
         State("awaiting_approval", "项目审定中", "awaiting project approval"),
         State("approved", "已立项，待发放训力券", "approved", notices=_notice("approved")),
-        State("voucher_issued", "已发放训力券", "voucher issued", final=True, notices=_notice("voucher_issued")),
+        *_redemption_states(),
         State("rejected", "不予资助", "rejected", final=True, notices=_notice("rejected")),
         State("abandoned", "逾期未提交", "abandoned (late)", final=True, notices=_notice("abandoned", "SZ-WIN-1")),
         State("withdrawn", "已撤回", "withdrawn", final=True, notices=_notice("withdrawn")),
@@ -146,6 +150,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             ),
             requires=("approval_document",),  # staff give it case by case (not in a batch)
         ),
+        *_redemption_events(round_),
         # from `returned` too: the guide sets no resubmission deadline, so staff reject with a reason
         Event("reject", "不予资助", (*reviewable, "returned"), "rejected", STAFF, requires=("reason",)),
         Event("window_closed", "申请期结束未提交", ("draft",), "abandoned", SYSTEM_ONLY),
@@ -174,6 +179,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         DeadlineRule(
             "publicity_period", "SZ-FLOW-2", "公示期", "notice_ended", working_days=round_.publicity_working_days
         ),
+        _redemption_deadline(round_),
     )
     return ProcessDefinition(
         key=round_.key,
@@ -190,12 +196,14 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         open_guards=(round_open_guard("SZ-WIN-1", round_.closes_at),),
         cap_group=f"shenzhen-training-voucher:{round_.year}",
         cap_rule="SZ-AMT-2",
-        granted_states=("voucher_issued",),
+        granted_states=redemption.AFTER_ISSUE,  # redemption and expiry change nothing in the cap (SZ-AMT-2)
+        figures=redemption.figures,
         reference={
             "round": {
                 "year": round_.year,
                 "window_opens": round_.opens_at.isoformat(),
                 "window_closes": round_.closes_at.isoformat(),
+                "performance_ends": round_.performance_ends_at.isoformat(),
             },
             "office": "深圳市科技创新局",
             "contact": {"business": "88102501, 88100672", "technical": "86576087, 86576088"},
@@ -205,4 +213,114 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         notice_context=notice_context,
         notice_labels=NOTICE_LABELS,
         examples=examples(round_),
+    )
+
+
+# ---- after issue: redemption and expiry (SZ-REDEEM-1/2, redemption.py) --------------------
+
+
+def _redemption_states() -> tuple[State, ...]:
+    """The issued voucher is redeemable (in parts) until redeemed in full or expired."""
+    period = ("redemption_period",)
+    return (
+        State(
+            "voucher_issued", "已发放训力券，待兑现", "voucher issued", opens=period, notices=_notice("voucher_issued")
+        ),
+        State(
+            "redemption_requested",
+            "兑现申请核实中",
+            "redemption requested, under verification",
+            notices=(NoticeRule("redemption_requested", ("email",), "SZ-REDEEM-1", audience="staff"),),
+        ),
+        State(
+            "partially_redeemed",
+            "已部分兑现，余额可继续兑现",
+            "partly redeemed",
+            opens=period,
+            notices=_notice("redemption_verified", "SZ-REDEEM-1"),
+        ),
+        State(
+            "redemption_returned",
+            "兑现申请退回补正",
+            "redemption returned",
+            opens=period,
+            notices=_notice("redemption_returned", "SZ-REDEEM-1"),
+        ),
+        State("redeemed", "已全部兑现", "redeemed", final=True, notices=_notice("redemption_verified", "SZ-REDEEM-1")),
+        State(
+            "voucher_expired",
+            "训力券已过期（未兑现部分失效）",
+            "expired",
+            final=True,
+            notices=_notice("voucher_expired", "SZ-REDEEM-2"),
+        ),
+    )
+
+
+def _redemption_events(round_: VoucherRound) -> tuple[Event, ...]:
+    return (
+        Event(
+            "request_redemption",
+            "申请兑现（提交已完成算力服务的证明材料）",
+            redemption.REDEEMABLE,
+            "redemption_requested",
+            APPLICANT,
+            guards=redemption.request_guards(round_),
+            payload=redemption.request_payload(round_),
+            updates_data=redemption.record_request,
+        ),
+        Event(
+            "verify_redemption",
+            "核实兑现（部分，余额继续可兑现）",
+            ("redemption_requested",),
+            "partially_redeemed",
+            STAFF,
+            guards=redemption.VERIFY_PART_GUARDS,
+            payload=redemption.verify_payload(round_),
+            updates_data=redemption.record_verified,
+        ),
+        Event(
+            "verify_redemption_in_full",
+            "核实兑现（全部余额）",
+            ("redemption_requested",),
+            "redeemed",
+            STAFF,
+            guards=redemption.VERIFY_FULL_GUARDS,
+            updates_data=redemption.record_verified,
+        ),
+        Event(
+            "return_redemption",
+            "退回兑现申请",
+            ("redemption_requested",),
+            "redemption_returned",
+            STAFF,
+            guards=redemption.RETURN_GUARDS,
+            requires=("reason",),
+            updates_data=redemption.record_returned,
+        ),
+        Event(
+            "redemption_period_ended",
+            "服务履行期届满，未兑现部分失效",
+            redemption.REDEEMABLE,
+            "voucher_expired",
+            SYSTEM_ONLY,
+            updates_data=redemption.record_expired,
+        ),
+    )
+
+
+def _redemption_deadline(round_: VoucherRound) -> DeadlineRule:
+    """SZ-REDEEM-2: the performance period ends 2026-12-31 24:00; reminders before (30, 7 days)."""
+    ending = NoticeRule("redemption_ending", rule="SZ-REDEEM-2")
+    return DeadlineRule(
+        "redemption_period",
+        "SZ-REDEEM-2",
+        "训力券兑现期（服务履行期）届满",
+        "redemption_period_ended",
+        due=round_.performance_ends_at,
+        met_by=("request_redemption",),
+        reminders=tuple(
+            ReminderRung(f"{days}_days_before", ending, calendar_days_before=days)
+            for days in round_.redeem_reminder_days
+        ),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from workflow.clock import SHANGHAI
@@ -26,6 +26,12 @@ class VoucherRound:
     cap_other_fen: int = 200_000_000  # SZ-AMT-2: 2,000,000 CNY for enterprises that are not SMEs
     max_other_funding_percent: Decimal = Decimal(50)  # SZ-ELIG-3
     publicity_working_days: int = 5
+    redeem_reminder_days: tuple[int, ...] = (30, 7)  # SZ-REDEEM-2: calendar days before the period ends
+
+    @property
+    def performance_ends_at(self) -> datetime:
+        """SZ-REDEEM-2: the end of the last day of the performance period (2026-12-31 24:00 Asia/Shanghai)."""
+        return datetime.combine(self.contracts_until + timedelta(days=1), time(0, 0), tzinfo=SHANGHAI)
 
 
 SHENZHEN_2024 = VoucherRound(

@@ -125,6 +125,8 @@ ROWS = [
     ),
     Row("DELETE", "/v1/webhooks/{webhook_id}", expect(401, 403, 403, 204, 403, 403)),
     Row("GET", "/healthz", expect(200, 200, 200, 200, 200, 200)),
+    Row("GET", "/v1/reports/money", STAFF_ONLY),  # redeem: money per applicant and round
+    Row("GET", "/v1/reports/money.csv", STAFF_ONLY),
 ]
 
 

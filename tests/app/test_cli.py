@@ -51,6 +51,19 @@ def test_demo_runs_the_three_guide_paths_and_verifies(db_env: dict[str, str], tm
     assert "audit verify OK: 6 cases, " in verify.stdout
     assert "Case 6: 深圳市南山智训科技有限公司" in out
     assert "subsidy 1,000,000.00 CNY" in out, "the second contract hits the 3,000,000 annual cap (SZ-AMT-2)"
+    # SZ-REDEEM-1: the first voucher redeemed in two parts; SZ-REDEEM-2: the second expires unredeemed
+    assert "verify_redemption: redemption_requested (兑现申请核实中) -> partially_redeemed" in out
+    assert "verify_redemption_in_full: redemption_requested (兑现申请核实中) -> redeemed" in out
+    assert "granted 2,000,000.00, redeemed 2,000,000.00, expired 0.00, remaining 0.00 CNY" in out
+    assert "redemption_period_ended: voucher_issued (已发放训力券，待兑现) -> voucher_expired" in out
+    assert "granted 1,000,000.00, redeemed 0.00, expired 1,000,000.00, remaining 0.00 CNY" in out
+    report = run("reports", "money", env=db_env)  # the money report per applicant and round
+    assert report.returncode == 0, report.stderr
+    assert "round total: 2 cases; granted 3,000,000.00, redeemed 2,000,000.00, expired 1,000,000.00" in report.stdout
+    exported = run("reports", "money", "--out", str(tmp_path / "money.csv"), env=db_env)
+    assert exported.returncode == 0, exported.stderr
+    rows = (tmp_path / "money.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[-1].endswith(",(round total),,2,3000000.00,2000000.00,1000000.00,0.00")
 
 
 def test_demo_without_a_database_url_uses_a_fresh_file(tmp_path: Path) -> None:

@@ -32,9 +32,9 @@ def _rendered(engine: Engine, case_id: int, kind: str) -> list[tuple[str, str]]:
     for channel, stored in rows:
         context = build_context(stored, process, kind=kind, channel=channel)
         if channel == "sms":
-            out["sms"].append(RENDERER.sms(process.key, kind, context))
+            out["sms"].append(RENDERER.sms(process.definition, kind, context))
         else:
-            out["email"].append(RENDERER.email(process.key, kind, context).text)
+            out["email"].append(RENDERER.email(process.definition, kind, context).text)
     return list(zip(out["sms"], out["email"], strict=True)) if out["sms"] else [("", t) for t in out["email"]]
 
 

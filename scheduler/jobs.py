@@ -19,10 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from notifications.dispatcher import Dispatcher, DispatchReport
-from workflow.database import read_only
 from workflow.engine import Engine
 from workflow.tables import http_idempotency, worker_heartbeats
 
@@ -89,11 +86,6 @@ def purge_http_keys(engine: Engine) -> int:
     if purged:
         log.info("purged %d HTTP idempotency keys older than 24 h", purged)
     return purged
-
-
-def latest_heartbeat(engine: Engine) -> Any:
-    with read_only(engine.database) as conn:
-        return conn.execute(sa.select(sa.func.max(worker_heartbeats.c.beat_at))).scalar()
 
 
 def dispatch_outbox(dispatcher: Dispatcher) -> DispatchReport:

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from workflow.statuses import DeadlineStatus, NoticeStatus
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -142,7 +144,7 @@ class DeadlineRow(SQLModel, table=True):
     ledger: list[dict[str, Any]] = _json(default_factory=list)
     due_at: datetime | None = _utc(default=None)
     estimated: bool = False
-    status: str = Field(default="pending", max_length=20)
+    status: str = Field(default=DeadlineStatus.PENDING.value, max_length=20)
     closed_at: datetime | None = _utc(default=None)
     next_rung: int = 0
     next_reminder_at: datetime | None = _utc(default=None)
@@ -169,7 +171,7 @@ class NoticeRow(SQLModel, table=True):
     recipient: str = Field(max_length=254)
     idempotency_key: str = Field(max_length=200, unique=True)
     context: dict[str, Any] = _json(default_factory=dict)
-    status: str = Field(default="pending", max_length=20)
+    status: str = Field(default=NoticeStatus.PENDING.value, max_length=20)
     attempts: int = 0
     next_attempt_at: datetime = _utc()
     last_error: str | None = None

@@ -13,7 +13,6 @@ from workflow.clock import SHANGHAI, shanghai_day_end, shanghai_day_start
 from workflow.database import read_only
 from workflow.engine import Engine
 from workflow.tables import cases, deadlines, notices
-from workflow.writes import OPEN_STATUSES
 
 PAGE = 50
 PUBLICITY_STATES = ("publicity", "public_notice")
@@ -154,10 +153,6 @@ def export_rows(engine: Engine, program: str, *, publicity_only: bool) -> list[d
         query = query.where(cases.c.state.in_(PUBLICITY_STATES))
     with read_only(engine.database) as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def open_deadline_statuses() -> tuple[str, ...]:
-    return OPEN_STATUSES
 
 
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -34,6 +34,8 @@ lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python .ci/function_size.py
+	$(BIN)/vulture
 
 typecheck: $(DEV)
 	$(BIN)/mypy

@@ -15,7 +15,6 @@ from typing import Any
 
 from app.request_context import current_request_id
 
-FORMATS = ("text", "json", "logfmt")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # a record's own attributes, and uvicorn's color_message (an ANSI copy of msg), are not extra fields
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "color_message"}

@@ -38,8 +38,8 @@ from notifications.rendering import Renderer, TemplateMissing
 from notifications.sms import SmsGateway
 from notifications.webhooks import WebhookSender
 from workflow.clock import Clock, SystemClock
-from workflow.engine import Engine
 from workflow.errors import UnknownProgram
+from workflow.services import EngineServices
 from workflow.tables import notices
 
 log = logging.getLogger("filingflow.notifications")
@@ -105,7 +105,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineServices,
         channels: Channels,
         *,
         policy: OutboxPolicy | None = None,
@@ -321,7 +321,7 @@ class Dispatcher:
         )
 
 
-def retry_notice(engine: Engine, notice_id: int) -> bool:
+def retry_notice(engine: EngineServices, notice_id: int) -> bool:
     """Put a dead notice back in the queue (staff, after fixing the cause); True if it was dead."""
     now = engine.clock.now()
     with engine.database.begin() as conn:

@@ -22,9 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from notifications.dispatcher import Dispatcher, DispatchReport
-from workflow.database import read_only
 from workflow.engine import Engine
-from workflow.tables import http_idempotency, worker_heartbeats
+from workflow.tables import UTCDateTime, worker_heartbeats
+
+# The app's HTTP Idempotency-Keys (app/tables.py): named here, not imported (the scheduler sits below the app)
+_HTTP_KEYS = sa.table("http_idempotency", sa.column("created_at", UTCDateTime()))
 
 log = logging.getLogger("filingflow.scheduler")
 BATCH = 500
@@ -85,15 +87,10 @@ def purge_http_keys(engine: Engine) -> int:
     """Forget HTTP Idempotency-Keys older than 24 hours (the engine's own keys stay: they stop a double command)."""
     cutoff = engine.clock.now() - HTTP_KEYS_KEPT
     with engine.database.begin() as conn:
-        purged = int(conn.execute(http_idempotency.delete().where(http_idempotency.c.created_at < cutoff)).rowcount)
+        purged = int(conn.execute(_HTTP_KEYS.delete().where(_HTTP_KEYS.c.created_at < cutoff)).rowcount)
     if purged:
         log.info("purged %d HTTP idempotency keys older than 24 h", purged)
     return purged
-
-
-def latest_heartbeat(engine: Engine) -> Any:
-    with read_only(engine.database) as conn:
-        return conn.execute(sa.select(sa.func.max(worker_heartbeats.c.beat_at))).scalar()
 
 
 def dispatch_outbox(dispatcher: Dispatcher) -> DispatchReport:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from workflow.statuses import DeadlineStatus
 from workflow.tables import audit_events, cases, deadlines, notices
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def replay_deadlines(events: Iterable[Mapping[Any, Any]]) -> dict[str, dict[str,
         for name, status in (new.get("deadlines_closed") or {}).items():
             out.setdefault(name, {})["status"] = status
         for name, due in (new.get("deadlines_opened") or {}).items():
-            out[name] = {"status": "pending", "due_at": due}
+            out[name] = {"status": DeadlineStatus.PENDING.value, "due_at": due}
         if event["kind"] == "deadline" and new.get("deadline") in out:
             target = out[new["deadline"]]
             target.update({k: new[k] for k in ("status", "due_at") if k in new})

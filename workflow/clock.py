@@ -65,20 +65,6 @@ class ManualClock:
         return f"ManualClock({self._now.isoformat()})"
 
 
-class OffsetClock:
-    """Runs forward in real time from a chosen start (the sandbox clock)."""
-
-    def __init__(self, start: datetime, base: Clock | None = None) -> None:
-        self._base = base or SystemClock()
-        self._offset = ensure_aware(start, field="start") - self._base.now()
-
-    def now(self) -> datetime:
-        return self._base.now() + self._offset
-
-    def __repr__(self) -> str:
-        return f"OffsetClock(offset={self._offset})"
-
-
 def shanghai_day_start(day: date) -> datetime:
     """Midnight at the start of ``day`` in Asia/Shanghai, as UTC."""
     return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).astimezone(UTC)

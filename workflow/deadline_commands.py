@@ -10,7 +10,7 @@ recomputes the open deadlines it affects, each recomputation audited like any ch
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,16 +18,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from workflow.clock import SHANGHAI
+from workflow.context import EngineContext, check_version, deadline_view, require_reason
 from workflow.database import read_only
 from workflow.deadlines import DueTime, ExplanationLine, compute_due, explain_lines, shanghai_date
 from workflow.definition import STAFF_ROLES, SYSTEM, Actor, DeadlineRule, NoticeRule
-from workflow.engine_base import EngineBase, deadline_view, require_reason
 from workflow.errors import DeadlineNotFound, FilingFlowError, InvalidInput, NotPermitted
+from workflow.plan import notice_rows, schedule
 from workflow.reminders import ladder, next_rung
+from workflow.statuses import OPEN_STATUSES, DeadlineStatus
 from workflow.tables import calendar_overrides, calendar_years, cases, deadlines
 from workflow.views import DeadlineView
-from workflow.workdays import CalendarOverride, YearArrangement
-from workflow.writes import OPEN_STATUSES, Change, insert_notices_once, notice_rows, schedule
+from workflow.workdays import CalendarOverride, WorkingDayCalendar, YearArrangement
+from workflow.writes import Change
 
 MAX_EXTENSION_DAYS = 60
 log = logging.getLogger("filingflow.engine")
@@ -54,8 +56,16 @@ class Recomputed:
 LedgerEntryMaker = Callable[[sa.RowMapping, DueTime, datetime], dict[str, Any]]
 
 
-class DeadlineCommands(EngineBase):
-    """The deadline half of the engine's commands."""
+class DeadlineCommands:
+    """The deadline half of the engine's commands, and the working-day calendar kept in the database."""
+
+    def __init__(self, context: EngineContext) -> None:
+        self.context = context
+        self._calendar_signature: tuple[object, ...] | None = None
+
+    @property
+    def calendar(self) -> WorkingDayCalendar:
+        return self.context.calendar
 
     # ---- staff changes --------------------------------------------------------------
 
@@ -113,7 +123,7 @@ class DeadlineCommands(EngineBase):
         """Stop the clock (e.g. while the office waits on a third party); resumes with the days left."""
 
         def entry(row: sa.RowMapping, due: DueTime, now: datetime) -> dict[str, Any]:
-            if row["status"] != "pending":
+            if row["status"] != DeadlineStatus.PENDING:
                 raise InvalidInput(f"deadline is {row['status']}, only a running one can be suspended", field="status")
             if due.due_at is not None and due.due_at <= now:
                 raise InvalidInput("deadline has already passed; it cannot be suspended", field="status")
@@ -136,7 +146,7 @@ class DeadlineCommands(EngineBase):
         """Restart a suspended clock: the remaining working days continue from today."""
 
         def entry(row: sa.RowMapping, due: DueTime, now: datetime) -> dict[str, Any]:
-            if row["status"] != "suspended":
+            if row["status"] != DeadlineStatus.SUSPENDED:
                 raise InvalidInput(f"deadline is {row['status']}, not suspended", field="status")
             return {"kind": "resume"}
 
@@ -166,10 +176,10 @@ class DeadlineCommands(EngineBase):
         if actor.role not in STAFF_ROLES:
             raise NotPermitted(f"only staff may {verb} a deadline", case_id=case_id, field="role")
         reason = require_reason(reason, case_id=case_id)
-        now = self.clock.now()
-        with self._transaction(case_id=case_id, event=f"deadline.{verb}") as conn:
-            row = self._load(conn, case_id)
-            self._check_version(row, expected_version, f"deadline.{verb}")
+        now = self.context.clock.now()
+        with self.context.store.transaction(case_id=case_id, event=f"deadline.{verb}") as conn:
+            loaded = self.context.store.load(conn, case_id)
+            check_version(loaded.row, expected_version, f"deadline.{verb}")
             deadline = self._deadline_row(conn, case_id, deadline_id)
             if deadline["status"] not in OPEN_STATUSES:
                 raise InvalidInput(
@@ -179,49 +189,24 @@ class DeadlineCommands(EngineBase):
                 )
             current = self._due(deadline, deadline["ledger"])
             entry = {**make_entry(deadline, current, now), "at": now.isoformat(), "actor": actor.name, "reason": reason}
-            process = self._process(row)
+            process = self.context.process(loaded.row)
             self._store_due(conn, process.deadlines.get(deadline["key"]), deadline, [*deadline["ledger"], entry], now)
             fresh = self._deadline_row(conn, case_id, deadline_id)
-            change = Change(
-                kind="deadline",
-                actor=actor,
-                event=f"deadline.{verb}",
-                from_state=row["state"],
-                to_state=row["state"],
-                reason=reason,
-                old_values={
-                    "deadline": deadline["key"],
-                    "status": deadline["status"],
-                    "due_at": _iso(deadline["due_at"]),
-                },
-                new_values={
-                    "deadline": deadline["key"],
-                    "status": fresh["status"],
-                    "due_at": _iso(fresh["due_at"]),
-                    "ledger": entry,
-                },
-                extra_notices=(NoticeRule(notice),),
-                notice_context={
-                    "deadline": deadline["key"],
-                    "label": deadline["label"],
-                    "due_at": _iso(fresh["due_at"]),
-                    "old_due_at": _iso(deadline["due_at"]),
-                },
-            )
-            self._write(conn, process, row, change, now)
+            change = _deadline_change(loaded.row, deadline, fresh, actor, reason, verb, entry, notice)
+            self.context.write(conn, process, loaded, change, now)
             return deadline_view(fresh)
 
     # ---- explanation and recomputation ----------------------------------------------
 
     def explain_deadlines(self, case_id: int) -> list[DeadlineExplanation]:
         """Every deadline of a case with the days counted and skipped towards it."""
-        with read_only(self.database) as conn:
+        with read_only(self.context.database) as conn:
             rows = (
                 conn.execute(sa.select(deadlines).where(deadlines.c.case_id == case_id).order_by(deadlines.c.id))
                 .mappings()
                 .all()
             )
-            process = self._process(self._load(conn, case_id))
+            process = self.context.process(self.context.store.load(conn, case_id, with_deadlines=False).row)
         out = []
         for row in rows:
             rule = process.deadlines.get(row["key"])
@@ -257,7 +242,7 @@ class DeadlineCommands(EngineBase):
         query = sa.select(deadlines).where(deadlines.c.status.in_(OPEN_STATUSES))
         if only_estimated:
             query = query.where(deadlines.c.estimated.is_(True))
-        with read_only(self.database) as conn:
+        with read_only(self.context.database) as conn:
             rows = conn.execute(query).mappings().all()
         # derive every due time in one read; only the deadlines that move take a write transaction
         moving = [r for r in rows if _key(self._due(r, r["ledger"])) != (r["due_at"], r["estimated"])]
@@ -269,16 +254,17 @@ class DeadlineCommands(EngineBase):
         return changed
 
     def _recompute_one(self, case_id: int, deadline_id: int, *, actor: Actor, reason: str) -> Recomputed | None:
-        now = self.clock.now()
-        with self._transaction(case_id=case_id, event="deadline.recompute") as conn:
+        now = self.context.clock.now()
+        with self.context.store.transaction(case_id=case_id, event="deadline.recompute") as conn:
             deadline = self._deadline_row(conn, case_id, deadline_id)
             if deadline["status"] not in OPEN_STATUSES:
                 return None
             due = self._due(deadline, deadline["ledger"])
             if _key(due) == (deadline["due_at"], deadline["estimated"]):
                 return None
-            row = self._load(conn, case_id)
-            process = self._process(row)
+            loaded = self.context.store.load(conn, case_id)
+            row = loaded.row
+            process = self.context.process(row)
             self._store_due(conn, process.deadlines.get(deadline["key"]), deadline, deadline["ledger"], now)
             moved = due.due_at != deadline["due_at"]
             change = Change(
@@ -302,20 +288,20 @@ class DeadlineCommands(EngineBase):
                     "old_due_at": _iso(deadline["due_at"]),
                 },
             )
-            self._write(conn, process, row, change, now)
+            self.context.write(conn, process, loaded, change, now)
             return Recomputed(case_id, deadline["key"], deadline["due_at"], due.due_at, due.estimated)
 
     # ---- the calendar kept in the database -------------------------------------------
 
     def reload_calendar(self) -> None:
         """Rebuild the calendar from the staff overrides and loaded arrangements in the database."""
-        with read_only(self.database) as conn:
+        with read_only(self.context.database) as conn:
             overrides = {
                 date.fromisoformat(r.day): CalendarOverride(date.fromisoformat(r.day), r.working, r.reason)
                 for r in conn.execute(sa.select(calendar_overrides))
             }
             years = {r.year: YearArrangement.from_json(r.arrangement) for r in conn.execute(sa.select(calendar_years))}
-        self.calendar = self.calendar.with_data(overrides, years)
+        self.context.calendar = self.calendar.with_data(overrides, years)
 
     def refresh_calendar(self) -> list[Recomputed]:
         """Reload the calendar; when what decides working days changed, recompute the open deadlines.
@@ -326,7 +312,7 @@ class DeadlineCommands(EngineBase):
         """
         before = self._calendar_signature
         self.reload_calendar()
-        around = self.clock.now().year
+        around = self.context.clock.now().year
         self._calendar_signature = self.calendar.signature(around)
         if before == self._calendar_signature:
             return []
@@ -340,11 +326,15 @@ class DeadlineCommands(EngineBase):
         if actor.role not in STAFF_ROLES:
             raise NotPermitted("only staff may change the calendar", field="role")
         reason = require_reason(reason, case_id=None)
-        with self.database.begin() as conn:
+        with self.context.database.begin() as conn:
             conn.execute(calendar_overrides.delete().where(calendar_overrides.c.day == day.isoformat()))
             conn.execute(
                 calendar_overrides.insert().values(
-                    day=day.isoformat(), working=working, reason=reason, actor=actor.name, created_at=self.clock.now()
+                    day=day.isoformat(),
+                    working=working,
+                    reason=reason,
+                    actor=actor.name,
+                    created_at=self.context.clock.now(),
                 )
             )
         self.reload_calendar()
@@ -354,14 +344,14 @@ class DeadlineCommands(EngineBase):
         """Store a year's official arrangement, then recompute the deadlines estimated without it."""
         if actor.role not in STAFF_ROLES:
             raise NotPermitted("only staff may load the calendar", field="role")
-        with self.database.begin() as conn:
+        with self.context.database.begin() as conn:
             conn.execute(calendar_years.delete().where(calendar_years.c.year == arrangement.year))
             conn.execute(
                 calendar_years.insert().values(
                     year=arrangement.year,
                     arrangement=arrangement.to_json(),
                     actor=actor.name,
-                    loaded_at=self.clock.now(),
+                    loaded_at=self.context.clock.now(),
                 )
             )
         self.reload_calendar()
@@ -377,10 +367,10 @@ class DeadlineCommands(EngineBase):
         A deadline whose rungs were all stale still counts as handled, so a batch of stale
         rungs never hides the due ones behind it.
         """
-        now = self.clock.now()
+        now = self.context.clock.now()
         sent = 0
         while True:
-            due = self._due_deadline_ids(deadlines.c.next_reminder_at, now, limit)
+            due = self.context.store.due_deadline_ids(deadlines.c.next_reminder_at, now, limit)
             handled = 0
             for deadline_id in due:
                 try:
@@ -396,54 +386,58 @@ class DeadlineCommands(EngineBase):
 
     def _remind_one(self, deadline_id: int, now: datetime) -> int | None:
         """Send the rungs of one deadline that are due; ``None`` if another worker has it."""
-        with self._transaction() as conn:
+        with self.context.store.transaction() as conn:
             query = sa.select(deadlines).where(
-                deadlines.c.id == deadline_id, deadlines.c.status == "pending", deadlines.c.next_reminder_at <= now
+                deadlines.c.id == deadline_id,
+                deadlines.c.status == DeadlineStatus.PENDING.value,
+                deadlines.c.next_reminder_at <= now,
             )
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             deadline = conn.execute(query).mappings().first()
             if deadline is None:
                 return None
-            case = self._load(conn, deadline["case_id"])
-            rule = self._process(case).deadlines.get(deadline["key"])
+            case = self.context.store.load(conn, deadline["case_id"], with_deadlines=False).row
+            rule = self.context.process(case).deadlines.get(deadline["key"])
             sent = 0
             position, upcoming = len(rule.reminders) if rule else 0, None
             if rule is not None and deadline["due_at"] is not None:
-                last_day = shanghai_date(deadline["due_at"] - timedelta(microseconds=1))
-                rungs = ladder(rule, due_at=deadline["due_at"], last_day=last_day, calendar=self.calendar)
-                position = deadline["next_rung"]
-                while position < len(rungs) and rungs[position].moment <= now:
-                    rung = rungs[position]
-                    if now < rung.valid_until:  # else stale: a later rung or the due time has come
-                        context = {
-                            "deadline": deadline["key"],
-                            "label": deadline["label"],
-                            "rung": rung.rung.key,
-                            "due_at": deadline["due_at"].isoformat(),
-                            "last_day": last_day.isoformat(),
-                            "applicant_name": case["applicant_name"],
-                            "case_id": case["id"],
-                            "program": case["program_key"],
-                            "state": case["state"],
-                        }
-                        rows, _, _ = notice_rows(
-                            case,
-                            (rung.rung.notice,),
-                            context=context,
-                            now=now,
-                            key_prefix=f"deadline/{deadline_id}/{rung.rung.key}/{last_day.isoformat()}",
-                        )
-                        # a recomputation that kept the last day may offer a rung already sent: its key says so
-                        sent += insert_notices_once(conn, rows) > 0
-                    position += 1
-                position, upcoming = next_rung(rungs, sent_before=position, now=now)
+                sent, position, upcoming = self._send_rungs(conn, rule, deadline, case, now)
             conn.execute(
                 deadlines.update()
                 .where(deadlines.c.id == deadline_id)
                 .values(next_rung=position, next_reminder_at=upcoming)
             )
             return sent
+
+    def _send_rungs(
+        self, conn: sa.Connection, rule: DeadlineRule, deadline: sa.RowMapping, case: Mapping[Any, Any], now: datetime
+    ) -> tuple[int, int, datetime | None]:
+        """Queue the rungs now due (a stale one is skipped); how many went out, the next rung and its time."""
+        last_day = shanghai_date(deadline["due_at"] - timedelta(microseconds=1))
+        rungs = ladder(rule, due_at=deadline["due_at"], last_day=last_day, calendar=self.calendar)
+        position, sent = deadline["next_rung"], 0
+        while position < len(rungs) and rungs[position].moment <= now:
+            rung = rungs[position]
+            if now < rung.valid_until:  # else stale: a later rung or the due time has come
+                context = {
+                    "deadline": deadline["key"],
+                    "label": deadline["label"],
+                    "rung": rung.rung.key,
+                    "due_at": deadline["due_at"].isoformat(),
+                    "last_day": last_day.isoformat(),
+                    "applicant_name": case["applicant_name"],
+                    "case_id": case["id"],
+                    "program": case["program_key"],
+                    "state": case["state"],
+                }
+                prefix = f"deadline/{deadline['id']}/{rung.rung.key}/{last_day.isoformat()}"
+                rows, _, _ = notice_rows(case, (rung.rung.notice,), context=context, now=now, key_prefix=prefix)
+                # a recomputation that kept the last day may offer a rung already sent: its key says so
+                sent += self.context.store.insert_notices_once(conn, rows) > 0
+            position += 1
+        position, upcoming = next_rung(rungs, sent_before=position, now=now)
+        return sent, position, upcoming
 
     # ---- internals ------------------------------------------------------------------------
 
@@ -483,11 +477,46 @@ class DeadlineCommands(EngineBase):
             "due_at": due.due_at,
             "estimated": due.estimated,
             "ledger": ledger,
-            "status": "suspended" if due.suspended else "pending",
+            "status": (DeadlineStatus.SUSPENDED if due.suspended else DeadlineStatus.PENDING).value,
         }
         if rule is not None:
             values.update(schedule(rule, due, now=now, calendar=self.calendar))
         conn.execute(deadlines.update().where(deadlines.c.id == deadline["id"]).values(**values))
+
+
+def _deadline_change(
+    case: Mapping[Any, Any],
+    deadline: sa.RowMapping,
+    fresh: sa.RowMapping,
+    actor: Actor,
+    reason: str,
+    verb: str,
+    entry: dict[str, Any],
+    notice: str,
+) -> Change:
+    """The audited change of a staff deadline command: the ledger entry, old and new due time, a notice."""
+    return Change(
+        kind="deadline",
+        actor=actor,
+        event=f"deadline.{verb}",
+        from_state=case["state"],
+        to_state=case["state"],
+        reason=reason,
+        old_values={"deadline": deadline["key"], "status": deadline["status"], "due_at": _iso(deadline["due_at"])},
+        new_values={
+            "deadline": deadline["key"],
+            "status": fresh["status"],
+            "due_at": _iso(fresh["due_at"]),
+            "ledger": entry,
+        },
+        extra_notices=(NoticeRule(notice),),
+        notice_context={
+            "deadline": deadline["key"],
+            "label": deadline["label"],
+            "due_at": _iso(fresh["due_at"]),
+            "old_due_at": _iso(deadline["due_at"]),
+        },
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -135,13 +135,8 @@ def _fixed(fixed_due: datetime, ledger: Sequence[Mapping[str, Any]], calendar: W
     return DueTime(due, last_day, tuple(walk), None, any(n.estimated for n in walk))
 
 
-def explain(due: DueTime) -> list[str]:
-    """The days counted and skipped, one line per run, ending with the due time."""
-    return [line.text for line in explain_lines(due)]
-
-
 def explain_lines(due: DueTime) -> list[ExplanationLine]:
-    """:func:`explain` with each line's structure (see :class:`ExplanationLine`)."""
+    """The days counted and skipped, one line per run, ending with the due time (see :class:`ExplanationLine`)."""
     lines = [ExplanationLine("days", summarise(run)[0], day_run(run)) for run in day_runs(list(due.walk))]
     if due.due_at is None:
         left = due.remaining_working_days

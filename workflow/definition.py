@@ -16,11 +16,12 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Protocol
 
+from workflow.statuses import Channel, Role
 from workflow.workdays import WorkingDayCalendar
 
-ROLES = frozenset({"applicant", "platform", "staff", "admin", "system"})
-STAFF_ROLES = frozenset({"staff", "admin"})
-APPLICANT_SIDE = frozenset({"applicant", "platform"})
+ROLES = frozenset(Role)
+STAFF_ROLES = frozenset({Role.STAFF, Role.ADMIN})
+APPLICANT_SIDE = frozenset({Role.APPLICANT, Role.PLATFORM})
 
 JSONDict = dict[str, Any]
 
@@ -42,7 +43,7 @@ class Actor:
         return f"Actor({self.name!r}, role={self.role!r}, via={self.via!r})"
 
 
-SYSTEM = Actor("filingflow", "system", "scheduler")
+SYSTEM = Actor("filingflow", Role.SYSTEM.value, "scheduler")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +129,9 @@ class NoticeRule:
     """
 
     kind: str
-    channels: tuple[str, ...] = ("sms", "email")
+    channels: tuple[str, ...] = (Channel.SMS.value, Channel.EMAIL.value)
     rule: str | None = None
-    audience: str = "applicant"
+    audience: str = Role.APPLICANT.value
 
 
 @dataclass(frozen=True, slots=True)

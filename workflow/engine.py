@@ -1,37 +1,44 @@
 """The engine: commands over cases, one database transaction each.
 
 ``open_case``, ``fire``, ``override`` and ``expire_due`` change a case; ``get_case``,
-``available_events`` and ``history`` read it. Every changing command loads the case,
-checks role, state, required payload and the program's guards, then writes the change,
-its audit event, its deadlines and its outbox notices in one transaction
-(:mod:`workflow.writes`), or raises a :mod:`workflow.errors` error and writes nothing.
+``available_events`` and ``history`` read it. Every changing command loads a snapshot of
+the case (:class:`~workflow.plan.LoadedCase`), decides with pure functions
+(:mod:`workflow.decide` whether and what; :func:`workflow.plan.plan_change` the rows) and
+has the one store (:class:`~workflow.store.Store`) write the plan in one transaction, or
+raises a :mod:`workflow.errors` error and writes nothing. The engine is composed of small
+collaborators sharing one :class:`~workflow.context.EngineContext`: cap allocation
+(:class:`~workflow.caps.Caps`), deadline and calendar commands, version migration and
+notice re-sends; the methods here that only delegate keep the public API in one place.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from workflow.applicants import Applicant, parse_applicant
 from workflow.audit import GENESIS
-from workflow.caps import NO_WAIT, CapAllocation
-from workflow.database import fetch, read_only
-from workflow.deadline_commands import DeadlineCommands
-from workflow.definition import (
-    STAFF_ROLES,
-    SYSTEM,
-    Actor,
-    Amount,
-    Event,
-    GuardContext,
-    NoticeRule,
-    Refusal,
+from workflow.caps import Caps
+from workflow.clock import Clock
+from workflow.context import EngineContext, check_version, require_reason
+from workflow.database import read_only
+from workflow.deadline_commands import DeadlineCommands, DeadlineExplanation, Recomputed
+from workflow.decide import (
+    Decision,
+    EventFacts,
+    case_guard_context,
+    decide_event,
+    first_refusal,
+    needs_entry,
+    role_refusal,
+    settle_amount,
+    with_extra,
 )
-from workflow.engine_base import claim_with_case, require_reason
+from workflow.definition import STAFF_ROLES, SYSTEM, Actor, Amount, Event, NoticeRule, State
 from workflow.errors import (
     ConflictError,
     FilingFlowError,
@@ -39,24 +46,76 @@ from workflow.errors import (
     InvalidInput,
     NotPermitted,
     StorageUnavailable,
-    TransitionNotAllowed,
     reject_nul,
 )
-from workflow.event_checks import deadline_refusal, entered_state_at, validate_payload
+from workflow.event_checks import deadline_refusal, entered_state_at
 from workflow.idempotency import check_key, find_replay, fingerprint, remember
-from workflow.process import CompiledProcess
+from workflow.notice_commands import NoticeCommands
+from workflow.open_checks import check_open_guards, check_refiling, check_unique_live
+from workflow.plan import LoadedCase, OpenDeadline
+from workflow.process import CompiledProcess, ProgramCatalog
+from workflow.statuses import Channel, DeadlineStatus, Role
+from workflow.store import NO_WAIT
 from workflow.tables import audit_events, cases, deadlines
-from workflow.version_commands import VersionCommands
-from workflow.views import AuditEntry, BatchOutcome, CaseInspection, CaseSnapshot, EventOption, OverrideOutcome
-from workflow.writes import KNOWN_OPEN_DEADLINES, OPEN_DEADLINES_OF_CASE, Change, WriteResult, json_native, live_key
+from workflow.version_commands import MigrationPlan, VersionMigration
+from workflow.views import (
+    AuditEntry,
+    BatchOutcome,
+    CaseInspection,
+    CaseSnapshot,
+    DeadlineView,
+    EventOption,
+    OverrideOutcome,
+)
+from workflow.workdays import WorkingDayCalendar, YearArrangement
+from workflow.writes import Change, WriteResult, json_native
 
 log = logging.getLogger("filingflow.engine")
-DEADLINE_FAILED = NoticeRule("deadline_failed", ("email",), audience="staff")
+DEADLINE_FAILED = NoticeRule("deadline_failed", (Channel.EMAIL.value,), audience=Role.STAFF.value)
 """Staff hear of a deadline the sweep could not expire (its case needs a person)."""
+OPENING_ROLES = frozenset(Role) - {Role.SYSTEM}
 
 
-class Engine(DeadlineCommands, VersionCommands, CapAllocation):
+class Engine:
     """Drives cases through their programs' processes; knows no program itself."""
+
+    def __init__(
+        self,
+        *,
+        database: sa.Engine,
+        programs: ProgramCatalog,
+        clock: Clock,
+        calendar: WorkingDayCalendar,
+        audit_key: bytes,
+    ) -> None:
+        self.context = EngineContext(database, programs, clock, calendar, audit_key)
+        self.caps = Caps(self.context)
+        self.deadline_commands = DeadlineCommands(self.context)
+        self.versions = VersionMigration(self.context)
+        self.notice_commands = NoticeCommands(self.context)
+
+    def __repr__(self) -> str:
+        return f"Engine({self.database.url.render_as_string(hide_password=True)!r}, clock={self.clock!r})"
+
+    @property
+    def database(self) -> sa.Engine:
+        return self.context.database
+
+    @property
+    def programs(self) -> ProgramCatalog:
+        return self.context.programs
+
+    @property
+    def clock(self) -> Clock:
+        return self.context.clock
+
+    @property
+    def calendar(self) -> WorkingDayCalendar:
+        return self.context.calendar
+
+    @calendar.setter
+    def calendar(self, calendar: WorkingDayCalendar) -> None:
+        self.context.calendar = calendar
 
     # ---- commands -------------------------------------------------------------------
 
@@ -71,7 +130,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
     ) -> CaseSnapshot:
         """Open a case in the program's initial state (its entry rules run)."""
         check_key(idempotency_key)
-        if actor.role not in {"applicant", "platform", "staff", "admin"}:
+        if actor.role not in OPENING_ROLES:
             raise NotPermitted(f"role {actor.role!r} may not open cases", field="role")
         process = self.programs.get(program)
         if not isinstance(data, Mapping):
@@ -80,68 +139,65 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         reject_nul(applicant.to_json() if isinstance(applicant, Applicant) else dict(applicant), "applicant")
         person = parse_applicant(applicant)
         prepared = process.definition.prepare_data(data)
-        self._check_open_guards(process, person.code, prepared, actor)
-        print_ = fingerprint("open", program=program, applicant=person.to_json(), data=prepared)
         now = self.clock.now()
-        with self._transaction(live_rule=process.definition.unique_live_case_rule) as conn:
+        check_open_guards(process, person.code, prepared, actor, now=now, calendar=self.calendar)
+        print_ = fingerprint("open", program=program, applicant=person.to_json(), data=prepared)
+        with self.context.store.transaction(live_rule=process.definition.unique_live_case_rule) as conn:
             replay = find_replay(conn, scope=actor.name, key=idempotency_key, print_=print_)
             if replay is not None:
                 return CaseSnapshot.from_json(replay)
-            live = self._check_unique_live(conn, process, person.code)
-            self._check_refiling(conn, process, person.code)
-            # a new draft claims last (workflow.caps): after every granted and live case of the applicant
-            siblings = self._cap_rows(conn, process, person.code)
-            claimed = sum(r["amount_fen"] or 0 for r in siblings if self._granted(r) or not r["final"])
-            amount = process.definition.amount(prepared, claimed)
-            initial = process.state(process.definition.initial)
-            inserted = conn.execute(
-                cases.insert().values(
-                    program_key=process.key,
-                    program_version=process.version,
-                    state=initial.key,
-                    final=initial.final,
-                    version=0,
-                    applicant_name=person.name,
-                    applicant_code=person.code,
-                    applicant_email=person.email,
-                    applicant_phone=person.phone,
-                    data=json_native(prepared),
-                    amount_fen=amount.fen if amount else None,
-                    live_key=live,
-                    chain_head=GENESIS,
-                    created_at=now,
-                    updated_at=now,
-                )
-            ).inserted_primary_key
-            assert inserted is not None
-            case_id: int = inserted[0]
-            row = self._load(conn, case_id)
-            change = Change(
-                kind="open",
-                actor=actor,
-                event=None,
-                from_state=None,
-                to_state=initial.key,
-                new_values={
-                    "program_key": process.key,
-                    "program_version": process.version,
-                    "applicant": person.to_json(),
-                    "data": prepared,
-                    "amount_fen": amount.fen if amount else None,
-                },
-            )
-            written = self._write(conn, process, row, change, now)
-            snapshot = self._snapshot_of(written.case_row, written.open_deadlines)
+            live = check_unique_live(conn, process, person.code)
+            check_refiling(conn, process, person.code)
+            written = self._insert_case(conn, process, person, prepared, actor=actor, live=live, now=now)
+            snapshot = self.context.snapshot_of(written.case_row, written.open_deadlines)
             remember(
                 conn,
                 scope=actor.name,
                 key=idempotency_key,
                 print_=print_,
-                case_id=case_id,
+                case_id=snapshot.id,
                 result=snapshot.to_json(),
                 now=now,
             )
         return snapshot
+
+    def _insert_case(
+        self,
+        conn: sa.Connection,
+        process: CompiledProcess,
+        person: Applicant,
+        prepared: Mapping[str, Any],
+        *,
+        actor: Actor,
+        live: str | None,
+        now: datetime,
+    ) -> WriteResult:
+        """Insert the new case and write its ``open`` change (audit, deadlines, notices)."""
+        # a new draft claims last (workflow.caps): after every granted and live case of the applicant
+        siblings = self.caps.rows(conn, process, person.code)
+        claimed = sum(r["amount_fen"] or 0 for r in siblings if self.caps.granted(r) or not r["final"])
+        amount = process.definition.amount(prepared, claimed)
+        fen = amount.fen if amount else None
+        initial = process.state(process.definition.initial)
+        values = _new_case_row(process, initial, person, prepared, fen=fen, live=live, now=now)
+        inserted = conn.execute(cases.insert().values(**values)).inserted_primary_key
+        assert inserted is not None
+        loaded = self.context.store.load(conn, inserted[0], with_deadlines=False)
+        change = Change(
+            kind="open",
+            actor=actor,
+            event=None,
+            from_state=None,
+            to_state=initial.key,
+            new_values={
+                "program_key": process.key,
+                "program_version": process.version,
+                "applicant": person.to_json(),
+                "data": prepared,
+                "amount_fen": fen,
+            },
+        )
+        return self.context.write(conn, process, loaded, change, now)
 
     def fire(
         self,
@@ -163,14 +219,14 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             else ""
         )
         now = self.clock.now()
-        with self._transaction(case_id=case_id, event=event) as conn:
+        with self.context.store.transaction(case_id=case_id, event=event) as conn:
             replay = find_replay(conn, scope=actor.name, key=idempotency_key, print_=print_)
             if replay is not None:
                 return CaseSnapshot.from_json(replay)
-            row = self._load(conn, case_id, with_deadlines=True)
-            self._check_version(row, expected_version, event)
-            written = self._fire_loaded(conn, row, event, actor=actor, payload=payload, now=now)
-            snapshot = self._snapshot_of(written.case_row, written.open_deadlines)
+            loaded = self.context.store.load(conn, case_id)
+            check_version(loaded.row, expected_version, event)
+            written = self._fire_loaded(conn, loaded, event, actor=actor, payload=payload, now=now)
+            snapshot = self.context.snapshot_of(written.case_row, written.open_deadlines)
             if idempotency_key is not None:  # to_json costs more than the case update
                 remember(
                     conn,
@@ -208,66 +264,71 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         key = None if dry_run else idempotency_key
         print_ = fingerprint("override", case_id=case_id, target=target, reason=reason, expected=expected_version)
         now = self.clock.now()
-        with self._transaction(case_id=case_id, rollback=dry_run) as conn:
+        with self.context.store.transaction(case_id=case_id, rollback=dry_run) as conn:
             replay = find_replay(conn, scope=actor.name, key=key, print_=print_)
             if replay is not None:
                 return OverrideOutcome.from_json(replay)
-            row = self._load(conn, case_id)
-            self._check_version(row, expected_version, None)
-            process = self._process(row)
+            loaded = self.context.store.load(conn, case_id)
+            check_version(loaded.row, expected_version, None)
+            process = self.context.process(loaded.row)
             state = process.state(target)
-            if state.key == row["state"]:
+            if state.key == loaded.row["state"]:
                 raise InvalidInput(f"case {case_id} is already in {target!r}", case_id=case_id, field="target")
             process.force(state.key)
-            if not state.final and row["live_key"] is None:  # back to live: no second live case (LG-ELIG-2)
-                self._check_unique_live(conn, process, row["applicant_code"])
-            notice = process.definition.override_notice or NoticeRule("override")
-            change = Change(
-                kind="override",
-                actor=actor,
-                event=None,
-                from_state=row["state"],
-                to_state=state.key,
-                reason=reason,
-                old_values={"state": row["state"]},
-                new_values={"state": state.key},
-                extra_notices=(notice,),
-                notice_context={"from_label": process.state(row["state"]).label, "to_label": state.label},
-            )
-            case_values: dict[str, Any] = {}
-            if process.definition.cap_group is not None:
-                subject = {**row, "state": state.key, "final": state.final}
-                case_values["amount_fen"] = self._allocate(
-                    subject, self._cap_rows(conn, process, row["applicant_code"])
-                )
-                if case_values["amount_fen"] != row["amount_fen"]:
-                    change.old_values["amount_fen"] = row["amount_fen"]
-                    change.new_values["amount_fen"] = case_values["amount_fen"]
-            try:
-                result = self._write(conn, process, row, change, now, case_values=case_values)
-                if process.definition.cap_group is not None:
-                    self._rebalance_cap(conn, process, result.case_row, cause=f"override of case {case_id}", now=now)
-            except sa.exc.IntegrityError as exc:  # a twin case came to life at the same moment
-                if "live_key" not in str(exc.orig) or process.definition.unique_live_case_rule is None:
-                    raise
-                raise GuardRefused(
-                    "the applicant already has a live case in this round: no duplicate filing of the same matter",
-                    case_id=case_id,
-                    field="applicant.code",
-                    rule=process.definition.unique_live_case_rule,
-                ) from exc
+            result = self._write_override(conn, process, loaded, state, actor=actor, reason=reason, now=now)
             outcome = OverrideOutcome(
                 case_id=case_id,
-                from_state=row["state"],
+                from_state=loaded.row["state"],
                 to_state=state.key,
                 dry_run=dry_run,
-                version=row["version"] if dry_run else result.version,
+                version=loaded.row["version"] if dry_run else result.version,
                 deadlines_closed=result.deadlines_closed,
                 deadlines_opened=result.deadlines_opened,
                 notices=result.notices,
             )
             remember(conn, scope=actor.name, key=key, print_=print_, case_id=case_id, result=outcome.to_json(), now=now)
         return outcome
+
+    def _write_override(
+        self,
+        conn: sa.Connection,
+        process: CompiledProcess,
+        loaded: LoadedCase,
+        state: State,
+        *,
+        actor: Actor,
+        reason: str,
+        now: datetime,
+    ) -> WriteResult:
+        """Write the override, re-allocating a shared cap; a case brought back to life stays unique."""
+        row = loaded.row
+        if not state.final and row["live_key"] is None:  # back to live: no second live case (LG-ELIG-2)
+            check_unique_live(conn, process, row["applicant_code"])
+        change = _override_change(process, row, state, actor=actor, reason=reason)
+        case_values: dict[str, Any] = {}
+        capped = process.definition.cap_group is not None
+        if capped:
+            subject = {**row, "state": state.key, "final": state.final}
+            case_values["amount_fen"] = self.caps.allocate(
+                subject, self.caps.rows(conn, process, row["applicant_code"])
+            )
+            if case_values["amount_fen"] != row["amount_fen"]:
+                change.old_values["amount_fen"] = row["amount_fen"]
+                change.new_values["amount_fen"] = case_values["amount_fen"]
+        try:
+            result = self.context.write(conn, process, loaded, change, now, case_values=case_values)
+            if capped:
+                self.caps.rebalance(conn, process, result.case_row, cause=f"override of case {row['id']}", now=now)
+        except sa.exc.IntegrityError as exc:  # a twin case came to life at the same moment
+            if "live_key" not in str(exc.orig) or process.definition.unique_live_case_rule is None:
+                raise
+            raise GuardRefused(
+                "the applicant already has a live case in this round: no duplicate filing of the same matter",
+                case_id=row["id"],
+                field="applicant.code",
+                rule=process.definition.unique_live_case_rule,
+            ) from exc
+        return result
 
     def advance_batch(
         self,
@@ -311,6 +372,15 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             advanced.append(case_id)
         return BatchOutcome(tuple(advanced))
 
+    def resend_notice(
+        self, case_id: int, *, notice_id: int, actor: Actor, reason: str | None = None, per_hour: int = 3
+    ) -> dict[str, Any]:
+        """Queue a copy of a notice (not a webhook's), audited; :class:`~workflow.errors.RateLimited`
+        past ``per_hour`` re-sends of the case in the last hour. Returns the copy's outbox row."""
+        return self.notice_commands.resend(case_id, notice_id=notice_id, actor=actor, reason=reason, per_hour=per_hour)
+
+    # ---- the deadline sweep ------------------------------------------------------------
+
     def expire_due(self, *, limit: int = 500) -> list[tuple[int, str]]:
         """Fire the expiry event of every pending deadline now due, oldest first, in batches of ``limit``.
 
@@ -342,35 +412,159 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             if len(due) < limit or not progressed:
                 return done
 
+    def _due_deadline_ids(self, column: sa.ColumnElement[Any], now: datetime, limit: int) -> list[int]:
+        return self.context.store.due_deadline_ids(column, now, limit)
+
+    def _expire_one(self, deadline_id: int, now: datetime) -> tuple[int, str] | None:
+        with self.context.store.transaction() as conn:
+            conn.execution_options(**{NO_WAIT: True})  # holding its rows, the sweep never waits (store.NO_WAIT)
+            claimed = self.context.store.claim_with_case(conn, deadline_id, now)  # one round trip for all
+            if claimed is None:
+                return None
+            deadline, loaded = claimed
+            rule = self.context.process(loaded.row).deadlines.get(deadline.key)
+            alert = (rule.expiry_alert,) if rule is not None and rule.expiry_alert is not None else ()
+            assert deadline.due_at is not None  # claimed because it is due
+            self._fire_loaded(
+                conn,
+                loaded,
+                deadline.on_expiry,
+                actor=SYSTEM,
+                payload={"reason": f"{deadline.label} passed ({deadline.rule})"},
+                now=now,
+                extra={
+                    "deadline": deadline.key,
+                    "due_at": deadline.due_at.isoformat(),
+                    "processed_late_seconds": int((now - deadline.due_at).total_seconds()),
+                },
+                extra_notices=alert,
+            )
+            return deadline.case_id, deadline.key
+
+    def _fail_deadline(self, deadline_id: int, error: FilingFlowError, now: datetime) -> None:
+        """Settle a deadline whose expiry can never succeed: ``failed``, audited, staff alerted."""
+        log.error("deadline %s cannot be expired, marked failed for staff: %s", deadline_id, error)
+        try:
+            with self.context.store.transaction() as conn:
+                claimed = self.context.store.claim_with_case(conn, deadline_id, now)
+                if claimed is None:
+                    return
+                deadline, loaded = claimed  # its open deadlines still list this one: the write does not close it
+                conn.execute(
+                    deadlines.update()
+                    .where(deadlines.c.id == deadline_id)
+                    .values(status=DeadlineStatus.FAILED.value, closed_at=now)
+                )
+                change = _failed_change(loaded.row, deadline, error)
+                self.context.write(conn, self.context.process(loaded.row), loaded, change, now)
+        except (ConflictError, StorageUnavailable):
+            log.warning("deadline %s: marking it failed did not commit; the next sweep retries", deadline_id)
+
+    def _fire_loaded(
+        self,
+        conn: sa.Connection,
+        loaded: LoadedCase,
+        name: str,
+        *,
+        actor: Actor,
+        payload: dict[str, Any],
+        now: datetime,
+        extra: Mapping[str, Any] | None = None,
+        extra_notices: tuple[NoticeRule, ...] = (),
+    ) -> WriteResult:
+        """Load what the event's decision reads, decide (pure), allocate a shared cap, write."""
+        row = loaded.row
+        process = self.context.process(row)
+        event = process.event(name, case_id=row["id"])
+        facts = self._event_facts(conn, row, event, payload)
+        decision = decide_event(
+            process, loaded, event, facts, actor=actor, payload=payload, now=now, calendar=self.calendar
+        )
+        if decision.refused is not None:
+            raise decision.refused
+        group = self._allocate(conn, process, row, decision, now)
+        change = with_extra(decision, extra, extra_notices)
+        written = self.context.write(conn, process, loaded, change, now, case_values=decision.case_values)
+        if group is not None:  # the group as read above, with this case as written (no second read)
+            cause = f"event {name!r} on case {row['id']}"
+            self.caps.rebalance(conn, process, written.case_row, cause=cause, now=now, rows=group)
+        return written
+
+    def _event_facts(
+        self, conn: sa.Connection, row: Mapping[str, Any], event: Event, payload: Mapping[str, Any]
+    ) -> EventFacts:
+        """Read only what this event's decision needs: the state's entry time, an earlier case waiting."""
+        entered = entered_state_at(conn, row["id"], row["state"]) if needs_entry(event, payload) else None
+        earlier = None
+        if event.in_submission_order is not None and row["submitted_at"] is not None and row["state"] in event.sources:
+            earlier = conn.execute(
+                sa.select(cases.c.id)
+                .where(
+                    cases.c.program_key == row["program_key"],
+                    cases.c.state == row["state"],
+                    sa.or_(
+                        cases.c.submitted_at < row["submitted_at"],
+                        sa.and_(cases.c.submitted_at == row["submitted_at"], cases.c.id < row["id"]),
+                    ),
+                )
+                .order_by(cases.c.submitted_at, cases.c.id)
+                .limit(1)
+            ).scalar()
+        return EventFacts(entered_at=entered, earlier_case=earlier)
+
+    def _allocate(
+        self, conn: sa.Connection, process: CompiledProcess, row: Mapping[str, Any], decision: Decision, now: datetime
+    ) -> list[Mapping[Any, Any]] | None:
+        """Settle the case's amount; for a shared cap (workflow.caps), from the applicant's group too."""
+        if process.definition.cap_group is None:
+            settle_amount(decision, row, None, capped=False, figures=process.definition.figures)
+            return None
+        submitted = decision.case_values.get("submitted_at", row["submitted_at"])
+        subject = {**row, "data": decision.data, "submitted_at": submitted}
+        group: list[Mapping[Any, Any]] = [*self.caps.rows(conn, process, row["applicant_code"], besides=row["id"])]
+        group.append(subject)
+        settle_amount(
+            decision, row, self.caps.allocate(subject, group), capped=True, figures=process.definition.figures
+        )
+        return group
+
     # ---- queries --------------------------------------------------------------------
+
+    def get_case(self, case_id: int) -> CaseSnapshot:
+        with read_only(self.database) as conn:
+            loaded = self.context.store.load(conn, case_id)
+        return self.context.snapshot_of(loaded.row, loaded.open_deadlines)
 
     def inspect(self, case_id: int, *, actor: Actor) -> CaseInspection:
         """A case, the events this actor may fire now and its amount, from one read (API, console)."""
         with read_only(self.database) as conn:
-            row = self._load(conn, case_id, with_deadlines=True)
-            process = self._process(row)
-            snapshot = self._snapshot_of(row, row[KNOWN_OPEN_DEADLINES])
-            already = self._claimed_before(row, self._cap_rows(conn, process, row["applicant_code"]))
+            loaded = self.context.store.load(conn, case_id)
+            row = loaded.row
+            process = self.context.process(row)
+            snapshot = self.context.snapshot_of(row, loaded.open_deadlines)
+            already = self.caps.claimed_before(row, self.caps.rows(conn, process, row["applicant_code"]))
         return CaseInspection(
-            snapshot, self._options(row, process, actor), process.definition.amount(row["data"], already)
+            snapshot, self._options(loaded, process, actor), process.definition.amount(row["data"], already)
         )
 
     def available_events(self, case_id: int, *, actor: Actor) -> list[EventOption]:
         """Every event leaving the current state, allowed or with the reason it is not."""
         with read_only(self.database) as conn:
-            row = self._load(conn, case_id, with_deadlines=True)
-        return self._options(row, self._process(row), actor)
+            loaded = self.context.store.load(conn, case_id)
+        return self._options(loaded, self.context.process(loaded.row), actor)
 
-    def _options(self, row: sa.RowMapping, process: CompiledProcess, actor: Actor) -> list[EventOption]:
+    def _options(self, loaded: LoadedCase, process: CompiledProcess, actor: Actor) -> list[EventOption]:
         now = self.clock.now()
-        context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"], now=now)
-        open_deadlines = row.get(KNOWN_OPEN_DEADLINES) or ()
+        row = loaded.row
+        context = case_guard_context(
+            process, row, actor=actor, payload={}, data=row["data"], now=now, calendar=self.calendar
+        )
         options = []
         for event in process.events_from(row["state"]):
             refusal = (
-                _role_refusal(event, actor)
-                or _first_refusal(event, context)
-                or deadline_refusal(process.definition, event, row["state"], open_deadlines, now)
+                role_refusal(event, actor)
+                or first_refusal(event, context)
+                or deadline_refusal(process.definition, event, row["state"], loaded.open_deadlines, now)
             )
             options.append(
                 EventOption(
@@ -387,359 +581,172 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
     def explain_amount(self, case_id: int) -> Amount | None:
         """The case's amount with the steps (rule IDs) that produce it, as the engine computes it."""
         with read_only(self.database) as conn:
-            row = self._load(conn, case_id)
-            process = self._process(row)
-            already = self._claimed_before(row, self._cap_rows(conn, process, row["applicant_code"]))
+            row = self.context.store.load(conn, case_id, with_deadlines=False).row
+            process = self.context.process(row)
+            already = self.caps.claimed_before(row, self.caps.rows(conn, process, row["applicant_code"]))
         return process.definition.amount(row["data"], already)
 
     def history(self, case_id: int) -> list[AuditEntry]:
         with read_only(self.database) as conn:
-            self._load(conn, case_id)
+            self.context.store.load(conn, case_id, with_deadlines=False)
             rows = conn.execute(
                 sa.select(audit_events).where(audit_events.c.case_id == case_id).order_by(audit_events.c.seq)
             ).mappings()
             return [AuditEntry(**{k: r[k] for k in AuditEntry.__dataclass_fields__}) for r in rows]
 
-    # ---- internals ------------------------------------------------------------------
+    # ---- deadline, calendar and version commands (see their collaborators) ------------
 
-    def _fire_loaded(
+    def extend_deadline(
         self,
-        conn: sa.Connection,
-        row: sa.RowMapping,
-        name: str,
+        case_id: int,
+        deadline_id: int,
         *,
         actor: Actor,
-        payload: dict[str, Any],
-        now: datetime,
-        extra: Mapping[str, Any] | None = None,
-        extra_notices: tuple[NoticeRule, ...] = (),
-    ) -> WriteResult:
-        case_id = row["id"]
-        process = self._process(row)
-        event = process.event(name, case_id=case_id)
-        refusal = _role_refusal(event, actor)
-        if refusal is not None:
-            raise NotPermitted(refusal.reason, case_id=case_id, event=name, field="role", **refusal.structure())
-        if row["state"] not in event.sources:
-            state = process.state(row["state"])
-            raise TransitionNotAllowed(
-                f"event {name!r} is not allowed in state {row['state']!r} ({state.label})",
-                state=row["state"],
-                case_id=case_id,
-                event=name,
-                field="event",
-                code="state_not_allowed",
-                params={"event": name, "state": row["state"]},
-            )
-        entered = entered_state_at(conn, case_id, row["state"]) if _needs_entry(event, payload) else None
-        instants = validate_payload(event, payload, now=now, entered_at=entered, case_id=case_id)
-        for key in event.requires:
-            value = payload.get(key)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                raise InvalidInput(
-                    f"event {name!r} requires {key!r}", case_id=case_id, event=name, field=f"payload.{key}"
-                )
-        if "reason" in payload:
-            payload["reason"] = require_reason(payload["reason"], case_id=case_id)
-        data = dict(row["data"])
-        old_values: dict[str, Any] = {"state": row["state"]}
-        new_values: dict[str, Any] = {}
-        if "data" in payload:
-            if not event.accepts_data:
-                raise InvalidInput(
-                    f"event {name!r} does not take data", case_id=case_id, event=name, field="payload.data"
-                )
-            patch = payload["data"]
-            if not isinstance(patch, Mapping):
-                raise InvalidInput("payload data must be an object", case_id=case_id, event=name, field="payload.data")
-            data = process.definition.prepare_data({**data, **patch})
-            for key in sorted(set(data) | set(row["data"])):
-                if data.get(key) != row["data"].get(key):
-                    old_values.setdefault("data", {})[key] = row["data"].get(key)
-                    new_values.setdefault("data", {})[key] = data.get(key)
-        context = self._guard_context(row, process, actor=actor, payload=payload, data=data, now=now)
-        refusal = (
-            _first_refusal(event, context)
-            # the event meets a deadline: by the clock, now, not by whether a sweep has run (LG-DL-1)
-            or deadline_refusal(process.definition, event, row["state"], self._open_deadlines(conn, row), now)
-            or self._order_refusal(conn, process, row, event)
-        )
-        if refusal is not None:
-            raise GuardRefused(
-                refusal.reason,
-                case_id=case_id,
-                event=name,
-                field=refusal.field,
-                rule=refusal.rule,
-                **refusal.structure(),
-            )
-        # ---- Event.updates_data (redeem): the program's pure function keeps a running figure in the data
-        if event.updates_data is not None:
-            data = json_native(event.updates_data(context))
-            for key in sorted(set(data) | set(row["data"])):
-                if data.get(key) != row["data"].get(key):
-                    old_values.setdefault("data", {})[key] = row["data"].get(key)
-                    new_values.setdefault("data", {})[key] = data.get(key)
-        # ---- end Event.updates_data
-        target = process.move(row["state"], name)
-        new_values["state"] = target
-        case_values: dict[str, Any] = {}
-        if "data" in new_values:
-            case_values["data"] = json_native(data)
-        if event.marks_submission and row["submitted_at"] is None:
-            case_values["submitted_at"] = now
-            new_values["submitted_at"] = now.isoformat()
-        group: list[Mapping[Any, Any]] | None = None
-        if process.definition.cap_group is not None:
-            # a shared cap (workflow.caps): the amount follows from the applicant's other cases too
-            subject = {**row, "data": data, "submitted_at": case_values.get("submitted_at", row["submitted_at"])}
-            group = [*self._cap_rows(conn, process, row["applicant_code"], besides=case_id), subject]
-            case_values["amount_fen"] = self._allocate(subject, group)
-        elif "data" in new_values:
-            amount = process.definition.amount(data, 0)
-            case_values["amount_fen"] = amount.fen if amount else None
-        if case_values.get("amount_fen", row["amount_fen"]) != row["amount_fen"]:
-            old_values["amount_fen"] = row["amount_fen"]
-            new_values["amount_fen"] = case_values["amount_fen"]
-        details = {k: v for k, v in payload.items() if k not in {"data", "reason"}}
-        if details:
-            new_values["payload"] = details
-        if extra:
-            new_values.update(extra)
-        change = Change(
-            kind="transition" if actor.role != "system" else "system",
+        reason: str,
+        working_days: int | None = None,
+        to_date: date | None = None,
+        expected_version: int | None = None,
+    ) -> DeadlineView:
+        """Give more time: ``working_days`` more, or until the end of ``to_date`` (a working day)."""
+        return self.deadline_commands.extend_deadline(
+            case_id,
+            deadline_id,
             actor=actor,
-            event=name,
-            from_state=row["state"],
-            to_state=target,
-            reason=payload.get("reason"),
-            old_values=old_values,
-            new_values=new_values,
-            notice_context={
-                "payload": details,
-                "amount_fen": case_values.get("amount_fen", row["amount_fen"]),
-                **_figures_context(process, row, target, data, case_values.get("amount_fen", row["amount_fen"])),
-            },
-            extra_notices=extra_notices,
-            instants=instants,
-        )
-        written = self._write(conn, process, row, change, now, case_values=case_values)
-        if group is not None:  # the group as read above, with this case as written (no second read)
-            cause = f"event {name!r} on case {case_id}"
-            self._rebalance_cap(conn, process, written.case_row, cause=cause, now=now, rows=group)
-        return written
-
-    def _expire_one(self, deadline_id: int, now: datetime) -> tuple[int, str] | None:
-        with self._transaction() as conn:
-            conn.execution_options(**{NO_WAIT: True})  # holding its rows, the sweep never waits (workflow.caps)
-            claimed = claim_with_case(conn, deadline_id, now)  # one round trip for claim, case and deadlines
-            if claimed is None:
-                return None
-            deadline, row = claimed
-            rule = self._process(row).deadlines.get(deadline["key"])
-            alert = (rule.expiry_alert,) if rule is not None and rule.expiry_alert is not None else ()
-            late_seconds = int((now - deadline["due_at"]).total_seconds())
-            self._fire_loaded(
-                conn,
-                row,
-                deadline["on_expiry"],
-                actor=SYSTEM,
-                payload={"reason": f"{deadline['label']} passed ({deadline['rule']})"},
-                now=now,
-                extra={
-                    "deadline": deadline["key"],
-                    "due_at": deadline["due_at"].isoformat(),
-                    "processed_late_seconds": late_seconds,
-                },
-                extra_notices=alert,
-            )
-            return deadline["case_id"], deadline["key"]
-
-    def _fail_deadline(self, deadline_id: int, error: FilingFlowError, now: datetime) -> None:
-        """Settle a deadline whose expiry can never succeed: ``failed``, audited, staff alerted."""
-        log.error("deadline %s cannot be expired, marked failed for staff: %s", deadline_id, error)
-        try:
-            with self._transaction() as conn:
-                claimed = claim_with_case(conn, deadline_id, now)
-                if claimed is None:
-                    return
-                deadline, row = claimed  # the row's open deadlines still list this one: it is not closed by the write
-                conn.execute(
-                    deadlines.update().where(deadlines.c.id == deadline_id).values(status="failed", closed_at=now)
-                )
-                change = Change(
-                    kind="deadline",
-                    actor=SYSTEM,
-                    event="deadline.failed",
-                    from_state=row["state"],
-                    to_state=row["state"],
-                    reason=f"{deadline['label']} passed but {deadline['on_expiry']!r} was refused: {error}",
-                    old_values={"deadline": deadline["key"], "status": "pending"},
-                    new_values={"deadline": deadline["key"], "status": "failed", "error": str(error)},
-                    extra_notices=(DEADLINE_FAILED,),
-                    notice_context={"deadline": deadline["key"], "label": deadline["label"], "error": str(error)},
-                )
-                self._write(conn, self._process(row), row, change, now)
-        except (ConflictError, StorageUnavailable):
-            log.warning("deadline %s: marking it failed did not commit; the next sweep retries", deadline_id)
-
-    def _open_deadlines(self, conn: sa.Connection, row: sa.RowMapping) -> list[Any]:
-        """The case's open deadlines: carried on the row when it was loaded with them, else read."""
-        known = row.get(KNOWN_OPEN_DEADLINES)
-        if known is None:
-            known = fetch(conn, OPEN_DEADLINES_OF_CASE, {"case_id": row["id"]})
-        return list(known)
-
-    def _order_refusal(
-        self, conn: sa.Connection, process: CompiledProcess, row: sa.RowMapping, event: Event
-    ) -> Refusal | None:
-        """Refuse taking a case out of submission order (SZ-FLOW-3): an override with a reason may."""
-        if event.in_submission_order is None or row["submitted_at"] is None:
-            return None
-        earlier = conn.execute(
-            sa.select(cases.c.id)
-            .where(
-                cases.c.program_key == row["program_key"],
-                cases.c.state == row["state"],
-                sa.or_(
-                    cases.c.submitted_at < row["submitted_at"],
-                    sa.and_(cases.c.submitted_at == row["submitted_at"], cases.c.id < row["id"]),
-                ),
-            )
-            .order_by(cases.c.submitted_at, cases.c.id)
-            .limit(1)
-        ).scalar()
-        if earlier is None:
-            return None
-        return Refusal(
-            event.in_submission_order,
-            f"case {earlier} was submitted earlier and waits in the same stage: process in submission order "
-            "(or override with a reason)",
-            "case_id",
-            code="submission_order",
-            params={"earlier_case": earlier},
+            reason=reason,
+            working_days=working_days,
+            to_date=to_date,
+            expected_version=expected_version,
         )
 
-    def _check_open_guards(self, process: CompiledProcess, code: str, data: Mapping[str, Any], actor: Actor) -> None:
-        """The definition's rules for opening a case at all (e.g. a round whose window has closed)."""
-        context = GuardContext(
-            case_id=None,
-            applicant_code=code,
-            state=process.definition.initial,
-            data=data,
-            payload={},
-            actor=actor,
-            now=self.clock.now(),
-            calendar=self.calendar,
-            submitted_at=None,
-            reference=process.definition.reference,
+    def suspend_deadline(
+        self, case_id: int, deadline_id: int, *, actor: Actor, reason: str, expected_version: int | None = None
+    ) -> DeadlineView:
+        """Stop the clock (e.g. while the office waits on a third party); resumes with the days left."""
+        return self.deadline_commands.suspend_deadline(
+            case_id, deadline_id, actor=actor, reason=reason, expected_version=expected_version
         )
-        for guard in process.definition.open_guards:
-            refusal = guard.evaluate(context)
-            if refusal is not None:
-                raise GuardRefused(refusal.reason, field=refusal.field, rule=refusal.rule, **refusal.structure())
 
-    def _check_refiling(self, conn: sa.Connection, process: CompiledProcess, code: str) -> None:
-        """Refuse a new case when an earlier one of the applicant in this round ended in a blocking state."""
-        blocking = process.definition.refiling_blocked_by
-        rule = process.definition.unique_live_case_rule
-        if not blocking or rule is None:
-            return
-        earlier = conn.execute(
-            sa.select(cases.c.id, cases.c.state)
-            .where(cases.c.program_key == process.key, cases.c.applicant_code == code, cases.c.state.in_(blocking))
-            .order_by(cases.c.id)
-            .limit(1)
-        ).first()
-        if earlier is not None:
-            label = {s.key: s.label for s in process.definition.states}.get(earlier.state, earlier.state)
-            raise GuardRefused(
-                f"applicant {code} already filed this matter in {process.key} (case {earlier.id}, {label}): "
-                "the same matter may not be filed twice; staff may reopen that case by override with a reason",
-                field="applicant.code",
-                rule=rule,
-                code="already_filed",
-                params={"applicant": code, "case": earlier.id, "state": earlier.state},
-            )
+    def resume_deadline(
+        self, case_id: int, deadline_id: int, *, actor: Actor, reason: str, expected_version: int | None = None
+    ) -> DeadlineView:
+        """Restart a suspended clock: the remaining working days continue from today."""
+        return self.deadline_commands.resume_deadline(
+            case_id, deadline_id, actor=actor, reason=reason, expected_version=expected_version
+        )
 
-    def _check_unique_live(self, conn: sa.Connection, process: CompiledProcess, code: str) -> str | None:
-        rule = process.definition.unique_live_case_rule
-        key = live_key(process.definition, code)
-        if rule is None or key is None:
-            return None
-        existing = conn.execute(sa.select(cases.c.id).where(cases.c.live_key == key)).scalar()
-        if existing is not None:
-            raise GuardRefused(
-                f"applicant {code} already has live case {existing} in {process.key}: "
-                "no duplicate filing of the same matter",
-                field="applicant.code",
-                rule=rule,
-                code="live_case_exists",
-                params={"applicant": code, "case": existing},
-            )
-        return key
+    def explain_deadlines(self, case_id: int) -> list[DeadlineExplanation]:
+        """Every deadline of a case with the days counted and skipped towards it."""
+        return self.deadline_commands.explain_deadlines(case_id)
 
-    def _guard_context(
+    def recompute_deadlines(
+        self, *, actor: Actor = SYSTEM, reason: str, only_estimated: bool = False
+    ) -> list[Recomputed]:
+        """Re-derive every open deadline from the current calendar; audit and notify the moved ones."""
+        return self.deadline_commands.recompute_deadlines(actor=actor, reason=reason, only_estimated=only_estimated)
+
+    def reload_calendar(self) -> None:
+        """Rebuild the calendar from the staff overrides and loaded arrangements in the database."""
+        self.deadline_commands.reload_calendar()
+
+    def refresh_calendar(self) -> list[Recomputed]:
+        """Reload the calendar; when what decides working days changed, recompute the open deadlines."""
+        return self.deadline_commands.refresh_calendar()
+
+    def override_calendar_day(self, day: date, *, working: bool, actor: Actor, reason: str) -> list[Recomputed]:
+        """Declare ``day`` a closure (typhoon) or a working day, then recompute what it moves."""
+        return self.deadline_commands.override_calendar_day(day, working=working, actor=actor, reason=reason)
+
+    def load_calendar_year(self, arrangement: YearArrangement, *, actor: Actor) -> list[Recomputed]:
+        """Store a year's official arrangement, then recompute the deadlines estimated without it."""
+        return self.deadline_commands.load_calendar_year(arrangement, actor=actor)
+
+    def send_due_reminders(self, *, limit: int = 500) -> int:
+        """Queue every reminder rung now due, once each, in batches of ``limit``; returns how many were sent."""
+        return self.deadline_commands.send_due_reminders(limit=limit)
+
+    def migrate_cases(
         self,
-        row: sa.RowMapping,
-        process: CompiledProcess,
+        program: str,
         *,
+        from_version: int,
+        to_version: int,
+        mapping: Mapping[str, str],
         actor: Actor,
-        payload: Mapping[str, Any],
-        data: Mapping[str, Any],
-        now: datetime,
-    ) -> GuardContext:
-        return GuardContext(
-            case_id=row["id"],
-            applicant_code=row["applicant_code"],
-            state=row["state"],
-            data=data,
-            payload=payload,
+        reason: str,
+        dry_run: bool = False,
+    ) -> MigrationPlan:
+        """Move every open case of ``program`` v``from_version`` to v``to_version``."""
+        return self.versions.migrate_cases(
+            program,
+            from_version=from_version,
+            to_version=to_version,
+            mapping=mapping,
             actor=actor,
-            now=now,
-            calendar=self.calendar,
-            submitted_at=row["submitted_at"],
-            reference=process.definition.reference,
-            amount_fen=row["amount_fen"],  # redeem: what a later event (a redemption) may draw on
+            reason=reason,
+            dry_run=dry_run,
         )
 
 
-def _figures_context(
-    process: CompiledProcess, row: sa.RowMapping, target: str, data: Mapping[str, Any], amount_fen: int | None
-) -> dict[str, Any]:
-    """Redeem: the program's money figures after the change, and how each moved (a notice names both)."""
-    figures = process.definition.figures
-    if figures is None:
-        return {}
-    before = figures(row["state"], row["data"], row["amount_fen"])
-    after = figures(target, data, amount_fen)
-    return {"figures": after, "figures_change": {k: v - before.get(k, 0) for k, v in after.items()}}
-
-
-def _needs_entry(event: Event, payload: Mapping[str, Any]) -> bool:
-    """Whether the payload gives a field that may not predate the case's entry into its state.
-
-    Only then is the entry time read (a query of the audit trail): a field left out is not checked.
-    """
-    return any(f.not_before_entry and payload.get(f.name) is not None for f in event.payload)
-
-
-def _role_refusal(event: Event, actor: Actor) -> Refusal | None:
-    if actor.role in event.roles:
-        return None
-    roles = ", ".join(sorted(event.roles))
-    return Refusal(
-        "ROLE",
-        f"role {actor.role!r} may not fire {event.name!r} (allowed: {roles})",
-        "role",
-        code="role_not_allowed",
-        params={"role": actor.role, "event": event.name, "allowed": sorted(event.roles)},
+def _failed_change(row: Mapping[str, Any], deadline: OpenDeadline, error: FilingFlowError) -> Change:
+    """The audited change of a deadline the sweep could not expire; staff are alerted."""
+    return Change(
+        kind="deadline",
+        actor=SYSTEM,
+        event="deadline.failed",
+        from_state=row["state"],
+        to_state=row["state"],
+        reason=f"{deadline.label} passed but {deadline.on_expiry!r} was refused: {error}",
+        old_values={"deadline": deadline.key, "status": DeadlineStatus.PENDING.value},
+        new_values={"deadline": deadline.key, "status": DeadlineStatus.FAILED.value, "error": str(error)},
+        extra_notices=(DEADLINE_FAILED,),
+        notice_context={"deadline": deadline.key, "label": deadline.label, "error": str(error)},
     )
 
 
-def _first_refusal(event: Event, context: GuardContext) -> Refusal | None:
-    for guard in event.guards:
-        refusal = guard.evaluate(context)
-        if refusal is not None:
-            return refusal
-    return None
+def _new_case_row(
+    process: CompiledProcess,
+    initial: State,
+    person: Applicant,
+    prepared: Mapping[str, Any],
+    *,
+    fen: int | None,
+    live: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The row of a new case at version 0, before its ``open`` change is written."""
+    return {
+        "program_key": process.key,
+        "program_version": process.version,
+        "state": initial.key,
+        "final": initial.final,
+        "version": 0,
+        "applicant_name": person.name,
+        "applicant_code": person.code,
+        "applicant_email": person.email,
+        "applicant_phone": person.phone,
+        "data": json_native(prepared),
+        "amount_fen": fen,
+        "live_key": live,
+        "chain_head": GENESIS,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _override_change(
+    process: CompiledProcess, row: Mapping[str, Any], state: State, *, actor: Actor, reason: str
+) -> Change:
+    """The audited change of an override; the applicant hears of it (the program's notice, or ``override``)."""
+    notice = process.definition.override_notice or NoticeRule("override")
+    return Change(
+        kind="override",
+        actor=actor,
+        event=None,
+        from_state=row["state"],
+        to_state=state.key,
+        reason=reason,
+        old_values={"state": row["state"]},
+        new_values={"state": state.key},
+        extra_notices=(notice,),
+        notice_context={"from_label": process.state(row["state"]).label, "to_label": state.label},
+    )

@@ -126,6 +126,19 @@ class ConflictError(FilingFlowError):
         self.actual = actual
 
 
+class RateLimited(FilingFlowError):
+    """Too many requests of a limited kind (e.g. notice re-sends per case per hour); HTTP 429.
+
+    ``retry_after_seconds``: when the caller may try again (an API sends it as ``Retry-After``).
+    """
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_seconds: int, **context: object) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.retry_after_seconds = retry_after_seconds
+
+
 class IdempotencyKeyReused(FilingFlowError):
     """An idempotency key was used before for a different command."""
 

@@ -15,7 +15,7 @@ Both are generic, read from the definition's data:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -24,6 +24,8 @@ import sqlalchemy as sa
 from workflow.clock import SHANGHAI
 from workflow.definition import ENGINE_PAYLOAD_KEYS, Event, PayloadField, ProcessDefinition, Refusal
 from workflow.errors import InvalidInput
+from workflow.plan import OpenDeadline
+from workflow.statuses import DeadlineStatus
 from workflow.tables import audit_events
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -31,25 +33,25 @@ _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z
 
 
 def deadline_refusal(
-    definition: ProcessDefinition, event: Event, state: str, open_deadlines: Iterable[Mapping[str, Any]], now: datetime
+    definition: ProcessDefinition, event: Event, state: str, open_deadlines: Iterable[OpenDeadline], now: datetime
 ) -> Refusal | None:
     """The refusal for an event that would meet an open deadline of ``state`` that has already passed."""
     governing = {rule.key: rule for rule in definition.deadlines if event.name in rule.met_by}
     if not governing:
         return None
-    for row in open_deadlines:
-        rule = governing.get(row["key"])
-        if rule is None or row["state"] != state or row["status"] != "pending" or row["due_at"] is None:
+    for d in open_deadlines:
+        rule = governing.get(d.key)
+        if rule is None or d.state != state or d.status != DeadlineStatus.PENDING or d.due_at is None:
             continue
-        if row["due_at"] <= now:
-            local = row["due_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        if d.due_at <= now:
+            local = d.due_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
             return Refusal(
-                row["rule"],
-                f"{row['label']} passed at {local} (Asia/Shanghai): {event.name!r} is too late "
+                d.rule,
+                f"{d.label} passed at {local} (Asia/Shanghai): {event.name!r} is too late "
                 "(staff may extend the deadline, with a reason, before it is expired)",
-                f"deadlines.{row['key']}",
+                f"deadlines.{d.key}",
                 code="deadline_passed",
-                params={"deadline": row["label"], "due_at": row["due_at"].isoformat(), "event": event.name},
+                params={"deadline": d.label, "due_at": d.due_at.isoformat(), "event": event.name},
             )
     return None
 
@@ -114,28 +116,45 @@ def validate_payload(
 def _check(
     spec: PayloadField, value: Any, *, now: datetime, entered_at: datetime | None
 ) -> tuple[Any, datetime | None]:
+    """The value normalised (and parsed, for an instant), or :class:`InvalidInput` naming the field."""
     field = f"payload.{spec.name}"
-    if spec.kind == "text":
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("must be non-empty text", field=field)
-        if len(value) > spec.max_length:
-            raise InvalidInput(f"must be at most {spec.max_length} characters, got {len(value)}", field=field)
-        return value.strip(), None
-    if spec.kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput(f"must be a whole number, got {_shown(value)}", field=field)
-        low, high = spec.minimum or 0, spec.maximum or 0  # workflow.validation insists on both
-        if not low <= value <= high:
-            raise InvalidInput(f"must be {low}..{high}, got {_shown(value)}", field=field)
-        return value, None
-    if spec.kind == "date":
-        if not isinstance(value, str) or not _DATE.match(value):
-            raise InvalidInput(f"must be a date YYYY-MM-DD, got {_shown(value)}", field=field)
-        try:
-            return date.fromisoformat(value).isoformat(), None
-        except ValueError:
-            raise InvalidInput(f"{value!r} is not a calendar date", field=field) from None
-    # instant
+    if spec.kind == "instant":
+        instant = _instant(spec, value, field, now=now, entered_at=entered_at)
+        return instant.isoformat(), instant
+    return _CHECKS[spec.kind](spec, value, field), None
+
+
+def _text(spec: PayloadField, value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("must be non-empty text", field=field)
+    if len(value) > spec.max_length:
+        raise InvalidInput(f"must be at most {spec.max_length} characters, got {len(value)}", field=field)
+    return value.strip()
+
+
+def _integer(spec: PayloadField, value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"must be a whole number, got {_shown(value)}", field=field)
+    low, high = spec.minimum or 0, spec.maximum or 0  # workflow.validation insists on both
+    if not low <= value <= high:
+        raise InvalidInput(f"must be {low}..{high}, got {_shown(value)}", field=field)
+    number: int = value
+    return number
+
+
+def _date(spec: PayloadField, value: Any, field: str) -> str:
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise InvalidInput(f"must be a date YYYY-MM-DD, got {_shown(value)}", field=field)
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a calendar date", field=field) from None
+
+
+_CHECKS: dict[str, Callable[[PayloadField, Any, str], Any]] = {"text": _text, "integer": _integer, "date": _date}
+
+
+def _instant(spec: PayloadField, value: Any, field: str, *, now: datetime, entered_at: datetime | None) -> datetime:
     if not isinstance(value, str) or not _INSTANT.match(value):
         raise InvalidInput(
             f"must be an ISO 8601 instant with an offset (e.g. 2025-09-26T10:00:00+08:00), got {_shown(value)}",
@@ -151,7 +170,7 @@ def _check(
         raise InvalidInput(
             f"{value} is before the case entered its current stage ({entered_at.isoformat()})", field=field
         )
-    return instant.isoformat(), instant
+    return instant
 
 
 def _shown(value: Any) -> str:

@@ -9,7 +9,6 @@ never a Machine per case, never a SQLModel row as the model (transitions issue #
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from transitions import Machine
 
@@ -25,12 +24,6 @@ class _Token:
 
     def __init__(self, state: str) -> None:
         self.state = state
-
-
-@dataclass(frozen=True, slots=True)
-class ProgramRef:
-    key: str
-    version: int
 
 
 class CompiledProcess:

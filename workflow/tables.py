@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from workflow.statuses import DeadlineStatus, NoticeStatus
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -49,11 +51,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _utc(**kwargs: Any) -> Any:
+def utc_column(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
 
-def _json(**kwargs: Any) -> Any:
+def json_column(**kwargs: Any) -> Any:
     return Field(sa_type=sa.JSON, **kwargs)
 
 
@@ -76,13 +78,13 @@ class CaseRow(SQLModel, table=True):
     applicant_code: str = Field(max_length=18)
     applicant_email: str | None = Field(default=None, max_length=254)
     applicant_phone: str | None = Field(default=None, max_length=20)
-    data: dict[str, Any] = _json(default_factory=dict)
+    data: dict[str, Any] = json_column(default_factory=dict)
     amount_fen: int | None = Field(default=None, sa_type=sa.BigInteger)
     live_key: str | None = Field(default=None, max_length=120, unique=True)
     chain_head: str = Field(max_length=64)
-    created_at: datetime = _utc()
-    updated_at: datetime = _utc()
-    submitted_at: datetime | None = _utc(default=None)
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+    submitted_at: datetime | None = utc_column(default=None)
 
 
 class AuditEventRow(SQLModel, table=True):
@@ -94,7 +96,7 @@ class AuditEventRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id")
     seq: int
-    at: datetime = _utc()
+    at: datetime = utc_column()
     kind: str = Field(max_length=30)
     actor: str = Field(max_length=200)
     role: str = Field(max_length=20)
@@ -103,8 +105,8 @@ class AuditEventRow(SQLModel, table=True):
     from_state: str | None = Field(default=None, max_length=60)
     to_state: str | None = Field(default=None, max_length=60)
     reason: str | None = None
-    old_values: dict[str, Any] = _json(default_factory=dict)
-    new_values: dict[str, Any] = _json(default_factory=dict)
+    old_values: dict[str, Any] = json_column(default_factory=dict)
+    new_values: dict[str, Any] = json_column(default_factory=dict)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -137,15 +139,15 @@ class DeadlineRow(SQLModel, table=True):
     state: str = Field(max_length=60)
     on_expiry: str = Field(max_length=60)
     working_days: int | None = None
-    fixed_due: datetime | None = _utc(default=None)
-    started_at: datetime = _utc()
-    ledger: list[dict[str, Any]] = _json(default_factory=list)
-    due_at: datetime | None = _utc(default=None)
+    fixed_due: datetime | None = utc_column(default=None)
+    started_at: datetime = utc_column()
+    ledger: list[dict[str, Any]] = json_column(default_factory=list)
+    due_at: datetime | None = utc_column(default=None)
     estimated: bool = False
-    status: str = Field(default="pending", max_length=20)
-    closed_at: datetime | None = _utc(default=None)
+    status: str = Field(default=DeadlineStatus.PENDING.value, max_length=20)
+    closed_at: datetime | None = utc_column(default=None)
     next_rung: int = 0
-    next_reminder_at: datetime | None = _utc(default=None)
+    next_reminder_at: datetime | None = utc_column(default=None)
 
 
 class NoticeRow(SQLModel, table=True):
@@ -168,14 +170,14 @@ class NoticeRow(SQLModel, table=True):
     channel: str = Field(max_length=20)
     recipient: str = Field(max_length=254)
     idempotency_key: str = Field(max_length=200, unique=True)
-    context: dict[str, Any] = _json(default_factory=dict)
-    status: str = Field(default="pending", max_length=20)
+    context: dict[str, Any] = json_column(default_factory=dict)
+    status: str = Field(default=NoticeStatus.PENDING.value, max_length=20)
     attempts: int = 0
-    next_attempt_at: datetime = _utc()
+    next_attempt_at: datetime = utc_column()
     last_error: str | None = None
     provider_id: str | None = Field(default=None, max_length=200)
-    created_at: datetime = _utc()
-    sent_at: datetime | None = _utc(default=None)
+    created_at: datetime = utc_column()
+    sent_at: datetime | None = utc_column(default=None)
 
 
 class IdempotencyRow(SQLModel, table=True):
@@ -187,8 +189,8 @@ class IdempotencyRow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=255)
     fingerprint: str = Field(max_length=64)
     case_id: int | None = None
-    result: dict[str, Any] = _json(default_factory=dict)
-    created_at: datetime = _utc()
+    result: dict[str, Any] = json_column(default_factory=dict)
+    created_at: datetime = utc_column()
 
 
 class CalendarOverrideRow(SQLModel, table=True):
@@ -200,7 +202,7 @@ class CalendarOverrideRow(SQLModel, table=True):
     working: bool
     reason: str
     actor: str = Field(max_length=200)
-    created_at: datetime = _utc()
+    created_at: datetime = utc_column()
 
 
 class CalendarYearRow(SQLModel, table=True):
@@ -209,9 +211,9 @@ class CalendarYearRow(SQLModel, table=True):
     __tablename__ = "calendar_years"
 
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    arrangement: dict[str, Any] = _json(default_factory=dict)
+    arrangement: dict[str, Any] = json_column(default_factory=dict)
     actor: str = Field(max_length=200)
-    loaded_at: datetime = _utc()
+    loaded_at: datetime = utc_column()
 
 
 class WorkerHeartbeatRow(SQLModel, table=True):
@@ -220,38 +222,8 @@ class WorkerHeartbeatRow(SQLModel, table=True):
     __tablename__ = "worker_heartbeats"
 
     name: str = Field(primary_key=True, max_length=200)
-    beat_at: datetime = _utc()
-    info: dict[str, Any] = _json(default_factory=dict)
-
-
-class ApiTokenRow(SQLModel, table=True):
-    """A bearer token of the HTTP API: only its SHA-256 is stored; revocable."""
-
-    __tablename__ = "api_tokens"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=200, unique=True)
-    role: str = Field(max_length=20)
-    applicant_code: str | None = Field(default=None, max_length=18)
-    token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = _utc()
-    revoked_at: datetime | None = _utc(default=None)
-
-
-class HttpIdempotencyRow(SQLModel, table=True):
-    """An HTTP request made with an ``Idempotency-Key``: in flight, then its first response."""
-
-    __tablename__ = "http_idempotency"
-    __table_args__ = (sa.Index("ix_http_idempotency_created", "created_at"),)
-
-    token_id: int = Field(primary_key=True)
-    key: str = Field(primary_key=True, max_length=255)
-    request_hash: str = Field(max_length=64)
-    status: str = Field(max_length=20)  # in_flight | done
-    response_status: int | None = None
-    response_body: dict[str, Any] | None = _json(default=None)
-    response_headers: dict[str, Any] | None = _json(default=None)
-    created_at: datetime = _utc()
+    beat_at: datetime = utc_column()
+    info: dict[str, Any] = json_column(default_factory=dict)
 
 
 class WebhookSubscriptionRow(SQLModel, table=True):
@@ -262,10 +234,10 @@ class WebhookSubscriptionRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(max_length=2000)
     secret: str = Field(max_length=200)
-    events: list[str] = _json(default_factory=list)  # empty = every change
+    events: list[str] = json_column(default_factory=list)  # empty = every change
     active: bool = True
     created_by: str = Field(max_length=200)
-    created_at: datetime = _utc()
+    created_at: datetime = utc_column()
 
 
 class NoticeResendRow(SQLModel, table=True):
@@ -278,17 +250,7 @@ class NoticeResendRow(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id")
     notice_id: int
     actor: str = Field(max_length=200)
-    at: datetime = _utc()
-
-
-class ConsoleSignoutRow(SQLModel, table=True):
-    """A console session signed out before its expiry (the hash of its nonce), shared by every process."""
-
-    __tablename__ = "console_signouts"
-
-    nonce_hash: str = Field(primary_key=True, max_length=64)
-    expires_at: datetime = _utc()
-    signed_out_at: datetime = _utc()
+    at: datetime = utc_column()
 
 
 cases = CaseRow.__table__  # type: ignore[attr-defined]
@@ -299,9 +261,6 @@ idempotency_keys = IdempotencyRow.__table__  # type: ignore[attr-defined]
 calendar_overrides = CalendarOverrideRow.__table__  # type: ignore[attr-defined]
 calendar_years = CalendarYearRow.__table__  # type: ignore[attr-defined]
 worker_heartbeats = WorkerHeartbeatRow.__table__  # type: ignore[attr-defined]
-api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
-http_idempotency = HttpIdempotencyRow.__table__  # type: ignore[attr-defined]
 webhook_subscriptions = WebhookSubscriptionRow.__table__  # type: ignore[attr-defined]
 notice_resends = NoticeResendRow.__table__  # type: ignore[attr-defined]
-console_signouts = ConsoleSignoutRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

@@ -12,18 +12,40 @@ from a payload instant some event entering its state does not declare.
 from __future__ import annotations
 
 from collections import Counter
+from typing import NoReturn
 
-from workflow.definition import ENGINE_PAYLOAD_KEYS, PAYLOAD_KINDS, ROLES, ProcessDefinition
+from workflow.definition import (
+    ENGINE_PAYLOAD_KEYS,
+    PAYLOAD_KINDS,
+    ROLES,
+    DeadlineRule,
+    Event,
+    PayloadField,
+    ProcessDefinition,
+)
 from workflow.errors import DefinitionError
 
 
 def validate_definition(definition: ProcessDefinition) -> None:
     """Raise :class:`DefinitionError` naming the first inconsistency found."""
-    where = f"{definition.key} v{definition.version}"
+    for check in (
+        _unique_names,
+        _initial_state,
+        _events,
+        _payloads,
+        _opened_deadlines,
+        _deadline_rules,
+        _exits,
+        _reachable,
+    ):
+        check(definition)
 
-    def fail(message: str, **context: str) -> None:
-        raise DefinitionError(f"{where}: {message}", **context)  # type: ignore[arg-type]
 
+def _fail(definition: ProcessDefinition, message: str, **context: str) -> NoReturn:
+    raise DefinitionError(f"{definition.key} v{definition.version}: {message}", **context)  # type: ignore[arg-type]
+
+
+def _unique_names(definition: ProcessDefinition) -> None:
     for kind, names in (
         ("state", [s.key for s in definition.states]),
         ("event", [e.name for e in definition.events]),
@@ -31,70 +53,101 @@ def validate_definition(definition: ProcessDefinition) -> None:
     ):
         for name, count in Counter(names).items():
             if count > 1:
-                fail(f"duplicate {kind} {name!r}", field=kind)
+                _fail(definition, f"duplicate {kind} {name!r}", field=kind)
 
-    states = {s.key: s for s in definition.states}
-    events = {e.name: e for e in definition.events}
-    deadlines = {d.key: d for d in definition.deadlines}
-    if definition.initial not in states:
-        fail(f"initial state {definition.initial!r} is not a state", field="initial")
 
+def _initial_state(definition: ProcessDefinition) -> None:
+    if definition.initial not in {s.key for s in definition.states}:
+        _fail(definition, f"initial state {definition.initial!r} is not a state", field="initial")
+
+
+def _events(definition: ProcessDefinition) -> None:
+    states = {s.key for s in definition.states}
     for event in definition.events:
         for ref in (*event.sources, event.target):
             if ref not in states:
-                fail(f"event {event.name!r} names unknown state {ref!r}", event=event.name)
+                _fail(definition, f"event {event.name!r} names unknown state {ref!r}", event=event.name)
         if not event.sources:
-            fail(f"event {event.name!r} has no source state", event=event.name)
+            _fail(definition, f"event {event.name!r} has no source state", event=event.name)
         if not event.roles or not event.roles <= ROLES:
-            fail(f"event {event.name!r} has unknown or no roles {sorted(event.roles)}", event=event.name)
+            _fail(definition, f"event {event.name!r} has unknown or no roles {sorted(event.roles)}", event=event.name)
 
+
+def _payloads(definition: ProcessDefinition) -> None:
     for event in definition.events:
         names = [f.name for f in event.payload]
         for spec in event.payload:
-            where = f"event {event.name!r} payload field {spec.name!r}"
-            if spec.name in ENGINE_PAYLOAD_KEYS or names.count(spec.name) > 1:
-                fail(f"{where} is an engine key or declared twice", event=event.name)
-            if spec.kind not in PAYLOAD_KINDS:
-                fail(f"{where} has unknown kind {spec.kind!r}", event=event.name)
-            if spec.kind == "integer" and (spec.minimum is None or spec.maximum is None):
-                fail(f"{where} needs a minimum and a maximum", event=event.name)
+            _payload_field(definition, event, spec, names)
         for key in event.requires:
             if key != "reason" and key not in names:
-                fail(f"event {event.name!r} requires {key!r}, which it does not declare", event=event.name)
+                message = f"event {event.name!r} requires {key!r}, which it does not declare"
+                _fail(definition, message, event=event.name)
 
+
+def _payload_field(definition: ProcessDefinition, event: Event, spec: PayloadField, names: list[str]) -> None:
+    where = f"event {event.name!r} payload field {spec.name!r}"
+    if spec.name in ENGINE_PAYLOAD_KEYS or names.count(spec.name) > 1:
+        _fail(definition, f"{where} is an engine key or declared twice", event=event.name)
+    if spec.kind not in PAYLOAD_KINDS:
+        _fail(definition, f"{where} has unknown kind {spec.kind!r}", event=event.name)
+    if spec.kind == "integer" and (spec.minimum is None or spec.maximum is None):
+        _fail(definition, f"{where} needs a minimum and a maximum", event=event.name)
+
+
+def _opened_deadlines(definition: ProcessDefinition) -> None:
+    deadlines = {d.key for d in definition.deadlines}
     for state in definition.states:
         for key in state.opens:
             if key not in deadlines:
-                fail(f"state {state.key!r} opens unknown deadline {key!r}", field="opens")
+                _fail(definition, f"state {state.key!r} opens unknown deadline {key!r}", field="opens")
 
+
+def _deadline_rules(definition: ProcessDefinition) -> None:
+    events = {e.name for e in definition.events}
     for rule in definition.deadlines:
         if (rule.working_days is None) == (rule.due is None):
-            fail(f"deadline {rule.key!r} needs exactly one of working_days or due", field="deadlines")
+            _fail(definition, f"deadline {rule.key!r} needs exactly one of working_days or due", field="deadlines")
         if rule.working_days is not None and rule.working_days <= 0:
-            fail(f"deadline {rule.key!r} needs a positive number of working days", field="deadlines")
+            _fail(definition, f"deadline {rule.key!r} needs a positive number of working days", field="deadlines")
         if rule.due is not None and rule.due.tzinfo is None:
-            fail(f"deadline {rule.key!r} has a naive due time", field="deadlines")
+            _fail(definition, f"deadline {rule.key!r} has a naive due time", field="deadlines")
         for name in (rule.on_expiry, *rule.met_by):
             if name not in events:
-                fail(f"deadline {rule.key!r} names unknown event {name!r}", field="deadlines")
-        if rule.starts_from is not None:
-            opening = {s.key for s in definition.states if rule.key in s.opens}
-            for event in definition.events:
-                kinds = {f.name: f.kind for f in event.payload}
-                if event.target in opening and kinds.get(rule.starts_from) != "instant":
-                    fail(
-                        f"deadline {rule.key!r} starts from {rule.starts_from!r}, "
-                        f"which event {event.name!r} does not declare as an instant",
-                        field="deadlines",
-                    )
+                _fail(definition, f"deadline {rule.key!r} names unknown event {name!r}", field="deadlines")
+        _deadline_start(definition, rule)
 
-    outgoing = {key: [e for e in definition.events if key in e.sources] for key in states}
-    for key, state in states.items():
-        if state.final and outgoing[key]:
-            fail(f"final state {key!r} has outgoing events", field="states")
-        if not state.final and not outgoing[key]:
-            fail(f"non-final state {key!r} is a dead end (no event leaves it)", field="states")
 
+def _deadline_start(definition: ProcessDefinition, rule: DeadlineRule) -> None:
+    """A deadline that starts from a payload instant: every event entering its state declares it."""
+    if rule.starts_from is None:
+        return
+    opening = {s.key for s in definition.states if rule.key in s.opens}
+    for event in definition.events:
+        kinds = {f.name: f.kind for f in event.payload}
+        if event.target in opening and kinds.get(rule.starts_from) != "instant":
+            _fail(
+                definition,
+                f"deadline {rule.key!r} starts from {rule.starts_from!r}, "
+                f"which event {event.name!r} does not declare as an instant",
+                field="deadlines",
+            )
+
+
+def _outgoing(definition: ProcessDefinition) -> dict[str, list[Event]]:
+    return {s.key: [e for e in definition.events if s.key in e.sources] for s in definition.states}
+
+
+def _exits(definition: ProcessDefinition) -> None:
+    outgoing = _outgoing(definition)
+    for state in definition.states:
+        if state.final and outgoing[state.key]:
+            _fail(definition, f"final state {state.key!r} has outgoing events", field="states")
+        if not state.final and not outgoing[state.key]:
+            _fail(definition, f"non-final state {state.key!r} is a dead end (no event leaves it)", field="states")
+
+
+def _reachable(definition: ProcessDefinition) -> None:
+    outgoing = _outgoing(definition)
     reached = {definition.initial}
     frontier = [definition.initial]
     while frontier:
@@ -103,6 +156,6 @@ def validate_definition(definition: ProcessDefinition) -> None:
             if event.target not in reached:
                 reached.add(event.target)
                 frontier.append(event.target)
-    unreachable = sorted(set(states) - reached)
+    unreachable = sorted({s.key for s in definition.states} - reached)
     if unreachable:
-        fail(f"unreachable states {unreachable}", field="states")
+        _fail(definition, f"unreachable states {unreachable}", field="states")

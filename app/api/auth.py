@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app.request_context import current_request_id
+from app.tables import api_tokens
 from workflow.applicants import validate_uscc
 from workflow.clock import Clock
 from workflow.database import read_only
 from workflow.definition import Actor
 from workflow.errors import CaseNotFound, InvalidInput
-from workflow.tables import api_tokens
 from workflow.views import CaseSnapshot
 
 TOKEN_ROLES = ("platform", "staff", "applicant", "admin")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from app.api.auth import Caller
 from app.api.problems import ApiProblem
-from workflow.tables import http_idempotency
+from app.tables import http_idempotency
 
 KEEP = timedelta(hours=24)
 STALE = timedelta(seconds=60)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 
 from app.api import schemas
@@ -29,8 +27,7 @@ from app.api.views import case_out, deadline_out
 from app.parsing import NotAnInstant, instant
 from workflow import read_model
 from workflow.engine import Engine
-from workflow.errors import CaseNotFound
-from workflow.tables import cases, notice_resends, notices
+from workflow.errors import RateLimited
 from workflow.views import DeadlineView
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -38,7 +35,6 @@ CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Case id")]
 DeadlineId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Deadline id")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64, description="The case's ETag (version)")]
 MAX_PAGE = 100
-MAX_NOTICE_KEY = 200  # notices.idempotency_key
 RESENDS_PER_HOUR = 3
 
 
@@ -371,62 +367,16 @@ def resend_notice(
 
 
 def resend(engine: Engine, caller: Caller, *, case_id: int, notice_id: int) -> dict[str, Any]:
-    """Queue a copy of a notice, within the per-case hourly limit.
-
-    Requests for one case are serialised (``FOR UPDATE`` on the case row on PostgreSQL;
-    SQLite write transactions already start with ``BEGIN IMMEDIATE``), so two at once
-    cannot both pass the limit; the copy's outbox key carries the re-send's own row id,
-    so two copies queued in the same second never collide.
-    """
-    now = engine.clock.now()
-    with engine.database.begin() as conn:
-        conn.execute(sa.select(cases.c.id).where(cases.c.id == case_id).with_for_update())
-        original = (
-            conn.execute(
-                sa.select(notices).where(
-                    notices.c.id == notice_id, notices.c.case_id == case_id, notices.c.channel != "webhook"
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if original is None:
-            raise CaseNotFound(f"case {case_id} has no notice {notice_id}", case_id=case_id, field="notice_id")
-        recent = conn.execute(
-            sa.select(sa.func.count()).where(
-                notice_resends.c.case_id == case_id, notice_resends.c.at > now - timedelta(hours=1)
-            )
-        ).scalar_one()
-        if recent >= RESENDS_PER_HOUR:
-            raise ApiProblem(
-                429,
-                "too-many-resends",
-                "Too many re-sends",
-                f"at most {RESENDS_PER_HOUR} notice re-sends per case per hour",
-                headers={"Retry-After": "3600"},
-                case_id=case_id,
-            )
-        inserted = conn.execute(
-            notice_resends.insert().values(case_id=case_id, notice_id=notice_id, actor=caller.name, at=now)
-        ).inserted_primary_key
-        assert inserted is not None
-        values = {k: original[k] for k in ("case_id", "kind", "channel", "recipient", "context")}
-        values.update(
-            idempotency_key=_resend_key(original["idempotency_key"], inserted[0]),
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        new_id = conn.execute(notices.insert().values(**values)).inserted_primary_key
-        assert new_id is not None
-        row = conn.execute(sa.select(notices).where(notices.c.id == new_id[0])).mappings().one()
+    """Queue a copy of a notice, within the per-case hourly limit (the engine's audited command)."""
+    try:
+        row = engine.resend_notice(case_id, notice_id=notice_id, actor=caller.actor(), per_hour=RESENDS_PER_HOUR)
+    except RateLimited as exc:
+        raise ApiProblem(
+            429,
+            "too-many-resends",
+            "Too many re-sends",
+            exc.message,
+            headers={"Retry-After": str(exc.retry_after_seconds)},
+            case_id=case_id,
+        ) from exc
     return {k: row[k] for k in schemas.NoticeOut.model_fields}
-
-
-def _resend_key(original: str, resend_id: int) -> str:
-    """The outbox key of a copy: unique by the re-send's row id, within the column's 200 characters."""
-    key = f"{original}/resend/{resend_id}"
-    if len(key) > MAX_NOTICE_KEY:
-        key = f"resend/{resend_id}/{hashlib.sha256(original.encode()).hexdigest()}"
-    return key

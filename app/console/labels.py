@@ -67,6 +67,7 @@ AUDIT_KINDS = {
     "deadline": "期限变更",
     "migration": "流程版本迁移",
     "amount": "金额调整",
+    "notice": "通知重发",
 }
 
 ENGINE_EVENTS = {
@@ -76,6 +77,7 @@ ENGINE_EVENTS = {
     "deadline.recompute": "按日历重新计算期限",
     "deadline.failed": "期限到期处理失败",
     "amount.rebalanced": "按年度上限重新分配金额",
+    "notice.resent": "重新发送通知",
 }
 
 

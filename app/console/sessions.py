@@ -32,8 +32,8 @@ import sqlalchemy as sa
 from app.api.auth import Caller
 from app.keys import ConsoleKeys
 from app.parsing import same, whole
+from app.tables import api_tokens, console_signouts
 from workflow.database import read_only
-from workflow.tables import api_tokens, console_signouts
 
 COOKIE = "filingflow_console"
 LOGIN_COOKIE = "filingflow_console_login"

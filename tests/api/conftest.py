@@ -12,11 +12,12 @@ import sqlalchemy as sa
 
 from app.api import create_app
 from app.api.auth import create_token
+from app.tables import http_idempotency
 from tests.support.http import serving
 from tests.support.invariants import database_image
 from tests.support.longgang import uscc
 from workflow.engine import Engine
-from workflow.tables import http_idempotency, notice_resends, webhook_subscriptions
+from workflow.tables import notice_resends, webhook_subscriptions
 
 ROLES = ("platform", "staff", "admin", "applicant", "other_applicant")
 

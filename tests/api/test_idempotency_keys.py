@@ -7,11 +7,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.tables import http_idempotency
 from scheduler.jobs import deadline_pass
 from tests.api.conftest import Api
 from tests.support.longgang import PROGRAM, applicant, complete_data
 from workflow.clock import ManualClock
-from workflow.tables import cases, http_idempotency
+from workflow.tables import cases
 
 
 def _body(serial: int) -> dict[str, Any]:

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from app.api import create_app
 from app.keys import ConsoleKeys
+from app.tables import api_tokens
 from tests.console.conftest import KEYS, Console
 from tests.support.http import serving
-from workflow.tables import api_tokens
 
 OLD_DEFAULT_AUDIT_KEY = b"filingflow-development-audit-key-do-not-use-in-production"  # what the source once held
 

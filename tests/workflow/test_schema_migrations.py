@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+import app.tables  # the app's tables share the metadata the migrations create
 from workflow import schema
 from workflow.database import create_database_engine
 from workflow.errors import FilingFlowError
@@ -25,6 +26,7 @@ def test_upgrade_from_empty_creates_every_table_with_no_drift(database_url: str)
         schema.upgrade(engine)
         assert schema.current_revision(engine) == schema.head_revision()
         assert set(metadata.tables) <= set(sa.inspect(engine).get_table_names())
+        assert {"api_tokens", "http_idempotency", "console_signouts"} <= set(app.tables.SQLModel.metadata.tables)
         assert schema.drift(engine) == [], "a model change needs a migration (alembic revision --autogenerate)"
     finally:
         engine.dispose()

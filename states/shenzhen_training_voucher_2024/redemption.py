@@ -115,16 +115,20 @@ def remaining(ctx: GuardContext) -> int:
 
 
 def figures(state: str, data: Mapping[str, Any], amount_fen: int | None) -> dict[str, int]:
-    """Granted, redeemed, expired and remaining fen of a case (reports and notices, SZ-AMT-2)."""
+    """Granted, redeemed, expired and remaining fen of a case (reports and notices, SZ-AMT-2).
+
+    What lapsed and what is left follow from the state, not from the stored ``expired_fen``, so a
+    staff override (into ``voucher_expired``, or back out of it) never leaves the figures behind.
+    """
     if state not in AFTER_ISSUE or amount_fen is None:
         return {"granted_fen": 0, "redeemed_fen": 0, "expired_fen": 0, "remaining_fen": 0}
-    book = ledger(data)
-    expired = book.get("expired_fen", 0)
+    redeemed = int(ledger(data)["redeemed_fen"])
+    rest = amount_fen - redeemed
     return {
         "granted_fen": amount_fen,
-        "redeemed_fen": book["redeemed_fen"],
-        "expired_fen": expired,
-        "remaining_fen": amount_fen - book["redeemed_fen"] - expired,
+        "redeemed_fen": redeemed,
+        "expired_fen": rest if state == "voucher_expired" else 0,
+        "remaining_fen": rest if state not in ("voucher_expired", "redeemed") else 0,
     }
 
 

@@ -240,3 +240,24 @@ def test_the_annual_cap_keeps_counting_what_was_granted(engine: Engine, clock: M
     explained = engine.explain_amount(second)
     assert explained is not None
     assert explained.fen == 100_000_000
+
+
+def test_figures_follow_a_staff_override(engine: Engine, clock: ManualClock) -> None:
+    # SZ-REDEEM-2: staff may force a voucher expired (or back), with a reason; the money figures follow the state
+    case_id = issued(engine, clock)
+    clock.set(sh("2025-09-10 10:00"))
+    engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(50_000_000))
+    engine.fire(case_id, "verify_redemption", actor=STAFF)
+    figures = engine.programs.get(PROGRAM).definition.figures
+    assert figures is not None
+    engine.override(case_id, "voucher_expired", actor=STAFF, reason="合同已解除，余额不再兑现")
+    case = engine.get_case(case_id)
+    assert figures(case.state, case.data, case.amount_fen) == {
+        "granted_fen": VOUCHER_FEN,
+        "redeemed_fen": 50_000_000,
+        "expired_fen": 150_000_000,
+        "remaining_fen": 0,
+    }
+    engine.override(case_id, "partially_redeemed", actor=STAFF, reason="误操作，恢复")
+    case = engine.get_case(case_id)
+    assert figures(case.state, case.data, case.amount_fen)["remaining_fen"] == 150_000_000

@@ -350,3 +350,6 @@ class ProcessDefinition:
     """zh-CN labels of the program's own notice kinds (the console's outbox list)."""
     examples: Mapping[str, Any] = field(default_factory=dict)
     """OpenAPI examples of opening a case of this program: name -> ``{summary, description, value}``."""
+    publicity_states: tuple[str, ...] = ()
+    """The states whose cases make up the round's public list (公示名单), which staff export: the
+    program knows which of its stages is the publicity; empty when the round publishes none."""

@@ -37,6 +37,7 @@ def validate_definition(definition: ProcessDefinition) -> None:
         _deadline_rules,
         _exits,
         _reachable,
+        _publicity_states,
     ):
         check(definition)
 
@@ -92,6 +93,15 @@ def _payload_field(definition: ProcessDefinition, event: Event, spec: PayloadFie
         _fail(definition, f"{where} has unknown kind {spec.kind!r}", event=event.name)
     if spec.kind == "integer" and (spec.minimum is None or spec.maximum is None):
         _fail(definition, f"{where} needs a minimum and a maximum", event=event.name)
+    if isinstance(spec.choices, str) and not isinstance(definition.reference.get(spec.choices), list | tuple):
+        _fail(definition, f"{where} takes its choices from reference[{spec.choices!r}], not a list", event=event.name)
+
+
+def _publicity_states(definition: ProcessDefinition) -> None:
+    states = {s.key for s in definition.states}
+    for key in definition.publicity_states:
+        if key not in states:
+            _fail(definition, f"publicity state {key!r} is not a state", field="publicity_states")
 
 
 def _opened_deadlines(definition: ProcessDefinition) -> None:

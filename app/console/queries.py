@@ -12,7 +12,6 @@ from workflow.clock import SHANGHAI, shanghai_day_end, shanghai_day_start
 from workflow.engine import Engine
 
 PAGE = 50
-PUBLICITY_STATES = ("publicity", "public_notice")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +94,7 @@ def round_overview(engine: Engine, program: str) -> dict[str, Any]:
 
 def export_rows(engine: Engine, program: str, *, publicity_only: bool) -> list[dict[str, Any]]:
     """A program's cases in submission order (only those in publicity for the publicity list)."""
-    states = PUBLICITY_STATES if publicity_only else ()
+    states = engine.programs.get(program).definition.publicity_states if publicity_only else ()
     query = read_model.CaseQuery(program=program, states=states, order="submitted", running_only=True)
     return read_model.case_rows(engine.database, query)
 

@@ -24,6 +24,8 @@ def export(request: Request, console: ConsoleDep, session: SessionDep, program_k
     if kind not in ("cases", "publicity"):
         raise ConsoleDenied(404, "no such export")
     process = console.program(program_key)
+    if kind == "publicity" and not process.definition.publicity_states:
+        raise ConsoleDenied(404, "this round publishes no list")
     rows = queries.export_rows(console.engine, process.key, publicity_only=kind == "publicity")
     table = exports.publicity_rows(process, rows) if kind == "publicity" else exports.case_rows(process, rows)
     stem = f"{process.key}-{'publicity-list' if kind == 'publicity' else 'cases'}"

@@ -251,6 +251,7 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         # 三(一)4: one filing of the matter per enterprise and round. Decided (funded, rejected) or
         # given up (abandoned, 逾期视作放弃) blocks a new case; after a withdrawal it may file again.
         refiling_blocked_by=("funded", "rejected", "abandoned"),
+        publicity_states=("publicity",),  # LG-FLOW-6: the list published before the decision
         open_guards=(
             round_open_guard("LG-WIN-1", round_.closes_at),
             Guard("LG-ELIG-1", rules.enterprise_guard, "an enterprise (credit code 91...)", "applicant.code"),

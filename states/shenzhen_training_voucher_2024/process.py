@@ -194,6 +194,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         amount=partial(rules.voucher, round_),
         checklist=checklist_view,
         open_guards=(round_open_guard("SZ-WIN-1", round_.closes_at),),
+        publicity_states=("public_notice",),  # SZ-FLOW-2: the public notice of the supported list
         cap_group=f"shenzhen-training-voucher:{round_.year}",
         cap_rule="SZ-AMT-2",
         granted_states=redemption.AFTER_ISSUE,  # redemption and expiry change nothing in the cap (SZ-AMT-2)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from states.longgang_ai_compute_2025 import build
-from workflow.definition import DeadlineRule, Event, ProcessDefinition, State
+from workflow.definition import DeadlineRule, Event, PayloadField, ProcessDefinition, State
 from workflow.errors import DefinitionError
 from workflow.process import CompiledProcess, ProgramCatalog
 
@@ -66,6 +66,22 @@ def test_a_consistent_definition_compiles() -> None:
             "exactly one of working_days or due",
         ),
         ({"deadlines": (DeadlineRule("later", "X-1", "l", "vanish", working_days=5),)}, "unknown event 'vanish'"),
+        ({"publicity_states": ("gazette",)}, "publicity state 'gazette' is not a state"),
+        (  # a form would offer an empty select: the reference list it names is not there
+            {
+                "events": (
+                    Event(
+                        "go",
+                        "走",
+                        ("a",),
+                        "b",
+                        ANY,
+                        payload=(PayloadField("desk", "integer", minimum=1, maximum=9, choices="desks"),),
+                    ),
+                )
+            },
+            "takes its choices from reference['desks'], not a list",
+        ),
     ],
 )
 def test_inconsistent_definitions_are_refused(changes: dict[str, object], message: str) -> None:

@@ -12,7 +12,9 @@ The rate (``FILINGFLOW_CLOCK_RATE``, 1 by default) lets a simulation such as ``p
 round`` live through a month-long filing window in minutes: at rate 3600 a real second is a
 sandbox hour, for every process on the timeline alike. Durations a process counts in real time
 (the worker's interval, HTTP timeouts) do not scale; those counted on the engine's clock
-(deadlines, outbox backoff and leases) do, so a simulation sizes the latter for its rate.
+(deadlines, outbox backoff and leases) do, so a simulation sizes the latter for its rate. A
+simulation may record a timeline that begins a few real seconds later, once its processes have
+started: until then the clock stands at its start.
 
 The record lives in a table of its own, ``sandbox_timeline``, created on a sandbox's first
 start and never part of the production schema (a production database never runs a sandbox:
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -56,8 +58,11 @@ class TimelineClock:
         self._base = base or SystemClock()
 
     def now(self) -> datetime:
-        elapsed = self._base.now() - self.real_start
-        return self.clock_start + (elapsed if self.rate == 1 else elapsed * self.rate)
+        base = self._base.now()
+        # a timeline recorded to begin a moment later stands at its start until then
+        elapsed = max(base - self.real_start, timedelta(0))
+        moved = elapsed if self.rate == 1 else elapsed * self.rate
+        return self.clock_start.astimezone(base.tzinfo) + moved  # in the base clock's zone (UTC), as before
 
     def __repr__(self) -> str:
         return (

@@ -70,6 +70,24 @@ def test_the_timeline_moves_rate_times_as_fast_as_real_time() -> None:
         TimelineClock(datetime.fromisoformat(START), REAL, real, rate=0)
 
 
+def test_the_timeline_gives_utc_instants_like_the_real_clock() -> None:
+    # the audit trail compares the case row's instants with its snapshot as text: a clock that handed out
+    # +08:00 instants (the configured start's offset) broke `filingflow audit verify` (found by bench round)
+    clock = TimelineClock(datetime.fromisoformat(START), REAL, ManualClock(REAL), rate=3600)
+    assert clock.now().utcoffset() == timedelta(0)
+    assert clock.now().isoformat() == "2025-08-20T01:00:00+00:00"
+
+
+def test_a_timeline_recorded_to_begin_later_stands_at_its_start_until_then() -> None:
+    real = ManualClock(REAL)
+    clock = TimelineClock(datetime.fromisoformat(START), REAL + timedelta(seconds=10), real, rate=3600)
+    assert clock.now() == datetime.fromisoformat(START)
+    real.advance(timedelta(seconds=9))
+    assert clock.now() == datetime.fromisoformat(START), "still waiting for its processes"
+    real.advance(timedelta(seconds=2))
+    assert clock.now() == datetime.fromisoformat(START) + timedelta(hours=1)
+
+
 def test_processes_share_the_rate_and_another_rate_starts_a_new_timeline(tmp_path: Path) -> None:
     database = create_database_engine(f"sqlite:///{tmp_path / 'rate.db'}")
     real = ManualClock(REAL)

@@ -67,10 +67,10 @@ class Phase:
 
 
 PHASES = (
-    Phase("shenzhen", sh("2024-11-18 22:00"), sh("2025-01-03 00:00"), 8.0, 300_000),
-    Phase("lg-window", sh("2025-08-12 22:00"), LG_QUIET + timedelta(hours=4), 2.5, 200_000),
+    Phase("shenzhen", sh("2024-11-18 22:00"), sh("2025-01-03 00:00"), 8.0, 500_000),
+    Phase("lg-window", sh("2025-08-12 22:00"), LG_QUIET + timedelta(hours=4), 2.5, 150_000),
     Phase("lg-surge", LG_SURGE - timedelta(hours=1), sh("2025-09-14 02:00"), 0.8, 20_000),
-    Phase("lg-after", sh("2025-09-14 02:00"), sh("2025-11-20 00:00"), 9.0, 300_000),
+    Phase("lg-after", sh("2025-09-14 02:00"), sh("2025-11-20 00:00"), 9.0, 500_000),
 )
 
 
@@ -121,9 +121,7 @@ def run(
                 min(round((end - start).total_seconds() / seconds), phase.top_rate)
             )  # whole: read back exactly
             seconds = round((end - start).total_seconds() / rate, 1)
-            ready = time.monotonic()
-            clock = fleet.begin_phase(start, rate, lead)
-            lead = (time.monotonic() - ready) * 1.4 + 2.0  # the next start-up may be as slow
+            clock, lead = fleet.begin_phase(start, rate, lead)
             _wait_for(clock.real_start)
             scenario.engine = bootstrap(
                 Settings(database_url=fleet.database.url, audit_key=AUDIT_KEY), clock=clock, migrate=False
@@ -139,8 +137,9 @@ def run(
             stopped = clock.now()
             last = phase is PHASES[-1]
             say(
-                f"{phase.name}: {start:%Y-%m-%d %H:%M} at rate {rate:.0f}, planned {seconds} s, driver done after {ran:.1f} s, "
-                f"faults joined after {time.monotonic() - real_began:.1f} s, stopped at {stopped:%Y-%m-%d %H:%M}"
+                f"{phase.name}: {start:%Y-%m-%d %H:%M} at rate {rate:.0f}, planned {seconds} s, driver done "
+                f"after {ran:.1f} s, faults joined after {time.monotonic() - real_began:.1f} s, "
+                f"stopped at {stopped:%Y-%m-%d %H:%M}"
             )
             if not last:  # the last phase's processes go on: they drain what is left (below)
                 phase_end_kills += fleet.end_phase()

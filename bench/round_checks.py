@@ -153,10 +153,11 @@ def delivered(fleet: Fleet, allowance: int) -> tuple[list[str], dict[str, Any]]:
 
 def server_errors(calls: list[Call], outages: list[tuple[float, float]]) -> tuple[list[str], dict[str, int]]:
     codes = Counter(call.status for call in calls)
-    bad = [
-        call
-        for call in calls
-        if call.status >= 500 and not (call.status == 503 and any(a <= call.real <= b for a, b in outages))
-    ]
+
+    def in_outage(call: Call) -> bool:  # sent before the database went down counts too: it was answered in it
+        answered = call.real + call.ms / 1000
+        return any(call.real <= b and answered >= a for a, b in outages)
+
+    bad = [call for call in calls if call.status >= 500 and not (call.status == 503 and in_outage(call))]
     breaches = [f"{len(bad)} server error(s) outside the outage, e.g. {bad[0].label} -> {bad[0].status}"] if bad else []
     return breaches, {str(code): n for code, n in sorted(codes.items())}

@@ -44,7 +44,7 @@ class _Timed:
     at: datetime
     seq: int
     key: str = field(compare=False)
-    action: Callable[[], None] = field(compare=False)
+    action: Callable[[], object] = field(compare=False)
 
 
 class Driver:
@@ -62,10 +62,11 @@ class Driver:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="round-client")
         self._local = threading.local()
         self._turn = itertools.count()
+        self._clients: list[httpx.Client] = []
 
     # ---- scheduling --------------------------------------------------------------------
 
-    def at(self, when: datetime, key: str, action: Callable[[], None]) -> None:
+    def at(self, when: datetime, key: str, action: Callable[[], object]) -> None:
         """Run ``action`` once the sandbox clock reaches ``when``, after the earlier actions of ``key``."""
         with self._lock:
             heapq.heappush(self._queue, _Timed(when, next(self._seq), key, action))
@@ -118,6 +119,8 @@ class Driver:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        for client in self._clients:
+            client.close()
 
     # ---- HTTP --------------------------------------------------------------------------
 
@@ -126,6 +129,8 @@ class Driver:
         self._local.clients = clients
         if base not in clients:
             clients[base] = httpx.Client(base_url=base, timeout=30)
+            with self._lock:
+                self._clients.append(clients[base])
         return clients[base]
 
     def request(self, method: str, path: str, role: str, label: str, body: Any = None) -> httpx.Response | None:

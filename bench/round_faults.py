@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,7 +67,7 @@ def plan(seed: int, postgres: bool) -> list[Planned]:
 class Injector:
     """Runs one phase's faults on a thread while the driver runs the phase."""
 
-    def __init__(self, fleet: Fleet, now: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, fleet: Fleet, now: Callable[[], datetime]) -> None:
         self.fleet = fleet
         self.now = now  # the sandbox clock's now
         self.faults: list[Fault] = []

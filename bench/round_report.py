@@ -120,8 +120,8 @@ def chart(samples: list[Sample], calls: list[Call], faults: list[Fault], path: P
         for fault in faults:
             if fault.planned.phase in phases and fault.began_at is not None:
                 for axis in (top, middle, bottom):
-                    axis.axvline(fault.began_at, color="red", linewidth=0.6, linestyle="--")  # type: ignore[arg-type]
-                top.annotate(fault.name, (fault.began_at, 0), rotation=90, fontsize=7, color="red")  # type: ignore[arg-type]
+                    axis.axvline(fault.began_at, color="red", linewidth=0.6, linestyle="--")
+                top.annotate(fault.name, (fault.began_at, 0), rotation=90, fontsize=7, color="red")
         bottom.tick_params(axis="x", labelrotation=30)
     figure.suptitle("A whole round under load and faults (red: faults)")
     figure.tight_layout()

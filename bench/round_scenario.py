@@ -6,7 +6,8 @@ list is imported from a spreadsheet (``filingflow cases import``) and the Shenzh
 advance in batches in submission order (``filingflow cases advance``, SZ-FLOW-3). Here they run
 the code those commands run (app/batch_import.py on a real CSV file, ``Engine.advance_batch``)
 in this process, on an engine joined to the phase's timeline: starting a process costs seconds,
-and at the rates a round is played at a second is days of sandbox time. Deadlines (LG-WIN-1, LG-DL-1, publicity, SZ-WIN-1, public notice) are left to the
+and at the rates a round is played at a second is days of sandbox time. Deadlines (LG-WIN-1,
+LG-DL-1, publicity, SZ-WIN-1, public notice) are left to the
 workers' sweep. Every step looks at the case's state as the API last reported it, so a step
 that lost a race (a deadline swept first) is simply refused and recorded, never forced.
 """
@@ -130,7 +131,7 @@ class Scenario:
     def now(self) -> datetime:
         return self.driver.now()
 
-    def soon(self, key: str, action: Callable[[], None], **delta: float) -> None:
+    def soon(self, key: str, action: Callable[[], object], **delta: float) -> None:
         self.driver.at(self.now() + timedelta(**delta), key, action)
 
     def staff_batch(self, what: str, step: Callable[[Engine], Any]) -> Any:
@@ -211,12 +212,16 @@ class Scenario:
                 sent[key] = at
                 writer.writerow([tracked.code, at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")])
         rows = read_rows(path)  # as `filingflow cases import FILE --event approve_on_portal --apply` does
-        self.staff_batch(
+        report = self.staff_batch(
             "portal import",
             lambda engine: apply_import(
                 engine, rows, program=LG, event="approve_on_portal", field_name="portal_notified_at", actor=STAFF
             ),
         )
+        for refused in report.refused if report else []:
+            self.count("portal list row refused")
+            if len(self.refusals) < 12:
+                self.refusals.append(f"portal list {path.name} line {refused.line}: {refused.reason}")
         self.refresh(listed)
         for key in listed:
             if self.cases[key].state != "awaiting_paper":

@@ -70,7 +70,7 @@ def longgang(applicants: int, seed: int) -> list[Filer]:
         never = rng.random() < 0.03
         surge = rng.random() < 0.5
         opens = _between(rng, LG_OPENS, LG_QUIET - timedelta(days=1))
-        if surge:
+        if surge:  # within the last 8 hours; if the surge phase starts late, these run as soon as it starts
             submits = _between(rng, LG_SURGE, LG_CLOSES - timedelta(minutes=20))
         else:
             submits = _between(rng, opens + timedelta(hours=1), LG_QUIET)

@@ -33,7 +33,8 @@ def test_a_small_round_keeps_every_invariant_through_the_faults(tmp_path: Path) 
     result = run(False, applicants=40, database=database, chart_path=tmp_path / "round.png")
     assert result["breaches"] == []
     figures = result["figures"]
-    assert figures["surge_commands"] > 0 and figures["surge_p99_ms"] >= figures["surge_p50_ms"] > 0
+    assert figures["surge_commands"] > 0
+    assert figures["surge_p99_ms"] >= figures["surge_p50_ms"] > 0
     kinds = {fault["fault"] for fault in figures["faults"]}
     assert {"kill worker1", "kill worker2", "kill dispatcher", "smtp"} <= kinds
     if database == "postgresql":
@@ -43,7 +44,8 @@ def test_a_small_round_keeps_every_invariant_through_the_faults(tmp_path: Path) 
     assert states["longgang-ai-compute-2025"].get("funded", 0) > 0
     assert states["longgang-ai-compute-2025"].get("abandoned", 0) > 0, "drafts and missed paper: swept"
     assert states["shenzhen-training-voucher-2024"].get("voucher_issued", 0) > 0
-    assert result["notices"]["emails_received"] > 0 and result["notices"]["sms_received"] > 0
+    assert result["notices"]["emails_received"] > 0
+    assert result["notices"]["sms_received"] > 0
     if importlib.util.find_spec("matplotlib") is None:
         pytest.skip("matplotlib is not installed: the round ran and held; no chart to check")
     assert (tmp_path / "round.png").stat().st_size > 10_000

@@ -111,7 +111,7 @@ def run(
         faults = plan(seed, fleet.database.kind == "postgresql")
         phases: dict[str, Any] = {}
         phase_end_kills = 0
-        lead = 30.0  # real seconds for the fleet to start; grows if a start-up takes longer
+        lead = fleet.first_lead  # real seconds for the fleet to start; grows if a start-up takes longer
         stopped: datetime | None = None
         for phase in PHASES:
             seconds = real_seconds(phase, applicants, smes, pace)

@@ -13,6 +13,7 @@ the run's folder, so a traceback behind a 5xx can be read afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -24,8 +25,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
-from app.sandbox import TimelineClock, shared_timeline
+from app.sandbox import TimelineClock, sandbox_timeline, shared_timeline
 from tests.support.postgres import PostgresCluster, find_bindir, free_port, start_cluster
 from tests.support.sms_gateway import SECRET, SmsProvider
 from tests.support.smtp import SmtpServer
@@ -145,6 +147,7 @@ class Fleet:
     processes: dict[str, Process] = field(default_factory=dict)
     rate: float = 1.0
     clock_start: datetime | None = None
+    first_lead: float = 30.0
 
     def env(self) -> dict[str, str]:
         env = {
@@ -185,11 +188,13 @@ class Fleet:
             if upgraded.returncode:
                 raise RuntimeError(f"db upgrade failed: {upgraded.stderr}")
         tokens = []
+        began = time.monotonic()
         for role in ("staff", "platform"):
             made = self.cli("tokens", "create", "--role", role, "--name", f"round-{role}")
             if made.returncode:
                 raise RuntimeError(f"tokens create failed: {made.stderr}")
             tokens.append(made.stdout.strip())
+        self.first_lead = max(15.0, (time.monotonic() - began) * 4)  # a command's start-up, and 5 at once
         logs = self.folder / "logs"
         logs.mkdir(exist_ok=True)
         self.api_ports = [free_port(), free_port()]
@@ -219,6 +224,8 @@ class Fleet:
             self.clock_start, self.rate = clock_start, rate
             database = create_database_engine(self.database.url)
             try:
+                with contextlib.suppress(sa.exc.SQLAlchemyError), database.begin() as conn:
+                    conn.execute(sandbox_timeline.delete())  # a retry of this phase: a timeline anew
                 recorded = shared_timeline(database, clock_start, _Later(lead), rate=rate)
             finally:
                 database.dispose()

@@ -219,7 +219,7 @@ class Scenario:
             ),
         )
         for refused in report.refused if report else []:
-            self.count("portal list row refused")
+            self.count(f"portal list row refused: {refused.reason[:70]}")
             if len(self.refusals) < 12:
                 self.refusals.append(f"portal list {path.name} line {refused.line}: {refused.reason}")
         self.refresh(listed)

@@ -70,11 +70,12 @@ def bootstrap(
         migrate = database.dialect.name == "sqlite"
     ensure_current(database, migrate=migrate)
     if clock is None and settings.clock_start is not None:  # one timeline for every process (app/sandbox.py)
-        clock = shared_timeline(database, settings.clock_start)
+        clock = shared_timeline(database, settings.clock_start, rate=settings.clock_rate or 1.0)
         log.warning(
-            "SANDBOX: the clock started at %s (real time %s) and runs forward in real time; now %s",
+            "SANDBOX: the clock started at %s (real time %s) and runs forward at %g x real time; now %s",
             clock.clock_start.isoformat(),
             clock.real_start.isoformat(),
+            clock.rate,
             clock.now().isoformat(),
         )
     engine = Engine(

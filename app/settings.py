@@ -56,6 +56,7 @@ class Settings:
     csrf_key: str | None = field(default=None, repr=False)
     database_url_from_env: bool = False
     clock_start: datetime | None = None
+    clock_rate: float | None = None  # sandbox only: sandbox seconds per real second (app/sandbox.py)
     worker_interval: float = 30.0
     var_dir: str = "var"
     smtp_host: str | None = None
@@ -148,6 +149,7 @@ _Port = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=65535)]
 _Year = Annotated[int | None, BeforeValidator(_year)]
 _Instant = Annotated[datetime | None, BeforeValidator(_instant)]
 _Positive = Annotated[float, BeforeValidator(_decimal), Field(gt=0, allow_inf_nan=False)]
+_Rate = Annotated[Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)] | None, BeforeValidator(_decimal)]
 _Secret = Annotated[str, StringConstraints(strip_whitespace=False)]  # a password may end in a space
 
 
@@ -194,6 +196,7 @@ class _Environment(BaseSettings):
     csrf_key_file: Path | None = None
     sandbox: Annotated[Literal["0", "1"], BeforeValidator(_lower)] = "0"
     clock_start: _Instant = None
+    clock_rate: _Rate = None
     worker_interval: _Positive = 30.0
     smtp_host: str | None = None
     smtp_port: _Port = 25
@@ -237,6 +240,16 @@ class _Environment(BaseSettings):
         if start is not None and info.data.get("sandbox", "1") != "1":
             raise ValueError("is set but FILINGFLOW_SANDBOX is not 1: a moved clock is refused outside a sandbox")
         return start
+
+    @field_validator("clock_rate")
+    @classmethod
+    def _sandbox_rate(cls, rate: float | None, info: ValidationInfo) -> float | None:
+        """A faster clock (simulations: ``python -m bench round``) only on a sandbox timeline, never in production."""
+        if rate is not None and info.data.get("sandbox", "1") != "1":
+            raise ValueError("is set but FILINGFLOW_SANDBOX is not 1: a faster clock is refused outside a sandbox")
+        if rate is not None and info.data.get("clock_start") is None:
+            raise ValueError("needs FILINGFLOW_CLOCK_START: the rate is that of the sandbox timeline it starts")
+        return rate
 
     @field_validator("database_url")
     @classmethod

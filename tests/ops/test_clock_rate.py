@@ -1,0 +1,157 @@
+"""FILINGFLOW_CLOCK_RATE: a sandbox timeline running faster than real time (issue 16, item 1).
+
+The round simulation (``python -m bench round``) lives through a month-long filing window in
+minutes; every process on the sandbox shares the rate as it shares the start. The rate is
+refused outside a sandbox, like a moved clock, so it can never reach a production database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from app.sandbox import TimelineClock, sandbox_timeline, shared_timeline
+from app.settings import Settings, SettingsError
+from tests.conftest import AUDIT_KEY
+from tests.support.http import first_health
+from tests.support.postgres import free_port
+from workflow.clock import ManualClock
+from workflow.database import create_database_engine
+
+FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
+START = "2025-08-20T09:00:00+08:00"
+REAL = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("environ", "says"),
+    [
+        ({"FILINGFLOW_CLOCK_RATE": "60", "FILINGFLOW_CLOCK_START": START}, "FILINGFLOW_SANDBOX is not 1"),
+        ({"FILINGFLOW_CLOCK_RATE": "60", "FILINGFLOW_SANDBOX": "0"}, "FILINGFLOW_SANDBOX is not 1"),
+        ({"FILINGFLOW_CLOCK_RATE": "60", "FILINGFLOW_SANDBOX": "1"}, "needs FILINGFLOW_CLOCK_START"),
+        ({"FILINGFLOW_CLOCK_RATE": "0", "FILINGFLOW_SANDBOX": "1", "FILINGFLOW_CLOCK_START": START}, "greater"),
+        ({"FILINGFLOW_CLOCK_RATE": "fast", "FILINGFLOW_SANDBOX": "1", "FILINGFLOW_CLOCK_START": START}, "number"),
+        ({"FILINGFLOW_CLOCK_RATE": "1e3", "FILINGFLOW_SANDBOX": "1", "FILINGFLOW_CLOCK_START": START}, "number"),
+        ({"FILINGFLOW_CLOCK_RATE": "inf", "FILINGFLOW_SANDBOX": "1", "FILINGFLOW_CLOCK_START": START}, "number"),
+        ({"FILINGFLOW_CLOCK_RATE": "2000000", "FILINGFLOW_SANDBOX": "1", "FILINGFLOW_CLOCK_START": START}, "less"),
+    ],
+)
+def test_a_clock_rate_is_refused_outside_a_sandbox_or_when_malformed(environ: dict[str, str], says: str) -> None:
+    with pytest.raises(SettingsError, match="FILINGFLOW_CLOCK_RATE") as refused:
+        Settings.from_env(environ)
+    about_rate = [p for p in refused.value.problems if p.startswith("FILINGFLOW_CLOCK_RATE")]
+    assert len(about_rate) == 1, refused.value.problems
+    assert says in about_rate[0]
+
+
+def test_a_clock_rate_is_read_in_a_sandbox() -> None:
+    settings = Settings.from_env(
+        {"FILINGFLOW_SANDBOX": "1", "FILINGFLOW_CLOCK_START": START, "FILINGFLOW_CLOCK_RATE": "3600"}
+    )
+    assert settings.clock_rate == 3600.0
+    assert Settings.from_env({"FILINGFLOW_SANDBOX": "1", "FILINGFLOW_CLOCK_START": START}).clock_rate is None
+
+
+def test_the_timeline_moves_rate_times_as_fast_as_real_time() -> None:
+    real = ManualClock(REAL)
+    clock = TimelineClock(datetime.fromisoformat(START), REAL, real, rate=3600)
+    assert clock.now() == datetime.fromisoformat(START)
+    real.advance(timedelta(seconds=2.5))
+    assert clock.now() == datetime.fromisoformat(START) + timedelta(hours=2.5)
+    with pytest.raises(ValueError, match="clock rate"):
+        TimelineClock(datetime.fromisoformat(START), REAL, real, rate=0)
+
+
+def test_the_timeline_gives_utc_instants_like_the_real_clock() -> None:
+    # the audit trail compares the case row's instants with its snapshot as text: a clock that handed out
+    # +08:00 instants (the configured start's offset) broke `filingflow audit verify` (found by bench round)
+    clock = TimelineClock(datetime.fromisoformat(START), REAL, ManualClock(REAL), rate=3600)
+    assert clock.now().utcoffset() == timedelta(0)
+    assert clock.now().isoformat() == "2025-08-20T01:00:00+00:00"
+
+
+def test_a_timeline_recorded_to_begin_later_stands_at_its_start_until_then() -> None:
+    real = ManualClock(REAL)
+    clock = TimelineClock(datetime.fromisoformat(START), REAL + timedelta(seconds=10), real, rate=3600)
+    assert clock.now() == datetime.fromisoformat(START)
+    real.advance(timedelta(seconds=9))
+    assert clock.now() == datetime.fromisoformat(START), "still waiting for its processes"
+    real.advance(timedelta(seconds=2))
+    assert clock.now() == datetime.fromisoformat(START) + timedelta(hours=1)
+
+
+def test_processes_share_the_rate_and_another_rate_starts_a_new_timeline(tmp_path: Path) -> None:
+    database = create_database_engine(f"sqlite:///{tmp_path / 'rate.db'}")
+    real = ManualClock(REAL)
+    try:
+        first = shared_timeline(database, datetime.fromisoformat(START), real, rate=100)
+        real.advance(timedelta(seconds=10))
+        second = shared_timeline(database, datetime.fromisoformat(START), real, rate=100)  # a process started later
+        assert second.now() == first.now() == datetime.fromisoformat(START) + timedelta(seconds=1000)
+        faster = shared_timeline(database, datetime.fromisoformat(START), real, rate=200)
+        assert faster.now() == datetime.fromisoformat(START), "a new rate begins a new timeline, now"
+        with database.connect() as conn:
+            assert conn.execute(sa.select(sandbox_timeline.c.rate)).scalar_one() == "200.0"
+    finally:
+        database.dispose()
+
+
+def test_a_sandbox_begun_before_the_rate_existed_runs_at_real_time(tmp_path: Path) -> None:
+    database = create_database_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    real = ManualClock(REAL)
+    try:
+        with database.begin() as conn:  # the table as it was before FILINGFLOW_CLOCK_RATE
+            conn.exec_driver_sql(
+                "CREATE TABLE sandbox_timeline (id INTEGER PRIMARY KEY, clock_start VARCHAR(40) NOT NULL, "
+                "real_start VARCHAR(40) NOT NULL)"
+            )
+            conn.exec_driver_sql(f"INSERT INTO sandbox_timeline VALUES (1, '{START}', '{REAL.isoformat()}')")
+        real.advance(timedelta(seconds=30))
+        clock = shared_timeline(database, datetime.fromisoformat(START), real)
+        assert clock.now() == datetime.fromisoformat(START) + timedelta(seconds=30), "joined, at rate 1"
+    finally:
+        database.dispose()
+
+
+def test_serve_runs_the_fast_clock(database_url: str, tmp_path: Path) -> None:
+    # a real `filingflow serve` on the shared timeline: two real seconds are two sandbox hours
+    env = {
+        **os.environ,
+        "FILINGFLOW_DATABASE_URL": database_url,
+        "FILINGFLOW_AUDIT_KEY": AUDIT_KEY,
+        "FILINGFLOW_SESSION_KEY": "rate-test-session-secret",
+        "FILINGFLOW_CSRF_KEY": "rate-test-csrf-secret",
+        "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
+        "FILINGFLOW_SANDBOX": "1",
+        "FILINGFLOW_CLOCK_START": START,
+        "FILINGFLOW_CLOCK_RATE": "3600",
+    }
+    port = free_port()
+    server = subprocess.Popen(
+        [FILINGFLOW, "serve", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        first = datetime.fromisoformat(first_health(server, base).json()["now"])
+        real_first = time.monotonic()
+        time.sleep(2)
+        later = datetime.fromisoformat(httpx.get(f"{base}/healthz", timeout=5).json()["now"])
+        real_elapsed = time.monotonic() - real_first
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    moved = (later - first).total_seconds()
+    assert 3600 * 2 <= moved <= 3600 * (real_elapsed + 1), (moved, real_elapsed)
+    assert "3600 x real time" in output

@@ -41,3 +41,6 @@ NoticeStatus.DEAD
 Channel.SMS  # the channel vocabulary, named by definitions as plain strings
 Channel.EMAIL
 _.__call__  # a Protocol's call signature (workflow.definition.Checklist)
+_.input_type  # FormField: read by the console's case.html.j2
+_.handle_starttag  # html.parser.HTMLParser protocol (tests read forms)
+_.handle_endtag  # html.parser.HTMLParser protocol

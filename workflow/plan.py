@@ -163,7 +163,7 @@ def _deadline_row(
         "fixed_due": rule.due,
         "started_at": started,
         "ledger": [],
-        "status": DeadlineStatus.PENDING,
+        "status": DeadlineStatus.PENDING.value,
         **schedule(rule, due, now=now, calendar=calendar),
     }
 
@@ -367,7 +367,7 @@ def _notice_row(
         "recipient": recipient,
         "idempotency_key": key,
         "context": context,
-        "status": NoticeStatus.PENDING,
+        "status": NoticeStatus.PENDING.value,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,

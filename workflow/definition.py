@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any, Protocol
 
+from workflow.official_lists import ListEntry, ListingEffect, OfficialList
 from workflow.workdays import WorkingDayCalendar
 
 ROLES = frozenset({"applicant", "platform", "staff", "admin", "system"})
@@ -84,6 +85,12 @@ class GuardContext:
     calendar: WorkingDayCalendar
     submitted_at: datetime | None
     reference: Mapping[str, Any]
+    # -- official lists (LG-LIST-1, SZ-LIST-1) and the granted amount --
+    listings: tuple[ListEntry, ...] = ()
+    """The applicant's list entries valid at ``now``: loaded only for events with a guard that
+    ``needs_lists`` (other commands pay nothing), else empty."""
+    amount_fen: int | None = None
+    """The case's amount as stored (granted, once in a granted state)."""
 
 
 GuardCheck = Callable[[GuardContext], "str | Refusal | None"]
@@ -103,6 +110,8 @@ class Guard:
     description: str = ""
     field: str | None = None
     reason_zh: str | None = None
+    needs_lists: bool = False
+    """The check reads :attr:`GuardContext.listings` (the engine loads them only then)."""
 
     def evaluate(self, context: GuardContext) -> Refusal | None:
         outcome = self.check(context)
@@ -228,6 +237,8 @@ class Event:
     """Rule ID (e.g. ``SZ-FLOW-3``) when cases must take this event in submission order."""
     payload: tuple[PayloadField, ...] = ()
     """The payload fields the event takes besides ``reason`` and ``data`` (see :class:`PayloadField`)."""
+    adds_listing: ListingEffect | None = None
+    """Puts the applicant on an official list in the event's transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +319,9 @@ class ProcessDefinition:
     override_notice: NoticeRule | None = None
     open_guards: tuple[Guard, ...] = ()
     """Rules checked when a case is opened (e.g. a round whose window has closed, LG-WIN-1)."""
+    official_lists: tuple[OfficialList, ...] = ()
+    """The official lists the program checks (LG-LIST-1, SZ-LIST-1): an applicant listed while a
+    case is open gets the case flagged for staff (:mod:`workflow.listings`)."""
     refiling_blocked_by: tuple[str, ...] = ()
     """Finished states of an earlier case of the same applicant in this round that refuse a new
     case (by ``unique_live_case_rule``): e.g. a matter already decided may not be filed again."""

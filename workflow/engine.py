@@ -44,6 +44,8 @@ from workflow.errors import (
 )
 from workflow.event_checks import deadline_refusal, entered_state_at, validate_payload
 from workflow.idempotency import check_key, find_replay, fingerprint, remember
+from workflow.listings import active_entries, list_by_event
+from workflow.official_lists import ListEntry
 from workflow.process import CompiledProcess
 from workflow.tables import audit_events, cases, deadlines
 from workflow.version_commands import VersionCommands
@@ -447,7 +449,9 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
                 if data.get(key) != row["data"].get(key):
                     old_values.setdefault("data", {})[key] = row["data"].get(key)
                     new_values.setdefault("data", {})[key] = data.get(key)
-        context = self._guard_context(row, process, actor=actor, payload=payload, data=data, now=now)
+        # official lists (LG-LIST-1, SZ-LIST-1): read only for an event whose guards ask for them
+        listed = active_entries(conn, row["applicant_code"], now) if any(g.needs_lists for g in event.guards) else ()
+        context = self._guard_context(row, process, actor=actor, payload=payload, data=data, now=now, listings=listed)
         refusal = (
             _first_refusal(event, context)
             # the event meets a deadline: by the clock, now, not by whether a sweep has run (LG-DL-1)
@@ -502,6 +506,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             instants=instants,
         )
         written = self._write(conn, process, row, change, now, case_values=case_values)
+        if event.adds_listing is not None:  # e.g. a clawback for false materials lists the applicant
+            list_by_event(self, conn, event.adds_listing, case_row=row, payload=payload, actor=actor, now=now)
         if group is not None:  # the group as read above, with this case as written (no second read)
             cause = f"event {name!r} on case {case_id}"
             self._rebalance_cap(conn, process, written.case_row, cause=cause, now=now, rows=group)
@@ -666,6 +672,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
         payload: Mapping[str, Any],
         data: Mapping[str, Any],
         now: datetime,
+        listings: tuple[ListEntry, ...] = (),
     ) -> GuardContext:
         return GuardContext(
             case_id=row["id"],
@@ -678,6 +685,8 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             calendar=self.calendar,
             submitted_at=row["submitted_at"],
             reference=process.definition.reference,
+            listings=listings,
+            amount_fen=row["amount_fen"],
         )
 
 

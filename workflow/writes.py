@@ -32,7 +32,7 @@ from workflow.reminders import ladder, next_rung
 from workflow.tables import audit_events, cases, deadlines, notices, webhook_subscriptions
 from workflow.workdays import WorkingDayCalendar
 
-CHANGE_KINDS = ("open", "transition", "system", "override", "deadline", "migration", "amount")
+CHANGE_KINDS = ("open", "transition", "system", "override", "deadline", "migration", "amount", "listing")
 """Every kind of change the audit trail records (webhook filters and the console name them too)."""
 ENGINE_EVENTS = (
     "deadline.extend",
@@ -41,6 +41,7 @@ ENGINE_EVENTS = (
     "deadline.recompute",
     "deadline.failed",
     "amount.rebalanced",
+    "listing.flagged",  # the applicant was put on an official list (workflow.listings)
 )
 """The events the engine records itself, beside the programs' own event names."""
 
@@ -65,7 +66,7 @@ class Change:
     def __post_init__(self) -> None:  # a new kind or engine event must be named above, where filters find it
         if self.kind not in CHANGE_KINDS:
             raise ValueError(f"unknown change kind {self.kind!r}")
-        if self.kind in {"deadline", "amount"} and self.event not in ENGINE_EVENTS:
+        if self.kind in {"deadline", "amount", "listing"} and self.event not in ENGINE_EVENTS:
             raise ValueError(f"unknown engine event {self.event!r}")
 
 

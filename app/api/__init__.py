@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from app.api import docs, problems, routes_admin, routes_cases, routes_programs
+from app.api import docs, problems, routes_admin, routes_cases, routes_lists, routes_programs
 from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
 from app.api.observability import RequestIdAndAccessLog
@@ -61,6 +61,7 @@ def create_app(
     app.include_router(routes_cases.router)
     app.include_router(routes_programs.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_lists.router)  # the official lists (LG-LIST-1, SZ-LIST-1)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestIdAndAccessLog)  # outermost: every response, errors included, carries the id
     install_metrics(app, Metrics(engine))

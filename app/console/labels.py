@@ -66,6 +66,7 @@ AUDIT_KINDS = {
     "deadline": "期限变更",
     "migration": "流程版本迁移",
     "amount": "金额调整",
+    "listing": "名单核查",
 }
 
 ENGINE_EVENTS = {
@@ -75,6 +76,7 @@ ENGINE_EVENTS = {
     "deadline.recompute": "按日历重新计算期限",
     "deadline.failed": "期限到期处理失败",
     "amount.rebalanced": "按年度上限重新分配金额",
+    "listing.flagged": "申请单位被列入名单",
 }
 
 

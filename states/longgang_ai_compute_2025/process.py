@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import partial
 
 from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
+from states.listing_rules import listed_guard
 from workflow.definition import (
     DeadlineRule,
     Event,
@@ -30,6 +31,8 @@ from workflow.definition import (
 
 from . import rules
 from .data import prepare_data
+from .lists import OFFICIAL_LISTS
+from .lists import RULE as LIST_RULE
 from .materials import checklist_view
 from .round import LONGGANG_2025, LonggangRound
 from .service_windows import SERVICE_WINDOWS
@@ -152,14 +155,21 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             ("evaluation",),
             "publicity",
             STAFF,
-            guards=(rules.filing_period_ended_guard(round_),),
+            guards=(rules.filing_period_ended_guard(round_), listed_guard(LIST_RULE, OFFICIAL_LISTS)),
         ),
         Event("publicity_ended", "公示期满无异议", ("publicity",), "awaiting_decision", SYSTEM_ONLY),
         Event("raise_objection", "登记公示异议", ("publicity",), "objection_review", PORTAL, requires=("reason",)),
         Event(
             "resolve_objection", "异议处理完毕", ("objection_review",), "awaiting_decision", STAFF, requires=("reason",)
         ),
-        Event("fund", "作出资助决定", ("awaiting_decision",), "funded", STAFF),
+        Event(
+            "fund",
+            "作出资助决定",
+            ("awaiting_decision",),
+            "funded",
+            STAFF,
+            guards=(listed_guard(LIST_RULE, OFFICIAL_LISTS),),
+        ),
         Event(
             "reject",
             "不予资助",
@@ -232,6 +242,7 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         prepare_data=prepare_data,
         amount=partial(rules.subsidy, round_),
         checklist=checklist_view,
+        official_lists=OFFICIAL_LISTS,  # LG-LIST-1: checked at submission and decision, open cases flagged
         unique_live_case_rule="LG-ELIG-2",
         # 三(一)4: one filing of the matter per enterprise and round. Decided (funded, rejected) or
         # given up (abandoned, 逾期视作放弃) blocks a new case; after a withdrawal it may file again.

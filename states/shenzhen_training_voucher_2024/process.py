@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import partial
 
 from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
+from states.listing_rules import listed_guard
 from workflow.definition import (
     DeadlineRule,
     Event,
@@ -27,6 +28,8 @@ from workflow.definition import (
 
 from . import rules
 from .data import prepare_data
+from .lists import OFFICIAL_LISTS
+from .lists import RULE as LIST_RULE
 from .materials import checklist_view
 from .round import SHENZHEN_2024, VoucherRound
 
@@ -120,7 +123,14 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         Event(
             "resolve_objection", "异议处理完毕", ("objection_review",), "awaiting_approval", STAFF, requires=("reason",)
         ),
-        Event("approve", "项目审定通过", ("awaiting_approval",), "approved", STAFF),
+        Event(
+            "approve",
+            "项目审定通过",
+            ("awaiting_approval",),
+            "approved",
+            STAFF,
+            guards=(listed_guard(LIST_RULE, OFFICIAL_LISTS),),  # SZ-LIST-1 at the decision too
+        ),
         Event(
             "issue_voucher",
             "印发批准文件（发放训力券）",
@@ -137,6 +147,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
                 ),
             ),
             requires=("approval_document",),  # staff give it case by case (not in a batch)
+            guards=(listed_guard(LIST_RULE, OFFICIAL_LISTS),),  # SZ-LIST-1 at the decision too
         ),
         # from `returned` too: the guide sets no resubmission deadline, so staff reject with a reason
         Event("reject", "不予资助", (*reviewable, "returned"), "rejected", STAFF, requires=("reason",)),
@@ -180,6 +191,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         amount=partial(rules.voucher, round_),
         checklist=checklist_view,
         open_guards=(round_open_guard("SZ-WIN-1", round_.closes_at),),
+        official_lists=OFFICIAL_LISTS,  # SZ-LIST-1: checked at submission and decision, open cases flagged
         cap_group=f"shenzhen-training-voucher:{round_.year}",
         cap_rule="SZ-AMT-2",
         granted_states=("voucher_issued",),

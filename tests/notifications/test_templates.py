@@ -84,6 +84,7 @@ SHARED_KINDS = {
     "objection_raised",
     "notice_dead",
     "deadline_failed",
+    "applicant_listed",
 }
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -234,6 +235,15 @@ def queued_notices(process: CompiledProcess) -> list[Sample]:
             "label": deadline.label,
         }
         samples.append(Sample(process, DEADLINE_FAILED, f"{deadline.key}/failed", stored))
+
+    for official in definition.official_lists[:1]:  # an applicant listed while a case is open (LG-LIST-1, SZ-LIST-1)
+        stored = {
+            **_base(process, definition.states[1].key),
+            "event": "listing.flagged",
+            "reason": f"the applicant is on {official.label_en} ({official.label}) since 2025-08-01 ({official.rule})",
+        }
+        listed = NoticeRule("applicant_listed", ("email",), official.rule, audience="staff")
+        samples.append(Sample(process, listed, "listing.flagged", stored))
 
     first_of_kind: dict[str, Sample] = {}
     for sample in samples:
@@ -412,6 +422,8 @@ def _facts(sample: Sample, context: dict[str, Any]) -> dict[str, list[str]]:
         sms += present(c["to_label"])
     elif kind == "deadline_failed":
         email += present(c["deadline_label"], c["reason"])
+    elif kind == "applicant_listed":  # LG-LIST-1, SZ-LIST-1: staff hear which list and since when
+        email += present(c["reason"])
     elif kind.startswith("deadline_"):
         email += present(c["deadline_label"], c["due_date"], c["old_due_date"], c["reason"])
         sms += present(c["deadline_label"])

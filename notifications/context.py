@@ -94,6 +94,7 @@ def build_context(stored: Mapping[str, Any], process: CompiledProcess, *, kind: 
         "service_windows": windows,
         "service_window": next((w for w in windows if w.get("number") == window_number), None),
         "failed_notice": stored.get("failed_notice"),
+        "payload": payload,  # the event's declared payload fields (e.g. a clawback's amount, LG-CLAW-1)
     }
 
 

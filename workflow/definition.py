@@ -85,7 +85,7 @@ class GuardContext:
     calendar: WorkingDayCalendar
     submitted_at: datetime | None
     reference: Mapping[str, Any]
-    # -- official lists (LG-LIST-1, SZ-LIST-1) and the granted amount --
+    # -- official lists (LG-LIST-1, SZ-LIST-1) and the granted amount (LG-CLAW-1, SZ-CLAW-1) --
     listings: tuple[ListEntry, ...] = ()
     """The applicant's list entries valid at ``now``: loaded only for events with a guard that
     ``needs_lists`` (other commands pay nothing), else empty."""
@@ -238,7 +238,7 @@ class Event:
     payload: tuple[PayloadField, ...] = ()
     """The payload fields the event takes besides ``reason`` and ``data`` (see :class:`PayloadField`)."""
     adds_listing: ListingEffect | None = None
-    """Puts the applicant on an official list in the event's transaction."""
+    """Puts the applicant on an official list in the event's transaction (LG-CLAW-1, SZ-CLAW-1)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -506,7 +506,7 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             instants=instants,
         )
         written = self._write(conn, process, row, change, now, case_values=case_values)
-        if event.adds_listing is not None:  # e.g. a clawback for false materials lists the applicant
+        if event.adds_listing is not None:  # a clawback for false materials lists the applicant (LG-CLAW-1)
             list_by_event(self, conn, event.adds_listing, case_row=row, payload=payload, actor=actor, now=now)
         if group is not None:  # the group as read above, with this case as written (no second read)
             cause = f"event {name!r} on case {case_id}"

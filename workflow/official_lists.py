@@ -58,7 +58,7 @@ class ListEntry:
 
 @dataclass(frozen=True, slots=True)
 class ListingEffect:
-    """An event that puts the applicant on a list, in its own transaction.
+    """An event that puts the applicant on a list, in the event's transaction (LG-CLAW-1, SZ-CLAW-1).
 
     It applies when the payload's ``when_field`` has one of ``when_values`` (e.g. a clawback
     whose ``reason_code`` is ``false_materials``); the entry starts the day of the event and runs

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
+from app.refusal_counts import staff_refusal_counts
 from workflow.clock import SHANGHAI, shanghai_day_end, shanghai_day_start
 from workflow.database import read_only
 from workflow.engine import Engine
@@ -139,6 +140,7 @@ def round_overview(engine: Engine, program: str) -> dict[str, Any]:
         "due_soon": due_soon,
         "week": (monday, sunday),
         "dead": dead,
+        "staff_refusals": staff_refusal_counts(engine, program),  # e.g. filed through an intermediary (LG-AGENT-1)
     }
 
 

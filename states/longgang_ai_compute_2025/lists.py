@@ -2,7 +2,7 @@
 
 三(一)2: 申报单位未被依法依规列入严重失信主体名单且在有效期内. The list is kept by the credit
 authorities and imported by staff; the key is shared with the Shenzhen voucher, which checks the
-same national and Shenzhen serious-dishonesty lists. A clawback for false materials
+same national and Shenzhen serious-dishonesty lists. A clawback for false materials (LG-CLAW-1)
 puts the applicant on it (``INTEGRITY_LIST``).
 """
 

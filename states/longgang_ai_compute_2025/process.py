@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from states import clawback, intermediary
 from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
 from states.listing_rules import listed_guard
 from workflow.definition import (
@@ -31,11 +32,15 @@ from workflow.definition import (
 
 from . import rules
 from .data import prepare_data
-from .lists import OFFICIAL_LISTS
+from .lists import INTEGRITY_LIST, OFFICIAL_LISTS
 from .lists import RULE as LIST_RULE
 from .materials import checklist_view
 from .round import LONGGANG_2025, LonggangRound
 from .service_windows import SERVICE_WINDOWS
+
+AGENT_RULE = "LG-AGENT-1"
+CLAW_RULE = "LG-CLAW-1"
+GRANTED = ("funded",)
 
 
 def _notice(kind: str, rule: str = "LG-NOTE-1") -> tuple[NoticeRule, ...]:
@@ -47,7 +52,7 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
     eligibility = rules.eligibility_guards(round_)
     live = ("online_review", "returned", "online_approved", "portal_review", "awaiting_paper", "evaluation")
     # publicity and after: the applicant can no longer withdraw, the office decides
-    states = (
+    states: tuple[State, ...] = (
         State("draft", "草稿（未提交）", "draft", opens=("online_window",)),
         State(
             "online_review",
@@ -87,6 +92,8 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         State("abandoned", "逾期视作放弃", "abandoned (late)", final=True, notices=_notice("abandoned")),
         State("withdrawn", "已撤回", "withdrawn", final=True, notices=_notice("withdrawn")),
     )
+    # ---- clawback (LG-CLAW-1): after funding, recovered or written off; funded is no longer final
+    states = (*clawback.after_grant(states, GRANTED), *clawback.states(CLAW_RULE))
     events = (
         Event(
             "submit",
@@ -94,9 +101,10 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             ("draft",),
             "online_review",
             APPLICANT,
-            guards=(rules.window_guard(round_), *eligibility),
+            guards=(intermediary.own_account_guard(AGENT_RULE), rules.window_guard(round_), *eligibility),
             accepts_data=True,
             marks_submission=True,
+            payload=(intermediary.SUBMITTER,),  # who submitted (AGENT_RULE)
         ),
         Event("return_for_correction", "退回修改", ("online_review",), "returned", STAFF, requires=("reason",)),
         Event(
@@ -105,8 +113,9 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             ("returned",),
             "online_review",
             APPLICANT,
-            guards=eligibility,
+            guards=(intermediary.own_account_guard(AGENT_RULE), *eligibility),
             accepts_data=True,
+            payload=(intermediary.SUBMITTER,),  # who submitted (AGENT_RULE)
         ),
         Event("pass_online_review", "通过线上终审", ("online_review",), "online_approved", STAFF),
         Event("file_on_portal", "已在广东政务服务网提交", ("online_approved",), "portal_review", APPLICANT),
@@ -189,6 +198,8 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             requires=("reason",),
         ),
         Event("withdraw", "撤回申请", ("draft", *live), "withdrawn", APPLICANT),
+        intermediary.reject_event(AGENT_RULE, ("online_review", "returned")),  # found at formal review (LG-AGENT-1)
+        *clawback.events(CLAW_RULE, sources=GRANTED, integrity_list=INTEGRITY_LIST),  # LG-CLAW-1
     )
     window_reminder = NoticeRule("window_closing", rule="LG-NOTE-1")
     deadlines = (
@@ -246,7 +257,7 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         unique_live_case_rule="LG-ELIG-2",
         # 三(一)4: one filing of the matter per enterprise and round. Decided (funded, rejected) or
         # given up (abandoned, 逾期视作放弃) blocks a new case; after a withdrawal it may file again.
-        refiling_blocked_by=("funded", "rejected", "abandoned"),
+        refiling_blocked_by=("funded", "rejected", "abandoned", "recovered", "written_off"),
         open_guards=(
             round_open_guard("LG-WIN-1", round_.closes_at),
             Guard("LG-ELIG-1", rules.enterprise_guard, "an enterprise (credit code 91...)", "applicant.code"),
@@ -254,8 +265,9 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         # LG-AMT-2: 6,000,000 CNY per enterprise per year, across every round of the year
         cap_group=f"longgang-ai-compute:{round_.year}",
         cap_rule="LG-AMT-2",
-        granted_states=("funded",),
+        granted_states=(*GRANTED, *clawback.STATES),  # a clawback keeps counting what was granted
         reference={
+            "staff_refusals": intermediary.refusal_reference(AGENT_RULE),  # counted in the round overview
             "round": {
                 "year": round_.year,
                 "window_opens": round_.window_opens.isoformat(),

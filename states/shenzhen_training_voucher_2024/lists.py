@@ -3,7 +3,7 @@
 二(二): 申请单位未被列入深圳市科研诚信异常名录和超期未申请验收名单，不存在未在规定期限内退回财政资金的
 情况，未列入国家或深圳市严重违法失信名单. Each list's key is the applicant's declaration of it
 (``data.declarations.<key>``); ``serious_dishonesty`` is shared with Longgang. A clawback for
-false materials lists the applicant in the research-integrity exception list
+false materials (SZ-CLAW-1) lists the applicant in the research-integrity exception list
 (科研诚信异常名录, the guide's 特别提醒).
 """
 

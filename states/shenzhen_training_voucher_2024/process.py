@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from states import clawback, intermediary
 from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
 from states.listing_rules import listed_guard
 from workflow.definition import (
@@ -28,12 +29,15 @@ from workflow.definition import (
 
 from . import rules
 from .data import prepare_data
-from .lists import OFFICIAL_LISTS
+from .lists import INTEGRITY_LIST, OFFICIAL_LISTS
 from .lists import RULE as LIST_RULE
 from .materials import checklist_view
 from .round import SHENZHEN_2024, VoucherRound
 
 ORDER = "SZ-FLOW-3"
+AGENT_RULE = "SZ-AGENT-1"
+CLAW_RULE = "SZ-CLAW-1"
+GRANTED = ("voucher_issued",)
 
 
 def _notice(kind: str, rule: str = "SZ-FLOW-2") -> tuple[NoticeRule, ...]:
@@ -43,7 +47,7 @@ def _notice(kind: str, rule: str = "SZ-FLOW-2") -> tuple[NoticeRule, ...]:
 def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
     """The voucher process for one round's parameters."""
     eligibility = rules.eligibility_guards(round_)
-    states = (
+    states: tuple[State, ...] = (
         State("draft", "草稿（未提交）", "draft", opens=("online_window",)),
         State(
             "pending_acceptance",
@@ -77,6 +81,8 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         State("abandoned", "逾期未提交", "abandoned (late)", final=True, notices=_notice("abandoned", "SZ-WIN-1")),
         State("withdrawn", "已撤回", "withdrawn", final=True, notices=_notice("withdrawn")),
     )
+    # ---- clawback (SZ-CLAW-1): after the voucher, recovered or written off; voucher_issued is no longer final
+    states = (*clawback.after_grant(states, GRANTED), *clawback.states(CLAW_RULE))
     reviewable = (
         "pending_acceptance",
         "preliminary_review",
@@ -92,9 +98,10 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             ("draft",),
             "pending_acceptance",
             APPLICANT,
-            guards=(rules.window_guard(round_), *eligibility),
+            guards=(intermediary.own_account_guard(AGENT_RULE), rules.window_guard(round_), *eligibility),
             accepts_data=True,
             marks_submission=True,
+            payload=(intermediary.SUBMITTER,),  # who submitted (AGENT_RULE)
         ),
         Event("accept", "窗口受理", ("pending_acceptance",), "preliminary_review", STAFF, in_submission_order=ORDER),
         Event("return_for_correction", "退回修改", ("preliminary_review",), "returned", STAFF, requires=("reason",)),
@@ -104,8 +111,9 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             ("returned",),
             "preliminary_review",
             APPLICANT,
-            guards=eligibility,
+            guards=(intermediary.own_account_guard(AGENT_RULE), *eligibility),
             accepts_data=True,
+            payload=(intermediary.SUBMITTER,),  # who submitted (AGENT_RULE)
         ),
         Event(
             "pass_preliminary", "初审通过", ("preliminary_review",), "expert_review", STAFF, in_submission_order=ORDER
@@ -159,6 +167,9 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             "withdrawn",
             APPLICANT,
         ),
+        # found at formal review (SZ-AGENT-1): 在形式审查阶段将不予通过
+        intermediary.reject_event(AGENT_RULE, ("pending_acceptance", "preliminary_review", "returned")),
+        *clawback.events(CLAW_RULE, sources=GRANTED, integrity_list=INTEGRITY_LIST),  # SZ-CLAW-1
     )
     closing = NoticeRule("window_closing", rule="SZ-WIN-1")
     deadlines = (
@@ -194,8 +205,9 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         official_lists=OFFICIAL_LISTS,  # SZ-LIST-1: checked at submission and decision, open cases flagged
         cap_group=f"shenzhen-training-voucher:{round_.year}",
         cap_rule="SZ-AMT-2",
-        granted_states=("voucher_issued",),
+        granted_states=(*GRANTED, *clawback.STATES),  # a clawback keeps counting what was granted
         reference={
+            "staff_refusals": intermediary.refusal_reference(AGENT_RULE),  # counted in the round overview
             "round": {
                 "year": round_.year,
                 "window_opens": round_.opens_at.isoformat(),

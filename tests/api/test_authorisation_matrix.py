@@ -126,6 +126,7 @@ ROWS = [
     ),
     Row("DELETE", "/v1/webhooks/{webhook_id}", expect(401, 403, 403, 204, 403, 403)),
     Row("GET", "/healthz", expect(200, 200, 200, 200, 200, 200)),
+    Row("GET", "/v1/programs/{key}/staff-refusals", STAFF_ONLY),  # LG-AGENT-1
     # the official lists (LG-LIST-1, SZ-LIST-1): staff only
     Row("GET", "/v1/lists", STAFF_ONLY),
     Row("GET", "/v1/lists/entries", STAFF_ONLY),

@@ -70,3 +70,18 @@ def test_lg_list_1_a_case_shows_its_flag_and_the_entry_can_be_removed(api: Api) 
     with api.client("platform") as http:
         submitted = http.post(f"/v1/cases/{case_id}/events", json={"event": "submit"})
     assert submitted.status_code == 200, "removed from the list: no longer refused (LG-LIST-1)"
+
+
+def test_lg_agent_1_the_round_overview_counts_intermediary_refusals(api: Api) -> None:
+    case_id = api.engine.open_case(PROGRAM, applicant=applicant(1), data=complete_data(), actor=PLATFORM).id
+    with api.client("platform") as http:
+        refused = http.post(
+            f"/v1/cases/{case_id}/events", json={"event": "submit", "payload": {"submitter_code": uscc(5)}}
+        )
+        assert (refused.status_code, refused.json()["rule"]) == (422, "LG-AGENT-1")
+        assert http.post(f"/v1/cases/{case_id}/events", json={"event": "submit"}).status_code == 200
+    with api.client("staff") as http:
+        body = {"event": "reject_intermediary", "payload": {"reason": "中介代为申报"}}
+        assert http.post(f"/v1/cases/{case_id}/events", json=body).status_code == 200
+        counts = http.get(f"/v1/programs/{PROGRAM}/staff-refusals").json()
+    assert [(c["reason_code"], c["rule"], c["count"]) for c in counts] == [("intermediary", "LG-AGENT-1", 1)]

@@ -48,8 +48,11 @@ def test_demo_runs_the_three_guide_paths_and_verifies(db_env: dict[str, str], tm
     assert "window_closed: draft (草稿（未提交）) -> abandoned" in out
     verify = run("audit", "verify", env=db_env)
     assert verify.returncode == 0, verify.stderr
-    assert "audit verify OK: 6 cases, " in verify.stdout
-    assert "Case 6: 深圳市南山智训科技有限公司" in out
+    assert "audit verify OK: 7 cases, " in verify.stdout
+    assert "Case 7: 深圳市南山智训科技有限公司" in out
+    # LG-CLAW-1: one funded case clawed back for false materials, recovered
+    assert "Case 5: 深圳市横岗示例算力有限公司" in out
+    assert "recover: clawback (追回中) -> recovered" in out
     assert "subsidy 1,000,000.00 CNY" in out, "the second contract hits the 3,000,000 annual cap (SZ-AMT-2)"
 
 

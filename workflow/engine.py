@@ -343,19 +343,31 @@ class Engine(DeadlineCommands, VersionCommands, CapAllocation):
             process = self._process(row)
             snapshot = self._snapshot_of(row, row[KNOWN_OPEN_DEADLINES])
             already = self._claimed_before(row, self._cap_rows(conn, process, row["applicant_code"]))
+            listed = self._listed_for_options(conn, row, process)
         return CaseInspection(
-            snapshot, self._options(row, process, actor), process.definition.amount(row["data"], already)
+            snapshot, self._options(row, process, actor, listed), process.definition.amount(row["data"], already)
         )
 
     def available_events(self, case_id: int, *, actor: Actor) -> list[EventOption]:
         """Every event leaving the current state, allowed or with the reason it is not."""
         with read_only(self.database) as conn:
             row = self._load(conn, case_id, with_deadlines=True)
-        return self._options(row, self._process(row), actor)
+            process = self._process(row)
+            listed = self._listed_for_options(conn, row, process)
+        return self._options(row, process, actor, listed)
 
-    def _options(self, row: sa.RowMapping, process: CompiledProcess, actor: Actor) -> list[EventOption]:
+    def _listed_for_options(
+        self, conn: sa.Connection, row: sa.RowMapping, process: CompiledProcess
+    ) -> tuple[ListEntry, ...]:
+        """The official-list entries (LG-LIST-1), read only when an event leaving the state checks lists."""
+        wanted = any(g.needs_lists for e in process.events_from(row["state"]) for g in e.guards)
+        return active_entries(conn, row["applicant_code"], self.clock.now()) if wanted else ()
+
+    def _options(
+        self, row: sa.RowMapping, process: CompiledProcess, actor: Actor, listed: tuple[ListEntry, ...] = ()
+    ) -> list[EventOption]:
         now = self.clock.now()
-        context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"], now=now)
+        context = self._guard_context(row, process, actor=actor, payload={}, data=row["data"], now=now, listings=listed)
         open_deadlines = row.get(KNOWN_OPEN_DEADLINES) or ()
         options = []
         for event in process.events_from(row["state"]):

@@ -106,6 +106,10 @@ def test_lg_list_1_listing_an_open_case_flags_it_tells_staff_and_the_decision_is
         ).scalars()
         assert "applicant_listed" in list(staff)
     clock.set(sh("2025-09-15 09:00"))
+    [option] = [o for o in engine.available_events(case_id, actor=STAFF) if o.name == "start_publicity"]
+    assert option.allowed is False, "the staff's options say so before they try"
+    assert option.refusal is not None
+    assert option.refusal.rule == "LG-LIST-1"
     with pytest.raises(GuardRefused) as refused:
         engine.fire(case_id, "start_publicity", actor=STAFF)
     assert refused.value.rule == "LG-LIST-1"

@@ -78,7 +78,7 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     exported = run("audit", "anchor", "--out", str(anchor), env=db_env)
     assert exported.returncode == 0, exported.stderr
     heads = json.loads(anchor.read_text())["heads"]
-    assert set(heads) == {"1", "2", "3", "4", "5", "6"}
+    assert set(heads) == {"1", "2", "3", "4", "5", "6", "7"}
     database = create_database_engine(db_env["FILINGFLOW_DATABASE_URL"])
     with database.begin() as conn:  # truncate case 1's tail and rewind its row to match, every column
         last = conn.exec_driver_sql("SELECT version FROM cases WHERE id=1").scalar_one()
@@ -98,7 +98,7 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     assert caught.returncode == 1
     again = run("demo", env=db_env)  # a second demo on the same database refuses before writing anything
     assert again.returncode == 1  # refused, not a usage error (issue 15: 2 is the usage code)
-    assert "already holds 6 cases" in again.stderr
+    assert "already holds 7 cases" in again.stderr
     assert f"BROKEN case 1 event {last}" in caught.stderr
     assert "truncated tail" in caught.stderr
     with database.begin() as conn:  # an edited case row: caught without any anchor

@@ -44,3 +44,8 @@ _.__call__  # a Protocol's call signature (workflow.definition.Checklist)
 _.input_type  # FormField: read by the console's case.html.j2
 _.handle_starttag  # html.parser.HTMLParser protocol (tests read forms)
 _.handle_endtag  # html.parser.HTMLParser protocol
+_.added_reason  # pydantic field of a list entry (app/api/routes_lists.py), read by serialisation
+_.added_at
+_.removed_by
+_.removed_reason
+_.reason_code  # pydantic field of a refusal count (app/api/routes_overview.py)

@@ -14,6 +14,7 @@ import typer
 from app.bootstrap import bootstrap, open_database
 from app.cli_help import readable_help
 from app.cli_import import cases_import
+from app.cli_lists import lists_cli
 from app.cli_operations import calendar_cli, cases_cli, deadlines_cli, notifications_cli, worker
 from app.cli_progress import step
 from app.cli_reports import reports_cli  # redeem: money per applicant and round
@@ -44,6 +45,7 @@ cli.add_typer(notifications_cli, name="notifications")
 cli.add_typer(cases_cli, name="cases")
 cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(reports_cli, name="reports")
+cli.add_typer(lists_cli, name="lists")
 cases_cli.command("import")(cases_import)
 cli.command()(serve)
 cli.command()(worker)

@@ -2,7 +2,8 @@
 
 Longgang: one case funded end to end; one returned for correction and resubmitted after
 the window closed (LG-WIN-2); one that misses the 5-working-day paper deadline across
-National Day (LG-DL-1); one left in draft when the window closes (LG-WIN-1). Shenzhen:
+National Day (LG-DL-1); one left in draft when the window closes (LG-WIN-1); one funded, then
+clawed back for a forged contract and recovered, which lists the enterprise (LG-CLAW-1). Shenzhen:
 two cases of one SME, the second hitting the annual cap (SZ-AMT-2), advanced in batches
 in submission order (SZ-FLOW-3); the first voucher redeemed in two parts (SZ-REDEEM-1), the
 second expiring unredeemed at the end of 2026 (SZ-REDEEM-2). Deadlines are expired by the same sweep the scheduler runs.
@@ -103,8 +104,19 @@ def _redeem_and_expire(engine: Engine, clock: ManualClock, redeemed: int) -> Non
     engine.expire_due()  # SZ-REDEEM-2: the unredeemed voucher lapses
 
 
+def _claw_back(engine: Engine, clock: ManualClock, case_id: int, granted: int) -> None:
+    """LG-CLAW-1: an audit finds a forged contract; the grant is recovered and the enterprise listed."""
+    at(clock, "2026-03-02 10:00")
+    reason = "专项审计发现算力服务合同系伪造，依规追回已拨付资金"
+    payload = {"reason": reason, "reason_code": "false_materials", "clawback_fen": granted}
+    engine.fire(case_id, "open_clawback", actor=REVIEWER, payload=payload)
+    at(clock, "2026-03-30 15:00")
+    engine.fire(case_id, "recover", actor=REVIEWER, payload={"reason": "企业已将全部资助款退回区财政"})
+
+
 def _longgang_filing(engine: Engine, clock: ManualClock) -> tuple[CaseSnapshot, ...]:
-    """Four Longgang cases: three filed and reviewed (one returned), one idle draft abandoned at the window's close."""
+    """Five Longgang cases: four filed and reviewed (one returned, one to be clawed back), one idle draft
+    abandoned at the window's close."""
     data = copy.deepcopy(EXAMPLE)
     at(clock, "2025-08-14 09:30")
     funded = engine.open_case(PROGRAM, applicant=_applicant(1, "深圳市龙岗云智科技有限公司"), data=data, actor=PLATFORM)
@@ -118,13 +130,15 @@ def _longgang_filing(engine: Engine, clock: ManualClock) -> tuple[CaseSnapshot, 
     idle = engine.open_case(
         PROGRAM, applicant=_applicant(4, "深圳市平湖智造有限公司"), data={"fees_cny": "800000.00"}, actor=PLATFORM
     )
+    # funded like the first, then found to rest on a forged contract: clawed back (LG-CLAW-1)
+    clawed = engine.open_case(PROGRAM, applicant=_applicant(7, "深圳市横岗示例算力有限公司"), data=data, actor=PLATFORM)
 
     at(clock, "2025-08-20 10:00")
-    for case in (funded, returned, late):
+    for case in (funded, returned, late, clawed):
         engine.fire(case.id, "submit", actor=PLATFORM)
     at(clock, "2025-09-02 15:00")
-    engine.fire(funded.id, "pass_online_review", actor=REVIEWER)
-    engine.fire(late.id, "pass_online_review", actor=REVIEWER)
+    for case in (funded, late, clawed):
+        engine.fire(case.id, "pass_online_review", actor=REVIEWER)
     engine.fire(
         returned.id,
         "return_for_correction",
@@ -132,34 +146,38 @@ def _longgang_filing(engine: Engine, clock: ManualClock) -> tuple[CaseSnapshot, 
         payload={"reason": "算力使用报告未加盖公章，请补充后重新提交"},
     )
     at(clock, "2025-09-05 11:00")
-    engine.fire(funded.id, "file_on_portal", actor=PLATFORM)
-    engine.fire(late.id, "file_on_portal", actor=PLATFORM)
+    for case in (funded, late, clawed):
+        engine.fire(case.id, "file_on_portal", actor=PLATFORM)
 
     at(clock, "2025-09-14 00:05")
     engine.expire_due()  # LG-WIN-1: the idle draft is abandoned
-    return funded, returned, late, idle
+    return funded, returned, late, idle, clawed
 
 
-def _longgang_decisions(engine: Engine, clock: ManualClock, funded: int, returned: int, late: int) -> None:
-    """Resubmission, portal approval, paper (one on time, one late), publicity and funding."""
+def _longgang_decisions(engine: Engine, clock: ManualClock, funded: int, returned: int, late: int, clawed: int) -> None:
+    """Resubmission, portal approval, paper (one on time, one late), publicity, funding and a clawback (LG-CLAW-1)."""
     at(clock, "2025-09-20 16:00")  # after the window: allowed for a resubmission (LG-WIN-2)
     engine.fire(
         returned, "resubmit", actor=PLATFORM, payload={"data": {"materials": copy.deepcopy(EXAMPLE["materials"])}}
     )
     at(clock, "2025-09-26 10:00")  # Friday: portal approval SMS, the 5-working-day clock starts
-    engine.fire(funded, "approve_on_portal", actor=REVIEWER)
-    engine.fire(late, "approve_on_portal", actor=REVIEWER)
+    for case_id in (funded, late, clawed):
+        engine.fire(case_id, "approve_on_portal", actor=REVIEWER)
     at(clock, "2025-09-28 14:00")  # Sunday, a make-up working day
     engine.fire(funded, "receive_paper", actor=REVIEWER, payload={"service_window": 11})
+    engine.fire(clawed, "receive_paper", actor=REVIEWER, payload={"service_window": 12})
     at(clock, "2025-10-11 08:00")  # the deadline ended with Fri 2025-10-10
     engine.expire_due()
     at(clock, "2025-10-20 09:00")
     engine.fire(returned, "pass_online_review", actor=REVIEWER)
     engine.fire(funded, "start_publicity", actor=REVIEWER)
+    engine.fire(clawed, "start_publicity", actor=REVIEWER)
     at(clock, "2025-10-28 00:10")  # 5 working days of publicity ended with Mon 10-27, no objection
     engine.expire_due()
     at(clock, "2025-10-28 10:00")
     engine.fire(funded, "fund", actor=REVIEWER)
+    granted = engine.fire(clawed, "fund", actor=REVIEWER).amount_fen
+    _claw_back(engine, clock, clawed, granted or 0)
 
 
 def _print_timelines(engine: Engine, ids: list[int], say: Callable[[str], None]) -> None:
@@ -178,8 +196,8 @@ def _print_timelines(engine: Engine, ids: list[int], say: Callable[[str], None])
 
 def run_demo(engine: Engine, clock: ManualClock, say: Callable[[str], None] = print) -> list[int]:
     """Run the round and print each case's timeline; returns the case ids."""
-    funded, returned, late, idle = _longgang_filing(engine, clock)
-    _longgang_decisions(engine, clock, funded.id, returned.id, late.id)
-    ids = [funded.id, returned.id, late.id, idle.id, *_voucher_round(engine, clock)]
+    funded, returned, late, idle, clawed = _longgang_filing(engine, clock)
+    _longgang_decisions(engine, clock, funded.id, returned.id, late.id, clawed.id)
+    ids = [funded.id, returned.id, late.id, idle.id, clawed.id, *_voucher_round(engine, clock)]
     _print_timelines(engine, ids, say)
     return ids

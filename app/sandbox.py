@@ -79,6 +79,17 @@ def _add_rate_column(database: sa.Engine) -> None:
         conn.exec_driver_sql("ALTER TABLE sandbox_timeline ADD COLUMN rate VARCHAR(20)")  # raced: added elsewhere
 
 
+def _begin_timeline(database: sa.Engine, clock_start: datetime, real_start: datetime, rate: float) -> None:
+    """Record the timeline unless one is recorded (another process may begin it at the same moment)."""
+    values = {"id": 1, "clock_start": clock_start.isoformat(), "real_start": real_start.isoformat()}
+    try:
+        with database.begin() as conn:
+            if conn.execute(sa.select(sandbox_timeline.c.id)).first() is None:
+                conn.execute(sandbox_timeline.insert().values(**values, rate=repr(float(rate))))
+    except sa.exc.IntegrityError:
+        pass  # another process began the timeline at the same moment: theirs is read by the caller
+
+
 def shared_timeline(
     database: sa.Engine, clock_start: datetime, base: Clock | None = None, rate: float = 1.0
 ) -> TimelineClock:
@@ -95,18 +106,7 @@ def shared_timeline(
     with contextlib.suppress(sa.exc.ProgrammingError, sa.exc.IntegrityError):  # created at the same moment elsewhere
         metadata.create_all(database, checkfirst=True)
     _add_rate_column(database)
-    try:
-        with database.begin() as conn:
-            if conn.execute(sa.select(sandbox_timeline.c.id)).first() is None:
-                values = {
-                    "id": 1,
-                    "clock_start": wanted.isoformat(),
-                    "real_start": base.now().isoformat(),
-                    "rate": repr(float(rate)),
-                }
-                conn.execute(sandbox_timeline.insert().values(**values))
-    except sa.exc.IntegrityError:
-        pass  # another process began the timeline at the same moment: theirs is read below
+    _begin_timeline(database, wanted, base.now(), rate)
     with database.connect() as conn:
         row = conn.execute(sa.select(sandbox_timeline).where(sandbox_timeline.c.id == 1)).one()
     recorded = datetime.fromisoformat(row.clock_start)

@@ -38,7 +38,6 @@ class Fault:
     began: float  # time.monotonic()
     ended: float = 0.0
     began_at: datetime | None = None  # sandbox time
-    ended_at: datetime | None = None
     error: str = ""
 
     @property
@@ -105,7 +104,7 @@ class Injector:
                 self.fleet.smtp.start()
         except Exception as exc:  # reported as a failure of the run, not swallowed
             fault.error = f"{type(exc).__name__}: {exc}"
-        fault.ended, fault.ended_at = time.monotonic(), self.now()
+        fault.ended = time.monotonic()
 
     def kills_hitting_dispatch(self) -> int:
         """How many times a sending process could have been cut between a send and its record."""

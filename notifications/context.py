@@ -55,6 +55,9 @@ def build_context(stored: Mapping[str, Any], process: CompiledProcess, *, kind: 
         # a program's money figures after the change and how each moved (ProcessDefinition.figures)
         "figures": _yuan_each(stored.get("figures")),
         "figures_change": _yuan_each(stored.get("figures_change")),
+        "payload": dict(
+            stored.get("payload") or {}
+        ),  # the event's declared payload fields (e.g. a clawback's amount, LG-CLAW-1)
     }
     return {**definition.notice_context(stored, definition.reference), **generic}
 

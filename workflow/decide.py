@@ -19,6 +19,7 @@ from workflow.context import require_reason
 from workflow.definition import Actor, Event, Figures, GuardContext, NoticeRule, ProcessDefinition, Refusal
 from workflow.errors import FilingFlowError, GuardRefused, InvalidInput, NotPermitted, TransitionNotAllowed
 from workflow.event_checks import deadline_refusal, validate_payload
+from workflow.official_lists import ListEntry
 from workflow.plan import LoadedCase
 from workflow.process import CompiledProcess
 from workflow.statuses import Role
@@ -34,6 +35,8 @@ class EventFacts:
     """When the case entered its state (a payload field may not predate it)."""
     earlier_case: int | None = None
     """A case submitted earlier that waits in the same stage (SZ-FLOW-3), if the event keeps that order."""
+    listings: tuple[ListEntry, ...] = ()
+    """The applicant's official-list entries valid now, if a guard of the event reads them (LG-LIST-1)."""
 
 
 @dataclass(slots=True)
@@ -60,6 +63,7 @@ def guard_context(
     calendar: WorkingDayCalendar,
     submitted_at: datetime | None,
     amount_fen: int | None = None,
+    listings: tuple[ListEntry, ...] = (),
 ) -> GuardContext:
     """The one place a :class:`GuardContext` is built (opening a case, firing, listing options)."""
     return GuardContext(
@@ -74,6 +78,7 @@ def guard_context(
         submitted_at=submitted_at,
         reference=process.definition.reference,
         amount_fen=amount_fen,
+        listings=listings,
     )
 
 
@@ -86,6 +91,7 @@ def case_guard_context(
     data: Mapping[str, Any],
     now: datetime,
     calendar: WorkingDayCalendar,
+    listings: tuple[ListEntry, ...] = (),
 ) -> GuardContext:
     """The guard context of an event on a loaded case."""
     return guard_context(
@@ -100,6 +106,7 @@ def case_guard_context(
         calendar=calendar,
         submitted_at=row["submitted_at"],
         amount_fen=row["amount_fen"],  # what a later event (e.g. a voucher's redemption) may draw on
+        listings=listings,
     )
 
 
@@ -124,7 +131,9 @@ def decide_event(
     if "reason" in payload:
         payload["reason"] = require_reason(payload["reason"], case_id=row["id"])
     data = _new_data(process.definition, event, row, payload)
-    context = case_guard_context(process, row, actor=actor, payload=payload, data=data, now=now, calendar=calendar)
+    context = case_guard_context(
+        process, row, actor=actor, payload=payload, data=data, now=now, calendar=calendar, listings=facts.listings
+    )
     refusal = (
         first_refusal(event, context)
         # the event meets a deadline: by the clock, now, not by whether a sweep has run (LG-DL-1)

@@ -16,6 +16,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Protocol
 
+from workflow.official_lists import ListEntry, ListingEffect, OfficialList
 from workflow.statuses import Channel, Role
 from workflow.workdays import WorkingDayCalendar
 
@@ -86,6 +87,10 @@ class GuardContext:
     calendar: WorkingDayCalendar
     submitted_at: datetime | None
     reference: Mapping[str, Any]
+    # -- official lists (LG-LIST-1, SZ-LIST-1) and the granted amount (LG-CLAW-1, SZ-CLAW-1) --
+    listings: tuple[ListEntry, ...] = ()
+    """The applicant's list entries valid at ``now``: loaded only for events with a guard that
+    ``needs_lists`` (other commands pay nothing), else empty."""
     amount_fen: int | None = None
     """The case's amount as stored (e.g. a voucher granted): what a later event may draw on."""
 
@@ -108,6 +113,8 @@ class Guard:
     description: str = ""
     field: str | None = None
     reason_zh: str | None = None
+    needs_lists: bool = False
+    """The check reads :attr:`GuardContext.listings` (the engine loads them only then)."""
 
     def evaluate(self, context: GuardContext) -> Refusal | None:
         outcome = self.check(context)
@@ -242,6 +249,8 @@ class Event:
     """A pure program function of the event's context (its guards passed) returning the case's new
     data: how an event keeps a running figure, e.g. what a voucher has redeemed so far. The engine
     audits the change like a data patch; the function must not raise for a context its guards allow."""
+    adds_listing: ListingEffect | None = None
+    """Puts the applicant on an official list in the event's transaction (LG-CLAW-1, SZ-CLAW-1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +346,9 @@ class ProcessDefinition:
     """The money a case stands for beyond its amount, as named integer fen (e.g. ``granted_fen``,
     ``redeemed_fen``, ``expired_fen``) from its state, data and amount: what reports sum per
     applicant and per round without knowing the program's fields."""
+    official_lists: tuple[OfficialList, ...] = ()
+    """The official lists the program checks (LG-LIST-1, SZ-LIST-1): an applicant listed while a
+    case is open gets the case flagged for staff (:mod:`workflow.listings`)."""
     refiling_blocked_by: tuple[str, ...] = ()
     """Finished states of an earlier case of the same applicant in this round that refuse a new
     case (by ``unique_live_case_rule``): e.g. a matter already decided may not be filed again."""

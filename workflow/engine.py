@@ -14,7 +14,7 @@ notice re-sends; the methods here that only delegate keep the public API in one 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -50,7 +50,9 @@ from workflow.errors import (
 )
 from workflow.event_checks import deadline_refusal, entered_state_at
 from workflow.idempotency import check_key, find_replay, fingerprint, remember
+from workflow.listings import active_entries, list_by_event
 from workflow.notice_commands import NoticeCommands
+from workflow.official_lists import ListEntry
 from workflow.open_checks import check_open_guards, check_refiling, check_unique_live
 from workflow.plan import LoadedCase, OpenDeadline
 from workflow.process import CompiledProcess, ProgramCatalog
@@ -476,7 +478,7 @@ class Engine:
         row = loaded.row
         process = self.context.process(row)
         event = process.event(name, case_id=row["id"])
-        facts = self._event_facts(conn, row, event, payload)
+        facts = self._event_facts(conn, row, event, payload, now)
         decision = decide_event(
             process, loaded, event, facts, actor=actor, payload=payload, now=now, calendar=self.calendar
         )
@@ -485,16 +487,20 @@ class Engine:
         group = self._allocate(conn, process, row, decision, now)
         change = with_extra(decision, extra, extra_notices)
         written = self.context.write(conn, process, loaded, change, now, case_values=decision.case_values)
+        if event.adds_listing is not None:  # a clawback for false materials lists the applicant (LG-CLAW-1)
+            list_by_event(self.context, conn, event.adds_listing, case_row=row, payload=payload, actor=actor, now=now)
         if group is not None:  # the group as read above, with this case as written (no second read)
             cause = f"event {name!r} on case {row['id']}"
             self.caps.rebalance(conn, process, written.case_row, cause=cause, now=now, rows=group)
         return written
 
     def _event_facts(
-        self, conn: sa.Connection, row: Mapping[str, Any], event: Event, payload: Mapping[str, Any]
+        self, conn: sa.Connection, row: Mapping[str, Any], event: Event, payload: Mapping[str, Any], now: datetime
     ) -> EventFacts:
-        """Read only what this event's decision needs: the state's entry time, an earlier case waiting."""
+        """Read only what this event's decision needs: the state's entry time, an earlier case waiting,
+        the applicant's official-list entries (LG-LIST-1, SZ-LIST-1; only for a guard that reads them)."""
         entered = entered_state_at(conn, row["id"], row["state"]) if needs_entry(event, payload) else None
+        listed = _listed(conn, row, (event,), now)
         earlier = None
         if event.in_submission_order is not None and row["submitted_at"] is not None and row["state"] in event.sources:
             earlier = conn.execute(
@@ -510,7 +516,7 @@ class Engine:
                 .order_by(cases.c.submitted_at, cases.c.id)
                 .limit(1)
             ).scalar()
-        return EventFacts(entered_at=entered, earlier_case=earlier)
+        return EventFacts(entered_at=entered, earlier_case=earlier, listings=listed)
 
     def _allocate(
         self, conn: sa.Connection, process: CompiledProcess, row: Mapping[str, Any], decision: Decision, now: datetime
@@ -543,21 +549,26 @@ class Engine:
             process = self.context.process(row)
             snapshot = self.context.snapshot_of(row, loaded.open_deadlines)
             already = self.caps.claimed_before(row, self.caps.rows(conn, process, row["applicant_code"]))
+            listed = _listed(conn, row, process.events_from(row["state"]), self.clock.now())
         return CaseInspection(
-            snapshot, self._options(loaded, process, actor), process.definition.amount(row["data"], already)
+            snapshot, self._options(loaded, process, actor, listed), process.definition.amount(row["data"], already)
         )
 
     def available_events(self, case_id: int, *, actor: Actor) -> list[EventOption]:
         """Every event leaving the current state, allowed or with the reason it is not."""
         with read_only(self.database) as conn:
             loaded = self.context.store.load(conn, case_id)
-        return self._options(loaded, self.context.process(loaded.row), actor)
+            process = self.context.process(loaded.row)
+            listed = _listed(conn, loaded.row, process.events_from(loaded.row["state"]), self.clock.now())
+        return self._options(loaded, process, actor, listed)
 
-    def _options(self, loaded: LoadedCase, process: CompiledProcess, actor: Actor) -> list[EventOption]:
+    def _options(
+        self, loaded: LoadedCase, process: CompiledProcess, actor: Actor, listed: tuple[ListEntry, ...] = ()
+    ) -> list[EventOption]:
         now = self.clock.now()
         row = loaded.row
         context = case_guard_context(
-            process, row, actor=actor, payload={}, data=row["data"], now=now, calendar=self.calendar
+            process, row, actor=actor, payload={}, data=row["data"], now=now, calendar=self.calendar, listings=listed
         )
         options = []
         for event in process.events_from(row["state"]):
@@ -750,3 +761,12 @@ def _override_change(
         extra_notices=(notice,),
         notice_context={"from_label": process.state(row["state"]).label, "to_label": state.label},
     )
+
+
+def _listed(
+    conn: sa.Connection, row: Mapping[str, Any], events: Iterable[Event], now: datetime
+) -> tuple[ListEntry, ...]:
+    """The applicant's official-list entries valid now, read only when one of ``events`` has a guard
+    that checks lists (LG-LIST-1, SZ-LIST-1): other commands pay nothing for them."""
+    wanted = any(guard.needs_lists for event in events for guard in event.guards)
+    return active_entries(conn, row["applicant_code"], now) if wanted else ()

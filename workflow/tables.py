@@ -11,7 +11,7 @@ Types are chosen to survive both SQLite and PostgreSQL unchanged: money is integ
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -264,3 +264,31 @@ worker_heartbeats = WorkerHeartbeatRow.__table__  # type: ignore[attr-defined]
 webhook_subscriptions = WebhookSubscriptionRow.__table__  # type: ignore[attr-defined]
 notice_resends = NoticeResendRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
+
+
+# ---- official lists (LG-LIST-1, SZ-LIST-1; workflow.listings) ---------------------------------
+
+
+class ListingRow(SQLModel, table=True):
+    """An entry of an official list; never deleted: removal is recorded (who, when, why) on the row."""
+
+    __tablename__ = "listings"
+    __table_args__ = (sa.Index("ix_listings_applicant", "applicant_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_key: str = Field(max_length=60)
+    applicant_code: str = Field(max_length=18)
+    since: date
+    until: date | None = None
+    source: str = Field(max_length=200)
+    note: str = Field(default="", max_length=2000)
+    added_by: str = Field(max_length=200)
+    added_reason: str = Field(max_length=2000)
+    added_at: datetime = utc_column()
+    batch: str | None = Field(default=None, max_length=64)
+    removed_by: str | None = Field(default=None, max_length=200)
+    removed_reason: str | None = Field(default=None, max_length=2000)
+    removed_at: datetime | None = utc_column(default=None)
+
+
+listings = ListingRow.__table__  # type: ignore[attr-defined]

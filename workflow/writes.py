@@ -23,7 +23,7 @@ from workflow.statuses import OPEN_STATUSES
 if TYPE_CHECKING:
     from workflow.plan import OpenDeadline
 
-CHANGE_KINDS = ("open", "transition", "system", "override", "deadline", "migration", "amount", "notice")
+CHANGE_KINDS = ("open", "transition", "system", "override", "deadline", "migration", "amount", "notice", "listing")
 """Every kind of change the audit trail records (webhook filters and the console name them too)."""
 ENGINE_EVENTS = (
     "deadline.extend",
@@ -33,9 +33,10 @@ ENGINE_EVENTS = (
     "deadline.failed",
     "amount.rebalanced",
     "notice.resent",
+    "listing.flagged",  # the applicant was put on an official list (workflow.listings)
 )
 """The events the engine records itself, beside the programs' own event names."""
-ENGINE_KINDS = frozenset({"deadline", "amount", "notice"})
+ENGINE_KINDS = frozenset({"deadline", "amount", "notice", "listing"})
 """Kinds of change whose event is one of :data:`ENGINE_EVENTS`."""
 NOTICE_COLUMNS = (
     "case_id",

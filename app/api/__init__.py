@@ -7,7 +7,17 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from app.api import docs, problems, routes_admin, routes_cases, routes_programs, routes_reports, schemas
+from app.api import (
+    docs,
+    problems,
+    routes_admin,
+    routes_cases,
+    routes_lists,
+    routes_overview,
+    routes_programs,
+    routes_reports,
+    schemas,
+)
 from app.api.auth import TokenCache
 from app.api.limits import BodySizeLimit
 from app.api.observability import RequestIdAndAccessLog
@@ -63,6 +73,8 @@ def create_app(
     app.include_router(routes_programs.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_reports.router)  # redeem: money per applicant and round
+    app.include_router(routes_lists.router)  # the official lists (LG-LIST-1, SZ-LIST-1)
+    app.include_router(routes_overview.router)  # staff refusals per round (LG-AGENT-1, SZ-AGENT-1)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestIdAndAccessLog)  # outermost: every response, errors included, carries the id
     install_metrics(app, Metrics(engine))

@@ -47,6 +47,7 @@ TAGS = [
     {"name": "cases", "description": "Cases, their events, deadlines, audit trail and notices"},
     {"name": "programs", "description": "Program rounds as data"},
     {"name": "admin", "description": "Webhook subscriptions (admin)"},
+    {"name": "lists", "description": "The official lists eligibility is checked against (staff)"},
     {"name": "health", "description": "Liveness for load balancers and operators (no token)"},
 ]
 

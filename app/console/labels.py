@@ -68,6 +68,7 @@ AUDIT_KINDS = {
     "migration": "流程版本迁移",
     "amount": "金额调整",
     "notice": "通知重发",
+    "listing": "名单核查",
 }
 
 ENGINE_EVENTS = {
@@ -78,6 +79,7 @@ ENGINE_EVENTS = {
     "deadline.failed": "期限到期处理失败",
     "amount.rebalanced": "按年度上限重新分配金额",
     "notice.resent": "重新发送通知",
+    "listing.flagged": "申请单位被列入名单",
 }
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from app.refusal_counts import staff_refusal_counts
 from workflow import read_model
 from workflow.clock import SHANGHAI, shanghai_day_end, shanghai_day_start
 from workflow.engine import Engine
@@ -89,6 +90,7 @@ def round_overview(engine: Engine, program: str) -> dict[str, Any]:
         "due_soon": due_soon,
         "week": (monday, sunday),
         "dead": read_model.dead_notices(engine.database, program),
+        "staff_refusals": staff_refusal_counts(engine, program),  # e.g. filed through an intermediary (LG-AGENT-1)
     }
 
 

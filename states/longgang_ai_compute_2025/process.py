@@ -17,7 +17,9 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from states import clawback, intermediary
 from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
+from states.listing_rules import listed_guard
 from workflow.definition import (
     DeadlineRule,
     Event,
@@ -32,6 +34,8 @@ from workflow.definition import (
 from . import rules
 from .data import prepare_data
 from .examples import examples
+from .lists import INTEGRITY_LIST, OFFICIAL_LISTS
+from .lists import RULE as LIST_RULE
 from .materials import checklist_view
 from .notices import NOTICE_LABELS, notice_context
 from .round import LONGGANG_2025, LonggangRound
@@ -39,6 +43,9 @@ from .service_windows import SERVICE_WINDOWS
 
 TEMPLATES = Path(__file__).with_name("templates")
 """The program's notice templates: every round built here renders with them."""
+AGENT_RULE = "LG-AGENT-1"
+CLAW_RULE = "LG-CLAW-1"
+GRANTED = ("funded",)
 
 
 def _notice(kind: str, rule: str = "LG-NOTE-1") -> tuple[NoticeRule, ...]:
@@ -50,7 +57,7 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
     eligibility = rules.eligibility_guards(round_)
     live = ("online_review", "returned", "online_approved", "portal_review", "awaiting_paper", "evaluation")
     # publicity and after: the applicant can no longer withdraw, the office decides
-    states = (
+    states: tuple[State, ...] = (
         State("draft", "草稿（未提交）", "draft", opens=("online_window",)),
         State(
             "online_review",
@@ -90,6 +97,8 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         State("abandoned", "逾期视作放弃", "abandoned (late)", final=True, notices=_notice("abandoned")),
         State("withdrawn", "已撤回", "withdrawn", final=True, notices=_notice("withdrawn")),
     )
+    # ---- clawback (LG-CLAW-1): after funding, recovered or written off; funded is no longer final
+    states = (*clawback.after_grant(states, GRANTED), *clawback.states(CLAW_RULE))
     events = (
         Event(
             "submit",
@@ -97,9 +106,10 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             ("draft",),
             "online_review",
             APPLICANT,
-            guards=(rules.window_guard(round_), *eligibility),
+            guards=(intermediary.own_account_guard(AGENT_RULE), rules.window_guard(round_), *eligibility),
             accepts_data=True,
             marks_submission=True,
+            payload=(intermediary.SUBMITTER,),  # who submitted (AGENT_RULE)
         ),
         Event("return_for_correction", "退回修改", ("online_review",), "returned", STAFF, requires=("reason",)),
         Event(
@@ -108,8 +118,9 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             ("returned",),
             "online_review",
             APPLICANT,
-            guards=eligibility,
+            guards=(intermediary.own_account_guard(AGENT_RULE), *eligibility),
             accepts_data=True,
+            payload=(intermediary.SUBMITTER,),  # who submitted (AGENT_RULE)
         ),
         Event("pass_online_review", "通过线上终审", ("online_review",), "online_approved", STAFF),
         Event("file_on_portal", "已在广东政务服务网提交", ("online_approved",), "portal_review", APPLICANT),
@@ -167,14 +178,21 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             ("evaluation",),
             "publicity",
             STAFF,
-            guards=(rules.filing_period_ended_guard(round_),),
+            guards=(rules.filing_period_ended_guard(round_), listed_guard(LIST_RULE, OFFICIAL_LISTS)),
         ),
         Event("publicity_ended", "公示期满无异议", ("publicity",), "awaiting_decision", SYSTEM_ONLY),
         Event("raise_objection", "登记公示异议", ("publicity",), "objection_review", PORTAL, requires=("reason",)),
         Event(
             "resolve_objection", "异议处理完毕", ("objection_review",), "awaiting_decision", STAFF, requires=("reason",)
         ),
-        Event("fund", "作出资助决定", ("awaiting_decision",), "funded", STAFF),
+        Event(
+            "fund",
+            "作出资助决定",
+            ("awaiting_decision",),
+            "funded",
+            STAFF,
+            guards=(listed_guard(LIST_RULE, OFFICIAL_LISTS),),
+        ),
         Event(
             "reject",
             "不予资助",
@@ -194,6 +212,8 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
             requires=("reason",),
         ),
         Event("withdraw", "撤回申请", ("draft", *live), "withdrawn", APPLICANT),
+        intermediary.reject_event(AGENT_RULE, ("online_review", "returned")),  # found at formal review (LG-AGENT-1)
+        *clawback.events(CLAW_RULE, sources=GRANTED, integrity_list=INTEGRITY_LIST),  # LG-CLAW-1
     )
     window_reminder = NoticeRule("window_closing", rule="LG-NOTE-1")
     deadlines = (
@@ -247,10 +267,11 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         prepare_data=prepare_data,
         amount=partial(rules.subsidy, round_),
         checklist=checklist_view,
+        official_lists=OFFICIAL_LISTS,  # LG-LIST-1: checked at submission and decision, open cases flagged
         unique_live_case_rule="LG-ELIG-2",
         # 三(一)4: one filing of the matter per enterprise and round. Decided (funded, rejected) or
         # given up (abandoned, 逾期视作放弃) blocks a new case; after a withdrawal it may file again.
-        refiling_blocked_by=("funded", "rejected", "abandoned"),
+        refiling_blocked_by=("funded", "rejected", "abandoned", "recovered", "written_off"),
         publicity_states=("publicity",),  # LG-FLOW-6: the list published before the decision
         open_guards=(
             round_open_guard("LG-WIN-1", round_.closes_at),
@@ -259,8 +280,9 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         # LG-AMT-2: 6,000,000 CNY per enterprise per year, across every round of the year
         cap_group=f"longgang-ai-compute:{round_.year}",
         cap_rule="LG-AMT-2",
-        granted_states=("funded",),
+        granted_states=(*GRANTED, *clawback.STATES),  # a clawback keeps counting what was granted
         reference={
+            "staff_refusals": intermediary.refusal_reference(AGENT_RULE),  # counted in the round overview
             "round": {
                 "year": round_.year,
                 "window_opens": round_.window_opens.isoformat(),

@@ -11,12 +11,15 @@ from decimal import Decimal
 from typing import Any
 
 from states.common import closing_time
+from states.listing_rules import listed_guard
 from states.provider_catalogue import catalogued
 from workflow.applicants import applicant_kind, applicant_kind_label
 from workflow.clock import SHANGHAI
 from workflow.definition import Amount, Guard, GuardContext, Refusal
 from workflow.money import format_yuan, parse_yuan, percent_of
 
+from .lists import OFFICIAL_LISTS
+from .lists import RULE as LIST_RULE
 from .materials import checklist_status
 from .round import LonggangRound
 from .service_windows import window_by_number
@@ -208,6 +211,7 @@ def eligibility_guards(round_: LonggangRound) -> tuple[Guard, ...]:
         Guard(
             "LG-ELIG-1", operating_guard, "operates in Longgang", "data.operating_in_longgang", "申报单位须在龙岗区经营"
         ),
+        listed_guard(LIST_RULE, OFFICIAL_LISTS),  # the list decides (LG-LIST-1), before the declaration
         Guard(
             "LG-ELIG-2",
             dishonesty_guard,

@@ -19,7 +19,9 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from states import clawback, intermediary
 from states.common import APPLICANT, PORTAL, STAFF, SYSTEM_ONLY, round_open_guard, sms_and_email
+from states.listing_rules import listed_guard
 from workflow.definition import (
     DeadlineRule,
     Event,
@@ -33,11 +35,17 @@ from workflow.definition import (
 from . import redemption, rules
 from .data import prepare_data
 from .examples import examples
+from .lists import INTEGRITY_LIST, OFFICIAL_LISTS
+from .lists import RULE as LIST_RULE
 from .materials import checklist_view
 from .notices import NOTICE_LABELS, notice_context
 from .round import SHENZHEN_2024, VoucherRound
 
 ORDER = "SZ-FLOW-3"
+AGENT_RULE = "SZ-AGENT-1"
+CLAW_RULE = "SZ-CLAW-1"
+GRANTED = redemption.AFTER_ISSUE
+"""An issued voucher, redeemed or not: a clawback may follow any of these states (SZ-CLAW-1)."""
 
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -51,7 +59,7 @@ def _notice(kind: str, rule: str = "SZ-FLOW-2") -> tuple[NoticeRule, ...]:
 def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
     """The voucher process for one round's parameters."""
     eligibility = rules.eligibility_guards(round_)
-    states = (
+    states: tuple[State, ...] = (
         State("draft", "草稿（未提交）", "draft", opens=("online_window",)),
         State(
             "pending_acceptance",
@@ -85,6 +93,8 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         State("abandoned", "逾期未提交", "abandoned (late)", final=True, notices=_notice("abandoned", "SZ-WIN-1")),
         State("withdrawn", "已撤回", "withdrawn", final=True, notices=_notice("withdrawn")),
     )
+    # ---- clawback (SZ-CLAW-1): after the voucher, recovered or written off; voucher_issued is no longer final
+    states = (*clawback.after_grant(states, GRANTED), *clawback.states(CLAW_RULE))
     reviewable = (
         "pending_acceptance",
         "preliminary_review",
@@ -100,9 +110,10 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             ("draft",),
             "pending_acceptance",
             APPLICANT,
-            guards=(rules.window_guard(round_), *eligibility),
+            guards=(intermediary.own_account_guard(AGENT_RULE), rules.window_guard(round_), *eligibility),
             accepts_data=True,
             marks_submission=True,
+            payload=(intermediary.SUBMITTER,),  # who submitted (AGENT_RULE)
         ),
         Event("accept", "窗口受理", ("pending_acceptance",), "preliminary_review", STAFF, in_submission_order=ORDER),
         Event("return_for_correction", "退回修改", ("preliminary_review",), "returned", STAFF, requires=("reason",)),
@@ -112,8 +123,9 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             ("returned",),
             "preliminary_review",
             APPLICANT,
-            guards=eligibility,
+            guards=(intermediary.own_account_guard(AGENT_RULE), *eligibility),
             accepts_data=True,
+            payload=(intermediary.SUBMITTER,),  # who submitted (AGENT_RULE)
         ),
         Event(
             "pass_preliminary", "初审通过", ("preliminary_review",), "expert_review", STAFF, in_submission_order=ORDER
@@ -131,7 +143,14 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         Event(
             "resolve_objection", "异议处理完毕", ("objection_review",), "awaiting_approval", STAFF, requires=("reason",)
         ),
-        Event("approve", "项目审定通过", ("awaiting_approval",), "approved", STAFF),
+        Event(
+            "approve",
+            "项目审定通过",
+            ("awaiting_approval",),
+            "approved",
+            STAFF,
+            guards=(listed_guard(LIST_RULE, OFFICIAL_LISTS),),  # SZ-LIST-1 at the decision too
+        ),
         Event(
             "issue_voucher",
             "印发批准文件（发放训力券）",
@@ -149,6 +168,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
                 ),
             ),
             requires=("approval_document",),  # staff give it case by case (not in a batch)
+            guards=(listed_guard(LIST_RULE, OFFICIAL_LISTS),),  # SZ-LIST-1 at the decision too
         ),
         *_redemption_events(round_),
         # from `returned` too: the guide sets no resubmission deadline, so staff reject with a reason
@@ -161,6 +181,9 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             "withdrawn",
             APPLICANT,
         ),
+        # found at formal review (SZ-AGENT-1): 在形式审查阶段将不予通过
+        intermediary.reject_event(AGENT_RULE, ("pending_acceptance", "preliminary_review", "returned")),
+        *clawback.events(CLAW_RULE, sources=GRANTED, integrity_list=INTEGRITY_LIST),  # SZ-CLAW-1
     )
     closing = NoticeRule("window_closing", rule="SZ-WIN-1")
     deadlines = (
@@ -194,12 +217,17 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
         amount=partial(rules.voucher, round_),
         checklist=checklist_view,
         open_guards=(round_open_guard("SZ-WIN-1", round_.closes_at),),
+        official_lists=OFFICIAL_LISTS,  # SZ-LIST-1: checked at submission and decision, open cases flagged
         publicity_states=("public_notice",),  # SZ-FLOW-2: the public notice of the supported list
         cap_group=f"shenzhen-training-voucher:{round_.year}",
         cap_rule="SZ-AMT-2",
-        granted_states=redemption.AFTER_ISSUE,  # redemption and expiry change nothing in the cap (SZ-AMT-2)
+        granted_states=(
+            *GRANTED,
+            *clawback.STATES,
+        ),  # redemption, expiry and a clawback change nothing in the cap (SZ-AMT-2)
         figures=redemption.figures,
         reference={
+            "staff_refusals": intermediary.refusal_reference(AGENT_RULE),  # counted in the round overview
             "round": {
                 "year": round_.year,
                 "window_opens": round_.opens_at.isoformat(),

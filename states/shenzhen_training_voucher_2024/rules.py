@@ -12,11 +12,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from states.listing_rules import listed_guard
 from workflow.clock import SHANGHAI
 from workflow.definition import Amount, Guard, GuardContext, Refusal
 from workflow.money import format_yuan, parse_yuan, percent_ceiling
 
 from .data import DECLARATIONS, ENTITY_TYPES
+from .lists import OFFICIAL_LISTS
+from .lists import RULE as LIST_RULE
 from .materials import checklist_view
 from .providers import catalogued
 from .round import VoucherRound
@@ -191,6 +194,7 @@ def eligibility_guards(round_: VoucherRound) -> tuple[Guard, ...]:
             "eligible applicant",
             reason_zh="申报单位须为在深圳（含深汕）注册经营、具有独立法人资格的企业、高校或科研机构，并填写相关信息",
         ),
+        listed_guard(LIST_RULE, OFFICIAL_LISTS),  # the lists decide (SZ-LIST-1), before the declarations
         Guard(
             "SZ-ELIG-2",
             integrity_guard,

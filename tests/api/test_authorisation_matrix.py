@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from tests.api.conftest import Api, api_image
 from tests.support.longgang import ADMIN, PLATFORM, PROGRAM, STAFF, applicant, complete_data, uscc
+from workflow.listings import Listings
 from workflow.tables import cases, notices
 
 CELLS = ("anonymous", "platform", "staff", "admin", "own", "other")
@@ -127,6 +128,30 @@ ROWS = [
     Row("GET", "/healthz", expect(200, 200, 200, 200, 200, 200)),
     Row("GET", "/v1/reports/money", STAFF_ONLY),  # redeem: money per applicant and round
     Row("GET", "/v1/reports/money.csv", STAFF_ONLY),
+    Row("GET", "/v1/programs/{key}/staff-refusals", STAFF_ONLY),  # LG-AGENT-1
+    # the official lists (LG-LIST-1, SZ-LIST-1): staff only
+    Row("GET", "/v1/lists", STAFF_ONLY),
+    Row("GET", "/v1/lists/entries", STAFF_ONLY),
+    Row("GET", "/v1/cases/{case_id}/listings", STAFF_ONLY, state="online_review"),
+    Row(
+        "POST",
+        "/v1/lists/entries",
+        expect(401, 403, 201, 201, 403, 403),
+        body={
+            "list": "overdue_acceptance",
+            "credit_code": uscc(9),
+            "since": "2025-01-01",
+            "source": "s",
+            "reason": "r",
+        },
+    ),
+    Row("POST", "/v1/lists/entries/{entry_id}/remove", STAFF_ONLY, body={"reason": "信用修复"}),
+    Row(
+        "POST",
+        "/v1/lists/imports",
+        STAFF_ONLY,
+        body={"file_name": "a.csv", "content_base64": "bGlzdCxjcmVkaXRfY29kZSxzaW5jZSxzb3VyY2UK", "reason": "r"},
+    ),
 ]
 
 
@@ -165,6 +190,13 @@ def _run(api: Api, row: Row, cell: str) -> tuple[int, str, bool]:
         with api.client("admin") as admin:
             made = admin.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "secret": "s" * 16})
             ids["webhook_id"] = made.json()["id"]
+    if "{entry_id}" in row.path:
+        added, _ = Listings(api.engine).add(
+            {"list": "overdue_acceptance", "credit_code": uscc(9), "since": "2025-01-01", "source": "s"},
+            actor=STAFF,
+            reason="matrix set-up",
+        )
+        ids["entry_id"] = added["id"]
     before = api_image(api.engine)
     with _client(api, cell) as http:
         response = http.request(row.method, row.path.format(**ids), json=row.body, headers=headers)

@@ -48,8 +48,11 @@ def test_demo_runs_the_three_guide_paths_and_verifies(db_env: dict[str, str], tm
     assert "window_closed: draft (草稿（未提交）) -> abandoned" in out
     verify = run("audit", "verify", env=db_env)
     assert verify.returncode == 0, verify.stderr
-    assert "audit verify OK: 6 cases, " in verify.stdout
-    assert "Case 6: 深圳市南山智训科技有限公司" in out
+    assert "audit verify OK: 7 cases, " in verify.stdout
+    assert "Case 7: 深圳市南山智训科技有限公司" in out
+    # LG-CLAW-1: one funded case clawed back for false materials, recovered
+    assert "Case 5: 深圳市横岗示例算力有限公司" in out
+    assert "recover: clawback (追回中) -> recovered" in out
     assert "subsidy 1,000,000.00 CNY" in out, "the second contract hits the 3,000,000 annual cap (SZ-AMT-2)"
     # SZ-REDEEM-1: the first voucher redeemed in two parts; SZ-REDEEM-2: the second expires unredeemed
     assert "verify_redemption: redemption_requested (兑现申请核实中) -> partially_redeemed" in out
@@ -88,7 +91,7 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     exported = run("audit", "anchor", "--out", str(anchor), env=db_env)
     assert exported.returncode == 0, exported.stderr
     heads = json.loads(anchor.read_text())["heads"]
-    assert set(heads) == {"1", "2", "3", "4", "5", "6"}
+    assert set(heads) == {"1", "2", "3", "4", "5", "6", "7"}
     database = create_database_engine(db_env["FILINGFLOW_DATABASE_URL"])
     with database.begin() as conn:  # truncate case 1's tail and rewind its row to match, every column
         last = conn.exec_driver_sql("SELECT version FROM cases WHERE id=1").scalar_one()
@@ -108,7 +111,7 @@ def test_audit_verify_and_anchor_detect_tampering(db_env: dict[str, str], tmp_pa
     assert caught.returncode == 1
     again = run("demo", env=db_env)  # a second demo on the same database refuses before writing anything
     assert again.returncode == 1  # refused, not a usage error (issue 15: 2 is the usage code)
-    assert "already holds 6 cases" in again.stderr
+    assert "already holds 7 cases" in again.stderr
     assert f"BROKEN case 1 event {last}" in caught.stderr
     assert "truncated tail" in caught.stderr
     with database.begin() as conn:  # an edited case row: caught without any anchor

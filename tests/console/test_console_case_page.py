@@ -72,7 +72,7 @@ def test_the_diagram_is_an_inline_svg_with_the_current_state_marked(console: Con
     svg = ET.fromstring(page[page.index("<svg") : page.index("</svg>") + len("</svg>")])
     nodes = svg.findall(f".//{SVG}g[@class]")
     states = {g.get("data-state"): g for g in nodes if "node" in (g.get("class") or "").split()}
-    assert len(states) == 14, "every state of the program is drawn"
+    assert len(states) == 17, "every state of the program is drawn (14, and 3 of clawback, LG-CLAW-1)"
     current = [key for key, g in states.items() if g.get("aria-current") == "step"]
     assert current == ["awaiting_paper"]
     marked = states["awaiting_paper"]

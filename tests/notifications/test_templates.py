@@ -55,6 +55,7 @@ DEADLINE_EVENTS = {  # the audit event each deadline notice comes with (workflow
 }
 
 CASE_ID = 1024
+CLAWBACK_FEN = 123_456_789  # 1,234,567.89 CNY to recover
 APPLICANT_NAME = "深圳市星河智算人工智能科技有限公司"
 AMOUNT_FEN = 600_000_000  # the 6,000,000 CNY cap: the longest amount a Longgang notice prints
 STARTED = datetime(2025, 9, 26, 10, 30, tzinfo=SHANGHAI)  # a Friday before the National Day holiday
@@ -64,6 +65,7 @@ REASONS = {
     "reject": "经核查，算力供给方为申报单位全资子公司，属于关联方，不符合申报条件第三项。",
     "raise_objection": "有群众反映该企业申报的算力服务合同金额与实际支付金额不一致，请核实。",
     "resolve_objection": "经核查，异议不成立。",
+    "open_clawback": "经核查，申报材料中的算力服务合同系伪造，依规追回已拨付资金。",
 }
 DEADLINE_REASONS = {
     "deadline_extended": "受台风“桦加沙”影响，全区政务服务窗口停止办公，书面材料递交期限相应延长。",
@@ -85,6 +87,10 @@ SHARED_KINDS = {
     "objection_raised",
     "notice_dead",
     "deadline_failed",
+    "applicant_listed",
+    "clawback_opened",
+    "clawback_recovered",
+    "clawback_written_off",
 }
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -164,6 +170,8 @@ def _entered(process: CompiledProcess, state: State, event: Event | None) -> dic
     payload: dict[str, Any] = {}
     if event is not None and "service_window" in event.requires:
         payload["service_window"] = _longest_window(process)
+    if event is not None and "clawback_fen" in event.requires:  # LG-CLAW-1, SZ-CLAW-1
+        payload.update(clawback_fen=CLAWBACK_FEN, reason_code="false_materials")
     return {
         **_base(process, state.key),
         "event": event.name if event else None,
@@ -235,6 +243,15 @@ def queued_notices(process: CompiledProcess) -> list[Sample]:
             "label": deadline.label,
         }
         samples.append(Sample(process, DEADLINE_FAILED, f"{deadline.key}/failed", stored))
+
+    for official in definition.official_lists[:1]:  # an applicant listed while a case is open (LG-LIST-1, SZ-LIST-1)
+        stored = {
+            **_base(process, definition.states[1].key),
+            "event": "listing.flagged",
+            "reason": f"the applicant is on {official.label_en} ({official.label}) since 2025-08-01 ({official.rule})",
+        }
+        listed = NoticeRule("applicant_listed", ("email",), official.rule, audience="staff")
+        samples.append(Sample(process, listed, "listing.flagged", stored))
 
     first_of_kind: dict[str, Sample] = {}
     for sample in samples:
@@ -417,6 +434,14 @@ def _facts(sample: Sample, context: dict[str, Any]) -> dict[str, list[str]]:
         sms += present(c["to_label"])
     elif kind == "deadline_failed":
         email += present(c["deadline_label"], c["reason"])
+    elif kind == "clawback_opened":  # LG-CLAW-1, SZ-CLAW-1: what, how much, why, and the listing
+        email += present(c["reason"])
+        sms += ["资金追回"]
+        if c["payload"].get("clawback_fen"):  # not when staff force a case into the state by override
+            email += ["1,234,567.89", "诚信名单"]
+            sms += ["1,234,567.89"]
+    elif kind in {"clawback_recovered", "clawback_written_off", "applicant_listed"}:  # LG-CLAW-1, LG-LIST-1
+        email += present(c["reason"])
     elif kind.startswith("deadline_"):
         email += present(c["deadline_label"], c["due_date"], c["old_due_date"], c["reason"])
         sms += present(c["deadline_label"])

@@ -304,7 +304,7 @@ def test_voucher_case_goes_from_filing_to_voucher(engine: Engine, clock: ManualC
         engine.fire(case_id, "issue_voucher", actor=STAFF)
     assert refused.value.field == "payload.approval_document"
     case = engine.fire(case_id, "issue_voucher", actor=STAFF, payload={"approval_document": "深科技创新〔2024〕123号"})
-    # the voucher lives on after issue: redeemed or expired (SZ-REDEEM-1/2), so it is not final
+    # the voucher lives on after issue: redeemed or expired (SZ-REDEEM-1/2), so it is not final (SZ-CLAW-1 may follow)
     assert (case.state, case.final, case.amount_fen) == ("voucher_issued", False, 200_000_000)
     assert "paper" not in " ".join(d.key for d in case.deadlines), "online only (SZ-MAT-1)"
     assert_invariants(engine, audit_key)

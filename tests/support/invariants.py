@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from workflow.audit import verify_chains
 from workflow.engine import Engine
-from workflow.tables import audit_events, calendar_overrides, cases, deadlines, idempotency_keys, notices
+from workflow.tables import audit_events, calendar_overrides, cases, deadlines, idempotency_keys, listings, notices
 
-ALL_TABLES = (cases, audit_events, deadlines, notices, idempotency_keys, calendar_overrides)
+ALL_TABLES = (cases, audit_events, deadlines, notices, idempotency_keys, calendar_overrides, listings)
 
 
 def database_image(engine: Engine) -> dict[str, Any]:

@@ -1,0 +1,87 @@
+"""LG-LIST-1, SZ-LIST-1 over HTTP: staff keep the official lists; a listed applicant's case shows its flag."""
+
+from __future__ import annotations
+
+import base64
+
+from tests.api.conftest import Api, api_image
+from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data, uscc
+
+CSV = (
+    "list,credit_code,since,until,source,note\n"
+    f"serious_dishonesty,{uscc(1)},2025-01-01,,信用中国,\n"
+    f"overdue_acceptance,{uscc(3)},2025-13-01,,市科技局,\n"
+)
+
+
+def _import(api: Api, text: str, *, apply: bool) -> dict[str, object]:
+    body = {
+        "file_name": "名单.csv",
+        "content_base64": base64.b64encode(text.encode()).decode(),
+        "reason": "2025年8月批次",
+        "apply": apply,
+    }
+    with api.client("staff") as http:
+        response = http.post("/v1/lists/imports", json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+def test_lg_list_1_import_over_http_names_bad_rows_and_a_dry_run_writes_nothing(api: Api) -> None:
+    before = api_image(api.engine)
+    refused = _import(api, CSV, apply=True)
+    assert refused["errors"] == [{"line": 3, "column": "since", "message": "'2025-13-01' is not a date YYYY-MM-DD"}]
+    good = CSV.splitlines()[:2]
+    dry = _import(api, "\n".join(good), apply=False)
+    assert (dry["dry_run"], len(dry["added"])) == (True, 1)  # type: ignore[arg-type]
+    assert api_image(api.engine) == before
+    done = _import(api, "\n".join(good), apply=True)
+    assert len(done["added"]) == 1  # type: ignore[arg-type]
+    with api.client("staff") as http:
+        entries = http.get("/v1/lists/entries", params={"credit_code": uscc(1)}).json()
+    assert [(e["list_key"], e["batch"]) for e in entries] == [("serious_dishonesty", done["batch"])]
+
+
+def test_lg_list_1_a_case_shows_its_flag_and_the_entry_can_be_removed(api: Api) -> None:
+    case_id = api.engine.open_case(PROGRAM, applicant=applicant(1), data=complete_data(), actor=PLATFORM).id
+    entry = {
+        "list": "serious_dishonesty",
+        "credit_code": uscc(1),
+        "since": "2025-08-01",
+        "source": "信用中国",
+        "reason": "人工录入",
+    }
+    with api.client("platform") as http:
+        assert http.post("/v1/lists/entries", json=entry).status_code == 403
+    with api.client("staff") as http:
+        added = http.post("/v1/lists/entries", json=entry)
+        assert added.status_code == 201, added.text
+        assert added.json()["flagged_cases"] == [case_id]
+        view = http.get(f"/v1/cases/{case_id}/listings").json()
+        assert [e["list"] for e in view["listed"]] == ["serious_dishonesty"]
+        assert [f["event"] for f in view["flags"]] == ["listing.flagged"]
+        entry_id = added.json()["entry"]["id"]
+        assert http.post(f"/v1/lists/entries/{entry_id}/remove", json={"reason": ""}).status_code == 422
+        removed = http.post(f"/v1/lists/entries/{entry_id}/remove", json={"reason": "信用修复"})
+        assert removed.json()["removed_reason"] == "信用修复"
+        assert http.post(f"/v1/lists/entries/{entry_id + 99}/remove", json={"reason": "x"}).status_code == 404
+        assert http.get(f"/v1/cases/{case_id}/listings").json()["listed"] == []
+    with api.client("platform") as http:
+        submitted = http.post(f"/v1/cases/{case_id}/events", json={"event": "submit"})
+    assert submitted.status_code == 200, "removed from the list: no longer refused (LG-LIST-1)"
+
+
+def test_lg_agent_1_the_round_overview_counts_intermediary_refusals(api: Api) -> None:
+    case_id = api.engine.open_case(PROGRAM, applicant=applicant(1), data=complete_data(), actor=PLATFORM).id
+    with api.client("platform") as http:
+        refused = http.post(
+            f"/v1/cases/{case_id}/events", json={"event": "submit", "payload": {"submitter_code": uscc(5)}}
+        )
+        assert (refused.status_code, refused.json()["rule"]) == (422, "LG-AGENT-1")
+        assert http.post(f"/v1/cases/{case_id}/events", json={"event": "submit"}).status_code == 200
+    with api.client("staff") as http:
+        body = {"event": "reject_intermediary", "payload": {"reason": "中介代为申报"}}
+        assert http.post(f"/v1/cases/{case_id}/events", json=body).status_code == 200
+        counts = http.get(f"/v1/programs/{PROGRAM}/staff-refusals").json()
+    assert [(c["reason_code"], c["rule"], c["count"]) for c in counts] == [("intermediary", "LG-AGENT-1", 1)]

@@ -57,7 +57,7 @@ def test_voucher_is_redeemed_in_two_parts_never_above_it(engine: Engine, clock: 
     refused = _refused(engine, case_id, "verify_redemption", STAFF, {})
     assert (refused.rule, refused.field) == ("SZ-REDEEM-1", "payload.redeem_fen")  # it would use up the rest
     case = engine.fire(case_id, "verify_redemption_in_full", actor=STAFF)
-    assert (case.state, case.final) == ("redeemed", True)
+    assert (case.state, case.final) == ("redeemed", False)  # a clawback may still follow (SZ-CLAW-1)
     ledger = case.data["redemption"]
     assert ledger["redeemed_fen"] == VOUCHER_FEN
     assert [p["redeem_fen"] for p in ledger["parts"]] == [120_000_000, 80_000_000]
@@ -108,11 +108,11 @@ def test_what_may_be_fired_after_issue(engine: Engine, clock: ManualClock) -> No
     assert "audit_consent" in options["request_redemption"].requires
     engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(50_000_000))
     allowed = {o.name for o in engine.available_events(case_id, actor=STAFF) if o.allowed}
-    assert allowed == {"verify_redemption", "return_redemption"}
+    assert allowed == {"verify_redemption", "return_redemption", "open_clawback"}  # SZ-CLAW-1 from any issued state
     engine.fire(case_id, "return_redemption", actor=STAFF, payload={"reason": "证明不足"})
     engine.fire(case_id, "request_redemption", actor=PLATFORM, payload=request(VOUCHER_FEN))
     allowed = {o.name for o in engine.available_events(case_id, actor=STAFF) if o.allowed}
-    assert allowed == {"verify_redemption_in_full", "return_redemption"}
+    assert allowed == {"verify_redemption_in_full", "return_redemption", "open_clawback"}
 
 
 def test_staff_verify_less_than_requested_never_more(engine: Engine, clock: ManualClock) -> None:
@@ -173,7 +173,7 @@ def test_unredeemed_voucher_expires_at_the_end_of_2026(engine: Engine, clock: Ma
     clock.set(sh("2027-01-01 00:00"))
     assert engine.expire_due() == [(case_id, "redemption_period")]
     case = engine.get_case(case_id)
-    assert (case.state, case.final, case.amount_fen) == ("voucher_expired", True, VOUCHER_FEN)
+    assert (case.state, case.final, case.amount_fen) == ("voucher_expired", False, VOUCHER_FEN)  # SZ-CLAW-1 may follow
     assert case.data["redemption"]["expired_fen"] == VOUCHER_FEN
     assert "voucher_expired" in _kinds(engine, case_id)
     assert_invariants(engine, audit_key)

@@ -20,6 +20,7 @@ from app.console.sessions import Session
 from app.console.web import Console, ConsoleDep, PostedDep, SessionDep
 from app.list_files import read_list_file
 from app.parsing import DB_INT_MAX
+from workflow.definition import ProcessDefinition
 from workflow.errors import FilingFlowError, InvalidInput
 from workflow.listings import ImportReport, Listings
 
@@ -67,7 +68,7 @@ def lists_view(
     )
 
 
-def _list_keys(definition: Any) -> set[str]:
+def _list_keys(definition: ProcessDefinition) -> set[str]:
     return {official.key for official in definition.official_lists}
 
 

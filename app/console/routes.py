@@ -18,12 +18,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.api.problems import problem
-from app.console import routes_auth, routes_case, routes_queue, routes_rounds
+from app.console import routes_auth, routes_case, routes_lists, routes_money, routes_queue, routes_rounds
 from app.console.web import Console, ConsoleDenied
 from app.keys import ConsoleKeys
 from workflow.engine import Engine
 
-ROUTERS = (routes_auth.router, routes_queue.router, routes_case.router, routes_rounds.router)
+ROUTERS = (
+    routes_auth.router,
+    routes_queue.router,
+    routes_case.router,
+    routes_rounds.router,
+    routes_lists.router,
+    routes_money.router,
+)
 
 
 def install(app: FastAPI, engine: Engine, *, keys: ConsoleKeys, secure_cookie: bool = False) -> None:

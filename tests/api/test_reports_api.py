@@ -6,28 +6,14 @@ import csv
 import io
 
 from tests.api.conftest import Api
-from tests.support.longgang import PLATFORM, STAFF, sh
-from tests.support.redemption import filed, issue, request
+from tests.support.redemption import redeemed_and_expired
 from tests.support.shenzhen import PROGRAM
 from workflow.clock import ManualClock
 
 
-def _round(api: Api, clock: ManualClock) -> tuple[int, int]:
-    """Two vouchers of 2,000,000.00: one redeemed 1,200,000.00 then expired for the rest, one expired unredeemed."""
-    engine = api.engine
-    first, second = filed(engine, clock, serial=1), filed(engine, clock, serial=3)
-    issue(engine, clock, first, second)
-    clock.set(sh("2025-09-10 10:00"))
-    engine.fire(first, "request_redemption", actor=PLATFORM, payload=request(120_000_000))
-    engine.fire(first, "verify_redemption", actor=STAFF)
-    clock.set(sh("2027-01-01 00:10"))
-    assert len(engine.expire_due()) == 2
-    return first, second
-
-
 def test_money_report_per_applicant_and_round(api: Api, clock: ManualClock) -> None:
     # SZ-REDEEM-1, SZ-REDEEM-2: what was granted, redeemed and expired
-    _round(api, clock)
+    redeemed_and_expired(api.engine, clock)
     with api.client("staff") as client:
         body = client.get("/v1/reports/money", params={"program": PROGRAM}).json()
     assert body["figures"] == ["granted_fen", "redeemed_fen", "expired_fen", "remaining_fen"]
@@ -46,7 +32,7 @@ def test_money_report_per_applicant_and_round(api: Api, clock: ManualClock) -> N
 
 def test_money_report_as_csv(api: Api, clock: ManualClock) -> None:
     # SZ-REDEEM-2
-    _round(api, clock)
+    redeemed_and_expired(api.engine, clock)
     with api.client("admin") as client:
         response = client.get("/v1/reports/money.csv")
     assert response.status_code == 200

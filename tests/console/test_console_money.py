@@ -6,22 +6,10 @@ import csv
 import io
 
 from tests.console.conftest import Console, section_text
-from tests.support.longgang import PLATFORM, STAFF, sh, uscc
-from tests.support.redemption import filed, issue, request
+from tests.support.longgang import uscc
+from tests.support.redemption import redeemed_and_expired
 from tests.support.shenzhen import PROGRAM
 from workflow.clock import ManualClock
-
-
-def _round(console: Console, clock: ManualClock) -> None:
-    """Two vouchers of 2,000,000.00: one redeemed 1,200,000.00 then expired for the rest, one expired unredeemed."""
-    engine = console.engine
-    first, second = filed(engine, clock, serial=1), filed(engine, clock, serial=3)
-    issue(engine, clock, first, second)
-    clock.set(sh("2025-09-10 10:00"))
-    engine.fire(first, "request_redemption", actor=PLATFORM, payload=request(120_000_000))
-    engine.fire(first, "verify_redemption", actor=STAFF)
-    clock.set(sh("2027-01-01 00:10"))
-    assert len(engine.expire_due()) == 2
 
 
 def _rows(section: str, marker: str) -> list[list[str]]:
@@ -30,7 +18,7 @@ def _rows(section: str, marker: str) -> list[list[str]]:
 
 
 def test_sz_redeem_2_the_money_page_per_round_and_per_applicant(console: Console, clock: ManualClock) -> None:
-    _round(console, clock)
+    redeemed_and_expired(console.engine, clock)
     with console.signed_in() as http:
         page = http.get("/console/reports/money", params={"program": PROGRAM})
     assert page.status_code == 200
@@ -55,7 +43,7 @@ def test_sz_redeem_2_the_money_page_per_round_and_per_applicant(console: Console
 
 
 def test_sz_redeem_2_the_money_csv_reuses_the_report(console: Console, clock: ManualClock) -> None:
-    _round(console, clock)
+    redeemed_and_expired(console.engine, clock)
     with console.signed_in("admin") as http:
         response = http.get("/console/reports/money.csv", params={"program": PROGRAM})
     assert response.status_code == 200

@@ -50,3 +50,15 @@ def request(fen: int, **changes: Any) -> dict[str, Any]:
     }
     payload.update(changes)
     return {k: v for k, v in payload.items() if v is not None}
+
+
+def redeemed_and_expired(engine: Engine, clock: ManualClock) -> tuple[int, int]:
+    """Two vouchers of 2,000,000.00: one redeemed 1,200,000.00 then expired for the rest, one expired unredeemed."""
+    first, second = filed(engine, clock, serial=1), filed(engine, clock, serial=3)
+    issue(engine, clock, first, second)
+    clock.set(sh("2025-09-10 10:00"))
+    engine.fire(first, "request_redemption", actor=PLATFORM, payload=request(120_000_000))
+    engine.fire(first, "verify_redemption", actor=STAFF)
+    clock.set(sh("2027-01-01 00:10"))
+    assert len(engine.expire_due()) == 2
+    return first, second

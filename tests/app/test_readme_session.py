@@ -14,6 +14,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from app.api.schemas import CASE_CREATE_EXAMPLES
 from tests.support.postgres import free_port
 
@@ -35,6 +37,10 @@ def test_the_case_body_in_the_readme_is_the_specs_example() -> None:
 
 def test_the_readme_session_runs_as_written(tmp_path: Path) -> None:
     # LG-FLOW-1 and LG-WIN-1 on the sandbox clock: submitted inside the 2025 window, then passed by staff
+    stamp = ROOT / ".venv" / ".installed-runtime"
+    if not stamp.exists() or stamp.stat().st_mtime < (ROOT / "pyproject.toml").stat().st_mtime:
+        # the session's `make` would reinstall the clone's virtualenv from this scratch folder and break it
+        pytest.fail("the virtualenv is older than pyproject.toml: run `make .venv/.installed` first")
     for name in ("Makefile", "pyproject.toml", ".venv"):
         (tmp_path / name).symlink_to(ROOT / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FILINGFLOW_")}

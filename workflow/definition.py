@@ -346,6 +346,9 @@ class ProcessDefinition:
     """The money a case stands for beyond its amount, as named integer fen (e.g. ``granted_fen``,
     ``redeemed_fen``, ``expired_fen``) from its state, data and amount: what reports sum per
     applicant and per round without knowing the program's fields."""
+    figure_labels: Mapping[str, str] = field(default_factory=dict)
+    """zh-CN headings of the names ``figures`` returns (the console's money report); a figure
+    without one is headed by its name."""
     official_lists: tuple[OfficialList, ...] = ()
     """The official lists the program checks (LG-LIST-1, SZ-LIST-1): an applicant listed while a
     case is open gets the case flagged for staff (:mod:`workflow.listings`)."""

@@ -22,8 +22,6 @@ from workflow.errors import FilingFlowError, NotFound
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 ProgramQuery = Annotated[str, Query(max_length=80)]
-FIGURE_LABELS = {"granted_fen": "已授予", "redeemed_fen": "已兑现", "expired_fen": "已失效", "remaining_fen": "剩余"}
-"""Column headings of the figures reports commonly carry; any other figure is headed by its own name."""
 
 
 @router.get("/reports/money", response_class=HTMLResponse)
@@ -44,7 +42,8 @@ def money_page(request: Request, console: ConsoleDep, session: SessionDep, progr
             program=program,
             headings={},
         )
-    headings = {name: FIGURE_LABELS.get(name, name) for name in report.figures}
+    labels = {k: v for p in console.engine.programs for k, v in p.definition.figure_labels.items()}
+    headings = {name: labels.get(name, name) for name in report.figures}  # each program heads its own figures
     return console.render(
         "money.html.j2", session, request, report=report, reporting=reporting, program=program, headings=headings
     )

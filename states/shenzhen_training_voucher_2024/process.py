@@ -226,6 +226,7 @@ def build(round_: VoucherRound = SHENZHEN_2024) -> ProcessDefinition:
             *clawback.STATES,
         ),  # redemption, expiry and a clawback change nothing in the cap (SZ-AMT-2)
         figures=redemption.figures,
+        figure_labels=redemption.FIGURE_LABELS,
         reference={
             "staff_refusals": intermediary.refusal_reference(AGENT_RULE),  # counted in the round overview
             "round": {

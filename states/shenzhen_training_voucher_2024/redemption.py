@@ -114,6 +114,10 @@ def remaining(ctx: GuardContext) -> int:
     return (ctx.amount_fen or 0) - int(ledger(ctx.data)["redeemed_fen"])
 
 
+FIGURE_LABELS = {"granted_fen": "已授予", "redeemed_fen": "已兑现", "expired_fen": "已失效", "remaining_fen": "剩余"}
+"""zh-CN headings of :func:`figures` (``ProcessDefinition.figure_labels``)."""
+
+
 def figures(state: str, data: Mapping[str, Any], amount_fen: int | None) -> dict[str, int]:
     """Granted, redeemed, expired and remaining fen of a case (reports and notices, SZ-AMT-2).
 

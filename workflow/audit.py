@@ -232,17 +232,32 @@ def replay(events: Iterable[Mapping[Any, Any]]) -> dict[str, Any]:
     return out
 
 
+INSTANT_FIELDS = frozenset({"submitted_at"})
+"""Case columns that are instants: compared as moments, since the trail keeps the text the clock wrote
+(``+08:00`` from a clock in Asia/Shanghai) while the row reads back in UTC."""
+
+
 def _row_mismatch(case_row: Any, replayed: Mapping[str, Any]) -> str | None:
     row = case_row._mapping
     for name, value in replayed.items():
         stored = row[name]
         if name == "data":
             stored, value = _without_nulls(stored), _without_nulls(value)
-        elif name == "submitted_at" and stored is not None:
-            stored = stored.isoformat()
+        elif name in INSTANT_FIELDS:
+            if not _same_instant(stored, value):
+                return f"{name} is {_iso(stored)!r}, the trail says {value!r}"
+            continue
         if stored != value:
             return f"{name} is {stored!r}, the trail says {value!r}"
     return None
+
+
+def _same_instant(stored: datetime | None, recorded: datetime | str | None) -> bool:
+    """The same moment, whatever offset each side is written in (an unreadable recorded value never is)."""
+    try:
+        return _instant(stored) == _instant(recorded)
+    except (TypeError, ValueError):
+        return False
 
 
 def _without_nulls(data: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from app.keys import audit_key
 from app.sandbox import shared_timeline
@@ -24,13 +26,18 @@ log = logging.getLogger("filingflow")
 
 
 def open_database(settings: Settings) -> sa.Engine:
-    """The configured database; only the default's directory (``./var``) is created, never one a URL names."""
+    """The configured database; only the default's directory (``./var``) is created, never one a URL names.
+
+    On PostgreSQL psycopg gets ``prepare_threshold`` from ``FILINGFLOW_DB_PREPARE_THRESHOLD``
+    (``None``: never prepare on the server, which PgBouncer before 1.21 in transaction mode needs).
+    """
     if not settings.database_url_from_env:
         Path(DEFAULT_DATABASE_URL.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+    if make_url(settings.database_url).get_backend_name() == "postgresql":
+        options["connect_args"] = {"prepare_threshold": settings.db_prepare_threshold}
     try:
-        return create_database_engine(
-            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
-        )
+        return create_database_engine(settings.database_url, **options)
     except InvalidInput as exc:  # the URL names something that is not there: a configuration error (exit 2)
         raise SettingsError(f"FILINGFLOW_DATABASE_URL: {exc.message}") from exc
 

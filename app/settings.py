@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/filingflow.db"
 DEFAULT_ENV_FILE = ".env"
+PSYCOPG_PREPARE_THRESHOLD = 5  # psycopg 3's own default
 URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/database"
 
 
@@ -74,6 +75,8 @@ class Settings:
     programs: str | None = None
     db_pool_size: int = 5
     db_max_overflow: int = 10
+    # psycopg prepares a statement on the server at its Nth run; None = never (PgBouncer in transaction mode)
+    db_prepare_threshold: int | None = PSYCOPG_PREPARE_THRESHOLD
     outbox_batch: int = 200
     outbox_commit_every: int = 1
     smtp_ca_file: str | None = None
@@ -126,6 +129,15 @@ def _year(value: object) -> object:
     return year
 
 
+def _threshold(value: object) -> object:
+    """psycopg's ``prepare_threshold``: a whole number, or ``off``/``none`` for never preparing on the server."""
+    if isinstance(value, str) and value.lower() in ("off", "none"):
+        return None
+    if isinstance(value, str) and not _WHOLE.fullmatch(value):
+        raise ValueError("must be a whole number (statements run before psycopg prepares one), or off / none")
+    return _whole(value)
+
+
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
@@ -147,6 +159,7 @@ _Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10**9)]
 _CountOrZero = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=10**9)]
 _Port = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=65535)]
 _Year = Annotated[int | None, BeforeValidator(_year)]
+_Threshold = Annotated[Annotated[int, Field(ge=0, le=10**6)] | None, BeforeValidator(_threshold)]
 _Instant = Annotated[datetime | None, BeforeValidator(_instant)]
 _Positive = Annotated[float, BeforeValidator(_decimal), Field(gt=0, allow_inf_nan=False)]
 _Rate = Annotated[Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)] | None, BeforeValidator(_decimal)]
@@ -186,6 +199,8 @@ class _Environment(BaseSettings):
     programs: str | None = None
     db_pool_size: _Count = 5
     db_max_overflow: _CountOrZero = 10
+    # the default is not validated: only a value given is refused on SQLite
+    db_prepare_threshold: _Threshold = Field(default=PSYCOPG_PREPARE_THRESHOLD, validate_default=False)
     calendar_package_until: _Year = None
     var_dir: str = "var"
     audit_key: str | None = None
@@ -264,6 +279,17 @@ class _Environment(BaseSettings):
         if url.drivername in ("postgresql", "postgres"):  # psycopg 3 ships with FilingFlow
             return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         raise ValueError(f"uses {url.drivername!r}, which FilingFlow does not support: write {URL_FORMS}")
+
+    @field_validator("db_prepare_threshold")
+    @classmethod
+    def _server_side_preparing(cls, value: int | None, info: ValidationInfo) -> int | None:
+        """Only PostgreSQL prepares statements on the server: on SQLite the variable would silently do nothing."""
+        url = info.data.get("database_url", "")
+        if url and make_url(url).get_backend_name() == "sqlite":
+            raise ValueError(
+                "is set but FILINGFLOW_DATABASE_URL is SQLite: it only configures psycopg on PostgreSQL; unset it"
+            )
+        return value
 
     @field_validator("staff_email")
     @classmethod

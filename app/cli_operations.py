@@ -73,12 +73,17 @@ def worker(
     lock.acquire(wait=True)  # SQLite: one worker; a second stands by until the first stops
     dispatcher = build_dispatcher(settings, engine)
     if once:
-        report = jobs.tick(engine, jobs.worker_name(), dispatcher)
+        report = jobs.tick(engine, jobs.worker_name(), dispatcher, key_retention=settings.key_retention)
         typer.echo(f"worker tick: {report}")
         lock.release()
         return
     try:
-        run_worker(engine, interval=interval or settings.worker_interval, dispatcher=dispatcher)
+        run_worker(
+            engine,
+            interval=interval or settings.worker_interval,
+            dispatcher=dispatcher,
+            key_retention=settings.key_retention,
+        )
     finally:
         lock.release()
 

@@ -51,6 +51,7 @@ def serve(
                 interval=settings.worker_interval,
                 background=True,
                 dispatcher=build_dispatcher(settings, engine),
+                key_retention=settings.key_retention,
             )
             scheduler.start()
             log.info("scheduler worker running in-process (every %.0f s)", settings.worker_interval)

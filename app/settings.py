@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -82,6 +82,12 @@ class Settings:
     smtp_ca_file: str | None = None
     console_secure_cookie: bool = False  # mark console cookies Secure: turn on when served over HTTPS
     log_format: str = "text"  # text, json or logfmt (app.logging_setup)
+    idempotency_retention_hours: int = 24  # idempotency keys (engine and HTTP) are purged once this old
+
+    @property
+    def key_retention(self) -> timedelta:
+        """How long idempotency keys are kept before the worker's tick purges them."""
+        return timedelta(hours=self.idempotency_retention_hours)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = None) -> Settings:
@@ -136,6 +142,14 @@ def _threshold(value: object) -> object:
     if isinstance(value, str) and not _WHOLE.fullmatch(value):
         raise ValueError("must be a whole number (statements run before psycopg prepares one), or off / none")
     return _whole(value)
+
+
+def _retention(value: object) -> object:
+    """Hours to keep idempotency keys: at least 24, the replay window the API promises (RELIABILITY.md)."""
+    hours = _whole(value)
+    if isinstance(hours, int) and not 24 <= hours <= 24 * 3660:
+        raise ValueError("must be at least 24 (hours): an Idempotency-Key replays for 24 hours; at most 87840")
+    return hours
 
 
 def _lower(value: object) -> object:
@@ -231,6 +245,7 @@ class _Environment(BaseSettings):
     outbox_commit_every: _Count = 1
     console_secure_cookie: Annotated[bool, BeforeValidator(_lower)] = False
     log_format: Annotated[Literal["text", "json", "logfmt"], BeforeValidator(_lower)] = "text"
+    idempotency_retention_hours: Annotated[int, BeforeValidator(_retention)] = 24
 
     @field_validator("audit_key_file", "session_key_file", "csrf_key_file", "smtp_password_file")
     @classmethod

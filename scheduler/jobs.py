@@ -22,15 +22,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from notifications.dispatcher import Dispatcher, DispatchReport
+from workflow import idempotency
 from workflow.engine import Engine
+from workflow.idempotency import MIN_RETENTION, purge_older_than
 from workflow.tables import UTCDateTime, worker_heartbeats
 
 # The app's HTTP Idempotency-Keys (app/tables.py): named here, not imported (the scheduler sits below the app)
-_HTTP_KEYS = sa.table("http_idempotency", sa.column("created_at", UTCDateTime()))
+_HTTP_KEYS = sa.table(
+    "http_idempotency", sa.column("token_id"), sa.column("key"), sa.column("created_at", UTCDateTime())
+)
 
 log = logging.getLogger("filingflow.scheduler")
 BATCH = 500
-HTTP_KEYS_KEPT = timedelta(hours=24)  # the API promises an Idempotency-Key replays for 24 hours, no longer
 
 
 @dataclass
@@ -83,13 +86,19 @@ def heartbeat(engine: Engine, name: str, info: dict[str, Any] | None = None) -> 
             conn.execute(worker_heartbeats.insert().values(name=name, beat_at=now, info=info or {}))
 
 
-def purge_http_keys(engine: Engine) -> int:
-    """Forget HTTP Idempotency-Keys older than 24 hours (the engine's own keys stay: they stop a double command)."""
-    cutoff = engine.clock.now() - HTTP_KEYS_KEPT
-    with engine.database.begin() as conn:
-        purged = int(conn.execute(_HTTP_KEYS.delete().where(_HTTP_KEYS.c.created_at < cutoff)).rowcount)
+def purge_keys(engine: Engine, retention: timedelta = MIN_RETENTION) -> int:
+    """Forget idempotency keys older than ``retention`` (never under 24 h): the HTTP API's, then the engine's.
+
+    Until then a replay returns the first answer. The HTTP key goes first: while the engine's
+    twin of a key survives, a late retry still finds it and does not run its command twice.
+    """
+    if retention < MIN_RETENTION:
+        raise ValueError(f"idempotency keys are kept at least {MIN_RETENTION}, not {retention}")
+    cutoff = engine.clock.now() - retention
+    http = purge_older_than(engine.database, _HTTP_KEYS, (_HTTP_KEYS.c.token_id, _HTTP_KEYS.c.key), cutoff=cutoff)
+    purged = http + idempotency.purge_keys(engine.database, cutoff=cutoff)
     if purged:
-        log.info("purged %d HTTP idempotency keys older than 24 h", purged)
+        log.info("purged %d idempotency keys older than %s (%d HTTP)", purged, retention, http)
     return purged
 
 
@@ -100,19 +109,21 @@ def dispatch_outbox(dispatcher: Dispatcher) -> DispatchReport:
     return report
 
 
-def deadline_pass(engine: Engine, name: str) -> TickReport:
-    """Decide and remind: calendar, due deadlines, reminder rungs, expired HTTP keys; then say this worker is alive."""
+def deadline_pass(engine: Engine, name: str, *, key_retention: timedelta = MIN_RETENTION) -> TickReport:
+    """Decide and remind: calendar, due deadlines, reminder rungs, old idempotency keys; then say this worker lives."""
     refresh_calendar(engine)
     report = TickReport(
-        expired=sweep_deadlines(engine), reminders=send_reminders(engine), purged=purge_http_keys(engine)
+        expired=sweep_deadlines(engine), reminders=send_reminders(engine), purged=purge_keys(engine, key_retention)
     )
     heartbeat(engine, name, {"last": str(report)})
     return report
 
 
-def tick(engine: Engine, name: str, dispatcher: Dispatcher | None = None) -> TickReport:
+def tick(
+    engine: Engine, name: str, dispatcher: Dispatcher | None = None, *, key_retention: timedelta = MIN_RETENTION
+) -> TickReport:
     """One pass of every job, in the order a person would do them: decide, remind, deliver."""
-    report = deadline_pass(engine, name)
+    report = deadline_pass(engine, name, key_retention=key_retention)
     if dispatcher is not None:
         report.notices = dispatch_outbox(dispatcher)
     return report

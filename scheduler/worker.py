@@ -13,6 +13,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from notifications.dispatcher import Dispatcher
 from scheduler import jobs
 from workflow.engine import Engine
+from workflow.idempotency import MIN_RETENTION
 
 log = logging.getLogger("filingflow.scheduler")
 DEFAULT_INTERVAL = 30.0
@@ -40,6 +42,7 @@ def build_scheduler(
     name: str | None = None,
     background: bool = False,
     dispatcher: Dispatcher | None = None,
+    key_retention: timedelta = MIN_RETENTION,
 ) -> BaseScheduler:
     """A scheduler with two jobs every ``interval`` seconds: deadlines, and (given a dispatcher) the outbox.
 
@@ -55,7 +58,7 @@ def build_scheduler(
         timezone="Asia/Shanghai",
     )
     scheduler.add_job(
-        _guarded("deadlines", lambda: jobs.deadline_pass(engine, name)),
+        _guarded("deadlines", lambda: jobs.deadline_pass(engine, name, key_retention=key_retention)),
         "interval",
         seconds=interval,
         id="deadlines",
@@ -92,9 +95,15 @@ def _soon() -> Any:
     return datetime.now(UTC)  # noqa: TID251 - APScheduler's own timeline, not a business time
 
 
-def run_worker(engine: Engine, *, interval: float = DEFAULT_INTERVAL, dispatcher: Dispatcher | None = None) -> None:
+def run_worker(
+    engine: Engine,
+    *,
+    interval: float = DEFAULT_INTERVAL,
+    dispatcher: Dispatcher | None = None,
+    key_retention: timedelta = MIN_RETENTION,
+) -> None:
     """Run until SIGTERM or SIGINT, then finish the current tick and stop."""
-    scheduler = build_scheduler(engine, interval=interval, dispatcher=dispatcher)
+    scheduler = build_scheduler(engine, interval=interval, dispatcher=dispatcher, key_retention=key_retention)
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping the worker after the current tick", signum)

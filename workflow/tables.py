@@ -184,6 +184,7 @@ class IdempotencyRow(SQLModel, table=True):
     """The first result of a command sent with an idempotency key, scoped per caller."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.Index("ix_idempotency_keys_created", "created_at"),)  # the worker's purge
 
     scope: str = Field(primary_key=True, max_length=200)
     key: str = Field(primary_key=True, max_length=255)

@@ -1,6 +1,8 @@
 """``Idempotency-Key`` for HTTP requests: replay the first response, refuse a changed body or a twin in flight.
 
-Keys are scoped per token, at most 255 characters, and kept at least 24 hours. The key is
+Keys are scoped per token, at most 255 characters, and kept until the worker's tick purges
+them, once older than ``FILINGFLOW_IDEMPOTENCY_RETENTION_HOURS`` (at least 24; scheduler/jobs.py):
+until then a replay returns the first response, whatever its age. The key is
 recorded *in flight* in its own transaction before the command runs; a second request
 with it gets 409 until the first finishes, then the first response (status, body,
 ETag and Location) is replayed; the same key with a different request is 422. A request
@@ -23,7 +25,6 @@ from app.api.auth import Caller
 from app.api.problems import ApiProblem
 from app.tables import http_idempotency
 
-KEEP = timedelta(hours=24)
 STALE = timedelta(seconds=60)
 MAX_KEY = 255
 
@@ -61,9 +62,7 @@ def begin(database: sa.Engine, caller: Caller, key: str, digest: str, now: datet
     try:
         with database.begin() as conn:
             row = conn.execute(sa.select(table).where(where)).mappings().first()
-            if row is None or row["created_at"] < now - KEEP:
-                if row is not None:
-                    conn.execute(table.delete().where(where))
+            if row is None:
                 conn.execute(
                     table.insert().values(
                         token_id=caller.token_id, key=key, request_hash=digest, status="in_flight", created_at=now

@@ -1,4 +1,4 @@
-"""Idempotency-Key: up to 255 characters honoured, and forgotten by the worker after 24 hours (issue 13 items 4, 5)."""
+"""Idempotency-Key: up to 255 characters honoured, kept 24 hours (or the retention set), then purged by the worker."""
 
 from __future__ import annotations
 
@@ -52,12 +52,29 @@ def test_the_worker_forgets_keys_older_than_24_hours_and_a_younger_one_replays(a
         young = http.post("/v1/cases", json=_body(2), headers={"Idempotency-Key": "young"})
         clock.advance(timedelta(hours=23, seconds=1))  # "old" is 24 h 1 s old, "young" 23 h 1 s
         report = deadline_pass(api.engine, "test-worker")
-        assert report.purged == 1
+        assert report.purged == 2, "the HTTP key and the engine's key of the same value"
         assert _keys(api) == {"young"}
         replay = http.post("/v1/cases", json=_body(2), headers={"Idempotency-Key": "young"})
         assert (replay.status_code, replay.headers.get("Idempotent-Replay")) == (201, "true")
         assert replay.json()["id"] == young.json()["id"]
         again = http.post("/v1/cases", json=_body(1), headers={"Idempotency-Key": "old"})
         assert "Idempotent-Replay" not in again.headers, "the HTTP key is gone: the request runs again"
-        assert again.json()["id"] == old.json()["id"], "and the engine's own key still stops a second case"
+        # the engine's own key went with it (kept 24 h too): LG-ELIG-2 still stops a second live case
+        assert (again.status_code, again.json()["rule"]) == (422, "LG-ELIG-2"), again.text
+    assert old.status_code == 201
     assert _cases(api) == 2
+
+
+def test_a_longer_retention_replays_the_first_response_past_a_day(api: Api) -> None:
+    clock = api.engine.clock
+    assert isinstance(clock, ManualClock)
+    with api.client("platform") as http:
+        first = http.post("/v1/cases", json=_body(1), headers={"Idempotency-Key": "kept"})
+        clock.advance(timedelta(hours=30))
+        assert deadline_pass(api.engine, "test-worker", key_retention=timedelta(hours=48)).purged == 0
+        replay = http.post("/v1/cases", json=_body(1), headers={"Idempotency-Key": "kept"})
+        assert (replay.status_code, replay.headers.get("Idempotent-Replay")) == (201, "true"), replay.text
+        assert replay.json() == first.json()
+        clock.advance(timedelta(hours=18, seconds=1))
+        assert deadline_pass(api.engine, "test-worker", key_retention=timedelta(hours=48)).purged == 2
+        assert _keys(api) == set()

@@ -431,7 +431,9 @@ class DeadlineCommands:
                     "program": case["program_key"],
                     "state": case["state"],
                 }
-                prefix = f"deadline/{deadline['id']}/{rung.rung.key}/{last_day.isoformat()}"
+                # keyed by case and deadline key, not row: a state re-entered (a voucher part verified,
+                # SZ-REDEEM-2) opens a new row with the same last day, and a rung goes out once per day
+                prefix = f"deadline/{case['id']}.{deadline['key']}/{rung.rung.key}/{last_day.isoformat()}"
                 rows, _, _ = notice_rows(case, (rung.rung.notice,), context=context, now=now, key_prefix=prefix)
                 # a recomputation that kept the last day may offer a rung already sent: its key says so
                 sent += self.context.store.insert_notices_once(conn, rows) > 0

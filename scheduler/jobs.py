@@ -25,6 +25,7 @@ from notifications.dispatcher import Dispatcher, DispatchReport
 from workflow import idempotency
 from workflow.engine import Engine
 from workflow.idempotency import MIN_RETENTION, purge_older_than
+from workflow.listings import Listings
 from workflow.tables import UTCDateTime, worker_heartbeats
 
 # The app's HTTP Idempotency-Keys (app/tables.py): named here, not imported (the scheduler sits below the app)
@@ -41,11 +42,13 @@ class TickReport:
     expired: list[tuple[int, str]] = field(default_factory=list)
     reminders: int = 0
     purged: int = 0
+    flagged: int = 0
     notices: DispatchReport | None = None
 
     def __str__(self) -> str:
         sent = f", notices: {self.notices}" if self.notices is not None else ""
-        return f"{len(self.expired)} deadlines expired, {self.reminders} reminders queued{sent}"
+        listed = f", {self.flagged} cases flagged (list entries in force)" if self.flagged else ""
+        return f"{len(self.expired)} deadlines expired, {self.reminders} reminders queued{listed}{sent}"
 
 
 def worker_name() -> str:
@@ -102,6 +105,14 @@ def purge_keys(engine: Engine, retention: timedelta = MIN_RETENTION) -> int:
     return purged
 
 
+def flag_started_listings(engine: Engine) -> int:
+    """Flag the open cases of applicants whose official-list entry starts today or started since the last tick."""
+    flagged = Listings(engine).flag_started()
+    if flagged:
+        log.info("flagged %d open cases of applicants whose list entries came into force", len(flagged))
+    return len(flagged)
+
+
 def dispatch_outbox(dispatcher: Dispatcher) -> DispatchReport:
     report = dispatcher.dispatch_all()
     if report.claimed:
@@ -110,10 +121,14 @@ def dispatch_outbox(dispatcher: Dispatcher) -> DispatchReport:
 
 
 def deadline_pass(engine: Engine, name: str, *, key_retention: timedelta = MIN_RETENTION) -> TickReport:
-    """Decide and remind: calendar, due deadlines, reminder rungs, old idempotency keys; then say this worker lives."""
+    """Decide and remind: calendar, due deadlines, reminder rungs, list entries come into force, old idempotency
+    keys; then say this worker is alive."""
     refresh_calendar(engine)
     report = TickReport(
-        expired=sweep_deadlines(engine), reminders=send_reminders(engine), purged=purge_keys(engine, key_retention)
+        expired=sweep_deadlines(engine),
+        reminders=send_reminders(engine),
+        flagged=flag_started_listings(engine),
+        purged=purge_keys(engine, key_retention),
     )
     heartbeat(engine, name, {"last": str(report)})
     return report

@@ -8,13 +8,17 @@ error (by line and column), and an import with any error writes nothing.
 
 When an entry valid today is added for an applicant with an open case in a program that checks
 that list, the case is *flagged* in the same transaction: an audited ``listing.flagged`` event on
-the case (its state unchanged) and a staff notice (``applicant_listed``). Guards read the entries
+the case (its state unchanged) and a staff notice (``applicant_listed``). An entry dated to start
+later is marked ``flag_on_start``; the worker's tick (:meth:`Listings.flag_started`) flags the open
+cases once its start day has come, by the clock, in the transaction that clears the mark, so each
+(entry, case) is flagged once, with two workers and after a restart. Guards read the entries
 valid at the command's clock through :func:`active_entries`, which the engine calls only for the
 events whose guards ask for lists.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +30,8 @@ import sqlalchemy as sa
 from workflow.applicants import validate_uscc
 from workflow.clock import SHANGHAI
 from workflow.context import EngineContext, require_reason
-from workflow.definition import STAFF_ROLES, Actor, NoticeRule
-from workflow.errors import InvalidInput, NotFound, NotPermitted
+from workflow.definition import STAFF_ROLES, SYSTEM, Actor, NoticeRule
+from workflow.errors import FilingFlowError, InvalidInput, NotFound, NotPermitted
 from workflow.official_lists import ListEntry, ListingEffect, OfficialList
 from workflow.tables import cases, listings
 from workflow.writes import Change
@@ -35,6 +39,8 @@ from workflow.writes import Change
 FLAGGED = "listing.flagged"
 LISTED_NOTICE = "applicant_listed"
 MAX_IMPORT_ROWS = 10_000
+SWEEP_BATCH = 200
+log = logging.getLogger("filingflow.listings")
 COLUMNS = ("list", "credit_code", "since", "until", "source", "note")
 """The columns of an import file, in this order, with this header row."""
 
@@ -216,7 +222,7 @@ class Listings:
             done = conn.execute(
                 listings.update()
                 .where(listings.c.id == entry_id, listings.c.removed_at.is_(None))
-                .values(removed_by=actor.name, removed_reason=reason, removed_at=now)
+                .values(removed_by=actor.name, removed_reason=reason, removed_at=now, flag_on_start=False)
             )
             row = conn.execute(sa.select(listings).where(listings.c.id == entry_id)).mappings().first()
             if row is None:
@@ -224,6 +230,52 @@ class Listings:
             if done.rowcount == 0:
                 raise InvalidInput(f"list entry {entry_id} was already removed", field="entry_id")
         return _row_json(row)
+
+    def flag_started(self, *, limit: int = SWEEP_BATCH) -> list[tuple[int, int]]:
+        """Flag the open cases of every entry whose start day has come since it was added; ``(entry, case)`` pairs.
+
+        The worker's tick runs it. Each entry is handled in its own transaction that flags its
+        cases and clears its ``flag_on_start`` mark together, so a pair is flagged exactly once:
+        a second worker skips (PostgreSQL: ``SKIP LOCKED``) or finds the mark already cleared
+        (SQLite's writers take turns), and a crash before the commit leaves the entry for the
+        next tick. An entry that has already ended when it is swept flags nothing.
+        """
+        now = self.context.clock.now()
+        flagged: list[tuple[int, int]] = []
+        after = 0
+        while True:
+            due = self._started_ids(now, after, limit)
+            for entry_id in due:
+                try:
+                    flagged.extend((entry_id, case_id) for case_id in self._flag_one(entry_id, now))
+                except FilingFlowError as exc:  # a lost race with a command: the next tick tries again
+                    log.error("flagging the cases of list entry %s failed, will retry: %s", entry_id, exc)
+            if len(due) < limit:
+                return flagged
+            after = due[-1]
+
+    def _started_ids(self, now: datetime, after: int, limit: int) -> list[int]:
+        """Ids above ``after`` of the entries still to flag whose start day has come, in id order."""
+        with self.context.database.connect() as conn:
+            query = (
+                sa.select(listings.c.id)
+                .where(listings.c.flag_on_start.is_(True), listings.c.since <= today(now), listings.c.id > after)
+                .order_by(listings.c.id)
+                .limit(limit)
+            )
+            return list(conn.execute(query).scalars())
+
+    def _flag_one(self, entry_id: int, now: datetime) -> list[int]:
+        with self.context.store.transaction() as conn:
+            query = sa.select(listings).where(listings.c.id == entry_id, listings.c.flag_on_start.is_(True))
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            row = conn.execute(query).mappings().first()
+            if row is None:  # another worker has it, or had it
+                return []
+            flagged = flag_open_cases(self.context, conn, _entry(row), actor=SYSTEM, now=now)
+            conn.execute(listings.update().where(listings.c.id == entry_id).values(flag_on_start=False))
+        return flagged
 
     def import_rows(
         self, rows: Iterable[tuple[int, Mapping[Any, Any]]], *, actor: Actor, reason: str, apply: bool
@@ -277,8 +329,11 @@ def insert_entry(
     batch: str | None = None,
 ) -> Mapping[Any, Any]:
     """Insert one checked entry in the caller's transaction; returns the row as stored."""
+    later = entry["since"] > today(now)  # flagged by the worker's tick on its start day (Listings.flag_started)
     new_id = conn.execute(
-        listings.insert().values(**entry, added_by=actor.name, added_reason=reason, added_at=now, batch=batch)
+        listings.insert().values(
+            **entry, added_by=actor.name, added_reason=reason, added_at=now, batch=batch, flag_on_start=later
+        )
     ).inserted_primary_key
     assert new_id is not None
     return conn.execute(sa.select(listings).where(listings.c.id == new_id[0])).mappings().one()

@@ -274,7 +274,10 @@ class ListingRow(SQLModel, table=True):
     """An entry of an official list; never deleted: removal is recorded (who, when, why) on the row."""
 
     __tablename__ = "listings"
-    __table_args__ = (sa.Index("ix_listings_applicant", "applicant_code"),)
+    __table_args__ = (
+        sa.Index("ix_listings_applicant", "applicant_code"),
+        sa.Index("ix_listings_flag_on_start", "flag_on_start", "since"),  # the worker's sweep (migration 0007)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     list_key: str = Field(max_length=60)
@@ -290,6 +293,8 @@ class ListingRow(SQLModel, table=True):
     removed_by: str | None = Field(default=None, max_length=200)
     removed_reason: str | None = Field(default=None, max_length=2000)
     removed_at: datetime | None = utc_column(default=None)
+    flag_on_start: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """Dated to start after it was added: its open cases are still to be flagged on that day."""
 
 
 listings = ListingRow.__table__  # type: ignore[attr-defined]

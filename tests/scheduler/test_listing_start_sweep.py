@@ -23,6 +23,7 @@ from app.bootstrap import bootstrap
 from app.settings import Settings
 from scheduler.jobs import deadline_pass
 from tests.conftest import AUDIT_KEY
+from tests.support.invariants import assert_invariants
 from tests.support.longgang import PLATFORM, PROGRAM, STAFF, applicant, complete_data, sh, uscc
 from workflow import schema
 from workflow.clock import ManualClock
@@ -64,7 +65,9 @@ def _staff_notices(engine: Engine) -> Counter[int]:
         return Counter(rows)
 
 
-def test_lg_list_1_an_entry_flags_the_open_case_when_its_start_day_arrives(engine: Engine, clock: ManualClock) -> None:
+def test_lg_list_1_an_entry_flags_the_open_case_when_its_start_day_arrives(
+    engine: Engine, clock: ManualClock, audit_key: bytes
+) -> None:
     case_id = _open(engine, 1)
     _, flagged = Listings(engine).add(entry(since="2025-08-25"), actor=STAFF, reason="信用中国公示")
     assert flagged == [], "not valid yet: nothing flagged when added"
@@ -82,6 +85,7 @@ def test_lg_list_1_an_entry_flags_the_open_case_when_its_start_day_arrives(engin
     clock.set(sh("2025-08-26 09:00"))
     assert deadline_pass(engine, "test-worker").flagged == 0, "once per (entry, case)"
     assert _flags(engine) == Counter({case_id: 1})
+    assert_invariants(engine, audit_key)  # the trail verifies, version = audit events
 
 
 def test_a_restarted_worker_flags_nothing_twice(
@@ -153,6 +157,7 @@ def test_two_worker_processes_flag_each_entry_and_case_exactly_once(engine: Engi
         assert worker.returncode == 0, output
     assert _flags(engine) == Counter(dict.fromkeys(cases, 1))
     assert _staff_notices(engine) == Counter(dict.fromkeys(cases, 1))
+    assert_invariants(engine, AUDIT_KEY.encode())
 
 
 @pytest.mark.parametrize(("since", "marked"), [("2025-08-22", True), ("2025-08-21", False)])

@@ -11,6 +11,7 @@ from collections import Counter
 
 import sqlalchemy as sa
 
+from tests.support.invariants import assert_invariants
 from tests.support.longgang import PLATFORM, STAFF, sh
 from tests.support.redemption import issued, request
 from workflow.clock import ManualClock
@@ -63,7 +64,7 @@ def test_a_part_verified_between_the_rungs_does_not_repeat_the_30_day_reminder(
 
 
 def test_parts_verified_and_a_request_returned_around_both_rungs_send_each_rung_once(
-    engine: Engine, clock: ManualClock
+    engine: Engine, clock: ManualClock, audit_key: bytes
 ) -> None:
     # SZ-REDEEM-2: partial verifications before, between and after the rungs, and a return
     case_id = issued(engine, clock)
@@ -83,6 +84,7 @@ def test_parts_verified_and_a_request_returned_around_both_rungs_send_each_rung_
         engine.send_due_reminders()
     assert _period_rows(engine, case_id) >= 8, "each return to a redeemable state opened a new deadline row"
     assert _rungs(engine, case_id) == ONCE_EACH
+    assert_invariants(engine, audit_key)
 
 
 def test_a_part_verified_after_the_7_day_rung_does_not_repeat_it(engine: Engine, clock: ManualClock) -> None:

@@ -87,13 +87,14 @@ def supplier_affiliation_guard(ctx: GuardContext) -> str | Refusal | None:
 
 
 def compute_use_guard(ctx: GuardContext) -> str | Refusal | None:
-    """LG-ELIG-4: compute used for large-model training or inference."""
+    """LG-ELIG-4: compute used for large-model training or inference, or generative-AI exploration (二(一))."""
     if not ctx.data.get("compute_uses"):
         return Refusal(
             "LG-ELIG-4",
-            "compute must be used for large-model training (pre-training, SFT, RL) or inference",
+            "compute must be used for large-model training (pre-training, SFT, RL), inference, "
+            "or generative-AI application exploration",
             "data.compute_uses",
-            reason_zh="算力须用于大模型训练（预训练、SFT、强化学习）或推理",
+            reason_zh="算力须用于大模型训练（预训练、SFT、强化学习）、推理或生成式人工智能应用探索",
         )
     return None
 

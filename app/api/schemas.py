@@ -1,7 +1,9 @@
 """Request and response bodies of the HTTP API (pydantic), with examples for the OpenAPI spec.
 
 Request bodies forbid unknown fields: a caller that sends ``state``, ``version``,
-``amount_fen`` or an owner is refused with the field named, never silently ignored.
+``amount_fen`` or an owner is refused with the field named, never silently ignored. Flags and
+counts are strict JSON booleans and integers: pydantic would read ``"no"`` as ``False`` and
+``"20"`` or ``20.0`` as ``20``, so ``"dry_run": "false"`` in text would perform a real override.
 Every request body is walked once at the door (:func:`refusal`) for what no database or
 audit hash can take: NUL characters, lone UTF-16 surrogates, NaN or infinite numbers, and
 nesting deeper than :data:`MAX_DEPTH`.
@@ -15,7 +17,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
 from states import registry
 from workflow.definition import ProcessDefinition
@@ -141,12 +143,12 @@ class EventIn(Strict):
 class OverrideIn(Strict):
     target_state: str = Field(max_length=60, examples=["awaiting_paper"])
     reason: str = Field(min_length=1, max_length=2000, examples=["线下已核验，直接进入纸质材料环节"])
-    dry_run: bool = False
+    dry_run: StrictBool = False  # "false" as text is refused, never read as a real override
 
 
 class ExtendIn(Strict):
     reason: str = Field(min_length=1, max_length=2000, examples=["企业申请延期，材料在途"])
-    working_days: int | None = Field(default=None, ge=1, le=60, examples=[2])
+    working_days: StrictInt | None = Field(default=None, ge=1, le=60, examples=[2])
     to_date: date | None = Field(default=None, ge=date(2000, 1, 1), le=date(2099, 12, 31), examples=["2025-10-15"])
 
 
@@ -358,7 +360,7 @@ class HealthOut(BaseModel):
 
 class BatchIn(Strict):
     event: str = Field(max_length=60, examples=["accept"])
-    count: int = Field(ge=1, le=500, examples=[20])
+    count: StrictInt = Field(ge=1, le=500, examples=[20])
 
 
 class BatchOut(BaseModel):

@@ -216,6 +216,25 @@ def test_lg_elig_5_the_catalogue_route_is_a_lookup_valid_on_the_day(engine: Engi
     assert "not in the training-voucher catalogue on 2025-08-20" in str(refused)
 
 
+def test_lg_mat_2_a_lapsed_catalogue_supplier_owes_the_licence_route_proofs(engine: Engine) -> None:
+    # LG-MAT-2: 四(二)3 "若算力供给方不是深圳市科技创新局认定的训力券入库服务机构" asks for the IDC/ISP licence copy
+    # and the capacity proof; a supplier whose recognition lapsed is not one (在认定有效期内), so it owes them,
+    # though the checklist (which knows no date) asked them only of a supplier never catalogued
+    lapsed = _supplier(code=CATALOGUE[2].code, idc_isp_licence=True, capacity_pflops_fp16="3000")
+    refused = _refusal(engine, complete_data(supplier=lapsed))
+    assert (refused.rule, refused.field) == ("LG-MAT-2", "data.materials.supplier_idc_isp_licence")
+    assert "supplier_capacity_proof" in str(refused)
+    materials = {
+        **complete_data()["materials"],
+        "supplier_idc_isp_licence": "provided",
+        "supplier_capacity_proof": "provided",
+    }
+    case = engine.open_case(
+        PROGRAM, applicant=applicant(2), data=complete_data(supplier=lapsed, materials=materials), actor=PLATFORM
+    )
+    assert engine.fire(case.id, "submit", actor=PLATFORM).state == "online_review"
+
+
 def test_lg_elig_5_the_service_basis_binds_the_catalogue_route_too(engine: Engine) -> None:
     # LG-ELIG-5: 二(二) "须具备在龙岗区开展智能算力服务的基础" applies before both routes
     refused = _refusal(engine, complete_data(supplier=_supplier(serves_longgang=False)))

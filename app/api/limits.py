@@ -28,6 +28,7 @@ from app import parsing
 from app.api.problems import TYPE_BASE, json_media_type
 
 MAX_BODY = 1024 * 1024
+GONE = "the client closed the connection before its body was complete"
 DRAIN = 16 * MAX_BODY  # read and dropped after a 413, so the client hears the answer; beyond it, cut off
 
 
@@ -51,8 +52,10 @@ class BodySizeLimit:
         headers = dict(scope.get("headers", []))
         try:
             body = await self._body(headers, receive)
-        except _Gone:
-            return  # the client went away before sending its body: nobody to answer
+        except _Gone:  # answered all the same: the server drops it, but every layer above sees a response, not an
+            # error ("No response returned" from a BaseHTTPMiddleware, a 500 in the access log)
+            await self._refuse(scope, send, 400, "client-disconnected", "Client disconnected", GONE)
+            return
         if body is None:
             await self._refuse(scope, send)
             return

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
+import time
 from typing import Any
 
 import httpx
 import pytest
 
+from app.api import create_app
+from app.api.auth import create_token
 from app.api.limits import MAX_BODY
 from tests.api.conftest import Api, api_image
+from tests.support.http import serving
 from tests.support.longgang import PROGRAM, applicant, complete_data
+from workflow.engine import Engine
 
 PROBLEM = "application/problem+json"
 JSON = {"Content-Type": "application/json"}
@@ -132,3 +138,52 @@ def test_an_oversized_body_gets_its_413_instead_of_a_connection_reset(api: Api) 
     with api.client("platform") as http:
         streamed = http.post("/v1/cases", content=iter([big[:MAX_BODY], big[MAX_BODY:]]), headers=JSON)
         assert streamed.status_code == 413
+
+
+class _Records(logging.Handler):
+    """Access-log statuses and error records, from the loggers a served app writes to."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statuses: list[int] = []
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "filingflow.access":
+            self.statuses.append(int(getattr(record, "status", 0)))
+        elif record.levelno >= logging.ERROR or record.exc_info:
+            self.errors.append(record.getMessage())
+
+
+@pytest.mark.parametrize("sandbox", [False, True], ids=["plain", "sandbox"])
+def test_a_client_that_hangs_up_mid_body_is_no_server_error(engine: Engine, sandbox: bool) -> None:
+    # before: the door middleware returned without answering; the sandbox's middleware above it raised
+    # "No response returned" (an ERROR with a traceback, 40 of them under a slowloris) and the access log said 500
+    records = _Records()
+    loggers = [logging.getLogger(name) for name in ("filingflow.access", "filingflow.api", "uvicorn.error")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(records)
+        logger.setLevel(logging.INFO)  # the access log writes at INFO
+    _, token = create_token(
+        engine.database, name="hangs-up", role="platform", applicant_code=None, now=engine.clock.now()
+    )
+    info = {"clock_start": "2025-08-20T09:00:00+08:00"} if sandbox else None
+    try:
+        with serving(create_app(engine, sandbox=info)) as base:
+            host, port = base.removeprefix("http://").split(":")
+            for _ in range(5):
+                with socket.create_connection((host, int(port)), timeout=10) as sock:
+                    sock.sendall(
+                        b"POST /v1/cases HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                        b"Authorization: Bearer " + token.encode() + b'\r\nContent-Length: 1000\r\n\r\n{"pro'
+                    )
+            deadline = time.monotonic() + 10
+            while len(records.statuses) < 5 and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(records)
+            logger.setLevel(level)
+    assert records.statuses == [400] * 5
+    assert records.errors == []

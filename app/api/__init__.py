@@ -29,7 +29,8 @@ DESCRIPTION = """
 FilingFlow drives funding-application cases through their program's process.
 
 * **Authentication**: `Authorization: Bearer <token>` (`filingflow tokens create`). Roles: `platform`,
-  `staff`, `applicant` (own cases only; others' answer 404), `admin`. A valid token is re-checked every
+  `staff`, `applicant` (own cases only; others' answer 404), `admin`; a `metrics` token reads `/metrics`
+  only (every route here answers it 403). A valid token is re-checked every
   2 seconds, so a revoked token stops working within 2 seconds.
 * **Concurrency**: every case response carries its version as `ETag`; send it back as `If-Match`
   (required for overrides and deadline changes; a mismatch is 412, a lost race 409).

@@ -16,8 +16,18 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 
+import httpx
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from states import registry
 from workflow.definition import ProcessDefinition
@@ -159,8 +169,29 @@ class ReasonIn(Strict):
 EventName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 
 
+def sendable_url(value: str) -> str:
+    """A webhook URL the dispatcher can send to, judged by the HTTP client that will (httpx), at the door.
+
+    A fuzzer's ``http://\U000b54f9Z/`` was stored and then failed every outbox tick with
+    ``httpx.InvalidURL``, and ``http:// a b`` was stored with a host of ``%20a%20b``: refused here.
+    """
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"is not a URL an HTTP client can send to: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host or "%" in url.host:
+        raise ValueError("must be http:// or https:// with a host name")
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise ValueError("port must be 1..65535")
+    return value
+
+
 class WebhookIn(Strict):
-    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://", examples=["https://backend.example/hooks"])
+    url: Annotated[str, AfterValidator(sendable_url)] = Field(
+        min_length=8, max_length=2000, pattern=r"^https?://", examples=["https://backend.example/hooks"]
+    )
     secret: str = Field(min_length=16, max_length=200)
     events: list[EventName] = Field(
         default_factory=list,

@@ -187,3 +187,30 @@ def test_a_client_that_hangs_up_mid_body_is_no_server_error(engine: Engine, sand
             logger.setLevel(level)
     assert records.statuses == [400] * 5
     assert records.errors == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://\U000b54f9Z/",
+        "http:// a b",
+        "http://a b.example/x",
+        "http://:80/x",
+        "http://a.example:99999/x",
+        "https://a\tb/",
+    ],
+)
+def test_a_webhook_url_no_http_client_can_send_to_is_refused_naming_url(api: Api, url: str) -> None:
+    # before: 201; the fuzzer's IDNA-invalid host then failed every outbox tick (httpx.InvalidURL), and
+    # "http:// a b" was stored with the host "%20a%20b"
+    before = api_image(api.engine)
+    with api.client("admin") as http:
+        refused = http.post("/v1/webhooks", json={"url": url, "secret": "s" * 16})
+    _problem(refused, 422, "url")
+    assert api_image(api.engine) == before
+
+
+def test_a_webhook_url_with_an_international_host_name_is_taken(api: Api) -> None:
+    with api.client("admin") as http:
+        created = http.post("/v1/webhooks", json={"url": "https://例子.中国/hooks", "secret": "s" * 16})
+    assert created.status_code == 201, created.text

@@ -37,12 +37,16 @@ def read_list_file(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InvalidInput(f"{name} is not UTF-8 text", field="FILE") from None
-        table = [list(r) for r in csv.reader(io.StringIO(text))]
+        table = _csv(name, text)
     else:
         raise InvalidInput(f"{name}: give an .xlsx or .csv file", field="FILE")
     if not table:
         raise InvalidInput(f"{name} is empty", field="FILE")
+    _storable(name, table)
     header = [_heading(cell) for cell in table[0]]
+    twice = sorted({c for c in header if c in COLUMNS and header.count(c) > 1})
+    if twice:  # which of the two would count is a guess: refuse, as a JSON body with a key twice is
+        raise InvalidInput(f"{name}: the header row names {', '.join(twice)} more than once", field="FILE")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InvalidInput(
@@ -77,3 +81,32 @@ def _xlsx(name: str, content: bytes) -> list[list[object]]:
         return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
     finally:
         book.close()
+
+
+def _csv(name: str, text: str) -> list[list[object]]:
+    """The rows of a CSV text; a file the reader refuses (a cell over its 128 KiB limit, a NUL) names the line."""
+    reader = csv.reader(io.StringIO(text))
+    rows: list[list[object]] = []
+    try:
+        for row in reader:
+            rows.append(list(row))
+    except csv.Error as exc:
+        raise InvalidInput(f"{name}: line {reader.line_num} cannot be read as CSV: {exc}", field="FILE") from None
+    return rows
+
+
+def _storable(name: str, table: list[list[object]]) -> None:
+    """No cell with a NUL or a lone surrogate: PostgreSQL refuses such text (a 500 on import), SQLite kept it."""
+    for line, values in enumerate(table, start=1):
+        if any(isinstance(value, str) and not _text_ok(value) for value in values):
+            raise InvalidInput(f"{name}: line {line} holds a NUL or an unpaired surrogate character", field="FILE")
+
+
+def _text_ok(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -23,12 +23,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from app.api.deps import metrics_reader  # the API's own bearer check: one token store, one cache
 from workflow.database import read_only
 from workflow.engine import Engine
 from workflow.errors import (
@@ -89,9 +90,13 @@ class Metrics:
 
 
 def install_metrics(app: FastAPI, metrics: Metrics) -> None:
-    """Serve ``GET /metrics`` in Prometheus' text format (no token: bind or proxy it privately)."""
+    """Serve ``GET /metrics`` in Prometheus' text format to a ``metrics`` or ``admin`` bearer token only.
 
-    @app.get("/metrics", include_in_schema=False)
+    Closed by default: no such token exists until an operator makes one (``filingflow tokens
+    create --role metrics``), and a ``metrics`` token opens nothing else (:func:`app.api.deps.get_caller`).
+    """
+
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_reader)])
     def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

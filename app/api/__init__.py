@@ -29,7 +29,8 @@ DESCRIPTION = """
 FilingFlow drives funding-application cases through their program's process.
 
 * **Authentication**: `Authorization: Bearer <token>` (`filingflow tokens create`). Roles: `platform`,
-  `staff`, `applicant` (own cases only; others' answer 404), `admin`. A valid token is re-checked every
+  `staff`, `applicant` (own cases only; others' answer 404), `admin`; a `metrics` token reads `/metrics`
+  only (every route here answers it 403). A valid token is re-checked every
   2 seconds, so a revoked token stops working within 2 seconds.
 * **Concurrency**: every case response carries its version as `ETag`; send it back as `If-Match`
   (required for overrides and deadline changes; a mismatch is 412, a lost race 409).
@@ -41,8 +42,10 @@ FilingFlow drives funding-application cases through their program's process.
 * **Errors**: `application/problem+json` (RFC 9457, schema `Problem`) with a stable `type`, the `field` that
   failed and the `rule` ID where a program rule refused. A body that is not JSON (or not UTF-8) is a 422 with
   type `malformed-json`; text with NUL or lone surrogates, NaN/Infinity and nesting over 32 levels are 422
-  `invalid-input` naming the field. Bodies over 1 MiB (declared or chunked) are 413; page sizes are clamped
-  to 100.
+  `invalid-input` naming the field; so is a body that is not a JSON object (`field`: `body`) and a JSON object
+  with a key given twice (the key is named). A body sent as anything but `application/json` is 415 naming
+  `Content-Type`. Flags and counts are JSON booleans and integers, never text (`"dry_run": "false"` is 422).
+  Bodies over 1 MiB (declared or chunked) are 413; page sizes are clamped to 100.
 """
 
 

@@ -3,7 +3,8 @@
 Roles: ``platform`` (a filing platform backend: opens cases, fires applicant-side events
 on an applicant's behalf, reads all), ``staff`` (review events, overrides, deadline
 changes, reads all), ``applicant`` (reads and acts on its own cases only: another
-applicant's case answers 404), ``admin`` (staff rights plus webhooks).
+applicant's case answers 404), ``admin`` (staff rights plus webhooks), ``metrics`` (reads
+``/metrics`` and nothing else: a Prometheus scraper's token, refused by every other route).
 
 The API looks tokens up through a :class:`TokenCache`: a token found valid is trusted for
 :data:`CACHE_SECONDS` (by the service's clock) before it is looked up again, so a
@@ -29,7 +30,9 @@ from workflow.definition import Actor
 from workflow.errors import CaseNotFound, InvalidInput
 from workflow.views import CaseSnapshot
 
-TOKEN_ROLES = ("platform", "staff", "applicant", "admin")
+CASE_ROLES = ("platform", "staff", "applicant", "admin")  # the roles that may use the API's routes
+TOKEN_ROLES = (*CASE_ROLES, "metrics")
+METRICS_ROLES = ("metrics", "admin")  # who may scrape /metrics
 PREFIX = "ff_"
 CACHE_SECONDS = 2
 CACHE_SIZE = 1024

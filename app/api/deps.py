@@ -28,11 +28,8 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", description="`filingflow tokens create` prints one")
 
 
-def get_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    x_calling_system: Annotated[str | None, Header(max_length=100, description="Recorded in the audit")] = None,
-) -> auth.Caller:
+def bearer_caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> auth.Caller:
+    """The caller a bearer token stands for; 401 when there is none, or it is unknown or revoked."""
     tokens: auth.TokenCache = request.app.state.tokens
     caller = tokens.resolve(credentials.credentials.strip()) if credentials is not None else None
     if caller is None:
@@ -42,12 +39,36 @@ def get_caller(
             "Authentication required",
             "a valid bearer token is required",
             headers={"WWW-Authenticate": "Bearer"},
+            field="Authorization",
         )
+    return caller
+
+
+def get_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    x_calling_system: Annotated[str | None, Header(max_length=100, description="Recorded in the audit")] = None,
+) -> auth.Caller:
+    caller = bearer_caller(request, credentials)
+    if caller.role == "metrics":  # a scraper's token reads /metrics only, never a case (least privilege)
+        require_role(caller, *auth.CASE_ROLES)
     via = "http" if not x_calling_system else f"http:{''.join(ch for ch in x_calling_system if ch.isprintable())}"
     return auth.Caller(caller.token_id, caller.name, caller.role, caller.applicant_code, via[:100])
 
 
 CallerDep = Annotated[auth.Caller, Depends(get_caller)]
+
+
+def metrics_reader(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> auth.Caller:
+    """``/metrics`` is for a ``metrics`` (or ``admin``) token only: it tells outbox depth, refusal counts and
+    worker health, which an outsider may use to time an attack, so it is closed unless a token is made."""
+    caller = bearer_caller(request, credentials)
+    require_role(caller, *auth.METRICS_ROLES)
+    return caller
+
+
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -77,6 +77,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     409: problem_response("Stale version, event not allowed in the current state, or a twin request in flight"),
     412: problem_response("If-Match missing where required, or not the case's version"),
     413: problem_response("Body over 1 MiB"),
+    415: problem_response("A body not sent as `application/json` (names the `field` `Content-Type`)"),
     422: problem_response(
         "Bad input (`invalid-input`, names the `field`), a program rule refused (`rule-refused`, names the "
         "`rule`), or a body that is not JSON (`malformed-json`)",
@@ -157,12 +158,20 @@ async def api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
     return problem(exc.status, exc.slug, exc.title, exc.detail, exc.headers, instance=request.url.path, **exc.extra)
 
 
+def json_media_type(content_type: str | None) -> bool:
+    """``application/json`` or ``application/*+json`` (parameters aside): the only bodies the API reads."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {}
     if first.get("type") == "json_invalid":
         return problem(422, "malformed-json", "Malformed JSON", MALFORMED, instance=request.url.path)
-    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
     cause = first.get("ctx", {}).get("error")
+    if tuple(first.get("loc", ())) == ("body",) and not isinstance(cause, BodyRefused):
+        return _whole_body(request, first)  # the body as a whole: absent, not an object, or not JSON at all
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
     message = first.get("msg", "invalid input")
     if isinstance(cause, BodyRefused):  # the path inside the body that the walk found
         location = [*location, cause.field] if cause.field else location
@@ -176,6 +185,25 @@ async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse
         field=field,
         instance=request.url.path,
     )
+
+
+def _whole_body(request: Request, error: Any) -> JSONResponse:
+    """A body FastAPI could not take as an object: 415 naming ``Content-Type`` when it was not sent as
+    JSON (FastAPI then never parses it), else 422 naming ``body``; never a 422 that names nothing."""
+    content_type = request.headers.get("content-type")
+    if error.get("input") not in (None, {}) and not json_media_type(content_type):
+        detail = f"the body must be sent as application/json, not {(content_type or 'no Content-Type')[:60]!r}"
+        return problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            detail,
+            field="Content-Type",
+            instance=request.url.path,
+        )
+    missing = error.get("type") == "missing"
+    detail = "body: a JSON object is required" if missing else "body: must be a JSON object"
+    return problem(422, "invalid-input", "Invalid input", detail, field="body", instance=request.url.path)
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -13,7 +13,7 @@ import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from app.api.deps import CallerDep, EngineDep, require_role, visible_case
 from app.api.problems import ApiProblem
@@ -75,7 +75,7 @@ class ImportIn(Strict):
     file_name: str = Field(min_length=5, max_length=200, examples=["失信名单-2025-08.csv"])
     content_base64: str = Field(min_length=1, max_length=700_000, description="the file's bytes, base64")
     reason: str = Field(min_length=1, max_length=2000, examples=["2025年8月批次"])
-    apply: bool = Field(default=False, description="false: a dry run that only reports")
+    apply: StrictBool = Field(default=False, description="false: a dry run that only reports")
 
 
 class RowErrorOut(BaseModel):

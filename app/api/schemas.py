@@ -1,7 +1,9 @@
 """Request and response bodies of the HTTP API (pydantic), with examples for the OpenAPI spec.
 
 Request bodies forbid unknown fields: a caller that sends ``state``, ``version``,
-``amount_fen`` or an owner is refused with the field named, never silently ignored.
+``amount_fen`` or an owner is refused with the field named, never silently ignored. Flags and
+counts are strict JSON booleans and integers: pydantic would read ``"no"`` as ``False`` and
+``"20"`` or ``20.0`` as ``20``, so ``"dry_run": "false"`` in text would perform a real override.
 Every request body is walked once at the door (:func:`refusal`) for what no database or
 audit hash can take: NUL characters, lone UTF-16 surrogates, NaN or infinite numbers, and
 nesting deeper than :data:`MAX_DEPTH`.
@@ -14,8 +16,18 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 
+import httpx
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from states import registry
 from workflow.definition import ProcessDefinition
@@ -141,12 +153,12 @@ class EventIn(Strict):
 class OverrideIn(Strict):
     target_state: str = Field(max_length=60, examples=["awaiting_paper"])
     reason: str = Field(min_length=1, max_length=2000, examples=["线下已核验，直接进入纸质材料环节"])
-    dry_run: bool = False
+    dry_run: StrictBool = False  # "false" as text is refused, never read as a real override
 
 
 class ExtendIn(Strict):
     reason: str = Field(min_length=1, max_length=2000, examples=["企业申请延期，材料在途"])
-    working_days: int | None = Field(default=None, ge=1, le=60, examples=[2])
+    working_days: StrictInt | None = Field(default=None, ge=1, le=60, examples=[2])
     to_date: date | None = Field(default=None, ge=date(2000, 1, 1), le=date(2099, 12, 31), examples=["2025-10-15"])
 
 
@@ -157,8 +169,29 @@ class ReasonIn(Strict):
 EventName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 
 
+def sendable_url(value: str) -> str:
+    """A webhook URL the dispatcher can send to, judged by the HTTP client that will (httpx), at the door.
+
+    A fuzzer's ``http://\U000b54f9Z/`` was stored and then failed every outbox tick with
+    ``httpx.InvalidURL``, and ``http:// a b`` was stored with a host of ``%20a%20b``: refused here.
+    """
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"is not a URL an HTTP client can send to: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host or "%" in url.host:
+        raise ValueError("must be http:// or https:// with a host name")
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise ValueError("port must be 1..65535")
+    return value
+
+
 class WebhookIn(Strict):
-    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://", examples=["https://backend.example/hooks"])
+    url: Annotated[str, AfterValidator(sendable_url)] = Field(
+        min_length=8, max_length=2000, pattern=r"^https?://", examples=["https://backend.example/hooks"]
+    )
     secret: str = Field(min_length=16, max_length=200)
     events: list[EventName] = Field(
         default_factory=list,
@@ -358,7 +391,7 @@ class HealthOut(BaseModel):
 
 class BatchIn(Strict):
     event: str = Field(max_length=60, examples=["accept"])
-    count: int = Field(ge=1, le=500, examples=[20])
+    count: StrictInt = Field(ge=1, le=500, examples=[20])
 
 
 class BatchOut(BaseModel):

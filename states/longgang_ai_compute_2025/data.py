@@ -8,8 +8,9 @@ rule ID.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from states.provider_catalogue import CATALOGUE
@@ -19,7 +20,9 @@ from workflow.money import fen_to_yuan, parse_yuan
 
 from .materials import ITEMS, MATERIAL_STATUSES
 
-COMPUTE_USES = ("pretraining", "sft", "rl", "inference")
+COMPUTE_USES = ("pretraining", "sft", "rl", "inference", "genai_exploration")
+"""LG-ELIG-4: 三(二)1 names training (pre-training, SFT, RL) and inference; 二(一) also puts buying compute for
+生成式人工智能应用探索 (generative-AI application exploration) in scope, so it counts as a use too."""
 SUPPLIER_FLAGS = ("affiliated", "idc_isp_licence", "serves_longgang")
 MAX_PFLOPS = Decimal(10_000_000)
 """The upper bound of a declared capacity (issue 13.3: no number without one)."""
@@ -66,20 +69,27 @@ def _text(value: Any, field: str, *, limit: int = 200) -> str:
     return value.strip()
 
 
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")  # an input method left in full-width mode
+_PFLOPS = re.compile(r"(0|[1-9][0-9]{0,7})(\.[0-9]{1,6})?")
+
+
 def _pflops(value: Any, field: str) -> str:
-    if isinstance(value, (bool, float)):
+    """A capacity in PFLOPS: a JSON integer, or plain decimal text (``"2000"``, ``"1999.5"``) of ASCII digits
+    (full-width ones read as their twins), never ``Decimal()``'s wider grammar: it takes "٣٠٠٠", "3_000",
+    "3e3" and "-0", which a reviewer would not read as the same number (issue 13: no look-alike digits)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InvalidInput('must be a decimal string such as "2000"', field=field)
-    if isinstance(value, int) and value.bit_length() > 64:
-        raise InvalidInput(f"must be at most {MAX_PFLOPS} PFLOPS", field=field)
-    text = str(value)
-    if len(text) > 20:
-        raise InvalidInput(f"must be at most 20 characters, got {len(text)}", field=field)
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise InvalidInput(f"{value!r} is not a number", field=field) from None
-    if not number.is_finite() or number < 0:
-        raise InvalidInput(f"{value!r} must be a non-negative number", field=field)
+    if isinstance(value, int):
+        if value.bit_length() > 64 or not 0 <= value <= MAX_PFLOPS:  # bit_length first: no 5000-digit conversion
+            raise InvalidInput(f"must be a non-negative number of at most {MAX_PFLOPS} PFLOPS", field=field)
+        return str(value)
+    text = value.strip().translate(_FULL_WIDTH)
+    if len(text) > 20 or not _PFLOPS.fullmatch(text):
+        raise InvalidInput(
+            f'{value[:40]!r} is not a plain non-negative decimal such as "2000" or "1999.5" (ASCII digits)',
+            field=field,
+        )
+    number = Decimal(text)
     if number > MAX_PFLOPS:  # far above any supplier on earth: a typo or an attack, never a capacity
         raise InvalidInput(f"must be at most {MAX_PFLOPS} PFLOPS", field=field)
     return str(number)

@@ -16,7 +16,7 @@ from states import common
 from states.common import MATERIAL_STATUSES, NOT_TAXED, MaterialItem, MaterialStatus
 from states.provider_catalogue import ever_catalogued
 
-__all__ = ["CHECKLIST", "ITEMS", "MATERIAL_STATUSES", "checklist_status", "checklist_view"]
+__all__ = ["CHECKLIST", "ITEMS", "MATERIAL_STATUSES", "OUTSIDE_CATALOGUE_ITEMS", "checklist_status", "checklist_view"]
 
 
 def _branch(data: Mapping[str, Any]) -> bool:
@@ -28,7 +28,8 @@ def _ethics(data: Mapping[str, Any]) -> bool:
 
 
 def _outside_catalogue(data: Mapping[str, Any]) -> bool:
-    """No catalogue entry for the supplier's credit code (an expired one is caught by LG-ELIG-5)."""
+    """No catalogue entry for the supplier's credit code; a lapsed one's proofs are asked by
+    ``rules.materials_guard``, which knows the day."""
     supplier = data.get("supplier") or {}
     return not ever_catalogued(str(supplier.get("code") or ""))
 
@@ -82,6 +83,8 @@ CHECKLIST: tuple[MaterialItem, ...] = (
 )
 
 ITEMS = {item.key: item for item in CHECKLIST}
+OUTSIDE_CATALOGUE_ITEMS = frozenset({"supplier_idc_isp_licence", "supplier_capacity_proof"})
+"""Owed by a supplier not in the catalogue on the day of submission (四(二)3), lapsed entries included."""
 
 
 def checklist_status(data: Mapping[str, Any], applicant_code: str | None = None) -> list[MaterialStatus]:

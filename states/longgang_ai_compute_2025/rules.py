@@ -7,10 +7,11 @@ which field is at fault. They read only the :class:`~workflow.definition.GuardCo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from states.common import closing_time
+from states.common import MaterialStatus, closing_time
 from states.listing_rules import listed_guard
 from states.provider_catalogue import catalogued
 from workflow.applicants import applicant_kind, applicant_kind_label
@@ -20,7 +21,7 @@ from workflow.money import format_yuan, parse_yuan, percent_of
 
 from .lists import OFFICIAL_LISTS
 from .lists import RULE as LIST_RULE
-from .materials import checklist_status
+from .materials import OUTSIDE_CATALOGUE_ITEMS, checklist_status
 from .round import LonggangRound
 from .service_windows import window_by_number
 
@@ -87,13 +88,14 @@ def supplier_affiliation_guard(ctx: GuardContext) -> str | Refusal | None:
 
 
 def compute_use_guard(ctx: GuardContext) -> str | Refusal | None:
-    """LG-ELIG-4: compute used for large-model training or inference."""
+    """LG-ELIG-4: compute used for large-model training or inference, or generative-AI exploration (二(一))."""
     if not ctx.data.get("compute_uses"):
         return Refusal(
             "LG-ELIG-4",
-            "compute must be used for large-model training (pre-training, SFT, RL) or inference",
+            "compute must be used for large-model training (pre-training, SFT, RL), inference, "
+            "or generative-AI application exploration",
             "data.compute_uses",
-            reason_zh="算力须用于大模型训练（预训练、SFT、强化学习）或推理",
+            reason_zh="算力须用于大模型训练（预训练、SFT、强化学习）、推理或生成式人工智能应用探索",
         )
     return None
 
@@ -155,9 +157,21 @@ def minimum_fees_guard(round_: LonggangRound) -> Guard:
     return Guard("LG-AMT-1", check, "minimum compute fees", field="data.fees_cny")
 
 
+def _statuses_on_the_day(ctx: GuardContext) -> list[MaterialStatus]:
+    """The checklist, with the supplier's licence copy and capacity proof required when its catalogue entry is
+    not valid on the day (四(二)3: "若算力供给方不是...训力券入库服务机构"). The checklist alone knows no date, so
+    it asks them only of a supplier never catalogued; one whose recognition lapsed qualifies by the licence route
+    (LG-ELIG-5) and owes that route's proofs too."""
+    statuses = checklist_status(ctx.data, ctx.applicant_code)
+    code = str((ctx.data.get("supplier") or {}).get("code") or "")
+    if not code or catalogued(code, ctx.now.astimezone(SHANGHAI).date()) is not None:
+        return statuses
+    return [replace(s, required=True) if s.item.key in OUTSIDE_CATALOGUE_ITEMS else s for s in statuses]
+
+
 def materials_guard(ctx: GuardContext) -> str | Refusal | None:
     """LG-MAT-1/LG-MAT-2: every required item provided; names the first missing one."""
-    missing = [s for s in checklist_status(ctx.data, ctx.applicant_code) if s.missing]
+    missing = [s for s in _statuses_on_the_day(ctx) if s.missing]
     if not missing:
         return None
     first = missing[0]

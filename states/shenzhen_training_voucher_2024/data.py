@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -49,9 +50,14 @@ def _bool(value: Any, field: str) -> bool:
     return value
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput("must be a date YYYY-MM-DD", field=field)
+    """``YYYY-MM-DD`` only: Python 3.11's ``date.fromisoformat`` also takes "20240801" and the ISO week date
+    "2024-W31-4", which a reviewer would not read as the contract date the rules check (SZ-ELIG-5)."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise InvalidInput(f"must be a date YYYY-MM-DD, got {str(value)[:40]!r}", field=field)
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError:

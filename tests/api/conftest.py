@@ -19,7 +19,7 @@ from tests.support.longgang import uscc
 from workflow.engine import Engine
 from workflow.tables import notice_resends, webhook_subscriptions
 
-ROLES = ("platform", "staff", "admin", "applicant", "other_applicant")
+ROLES = ("platform", "staff", "admin", "applicant", "other_applicant", "metrics")
 
 
 @dataclass

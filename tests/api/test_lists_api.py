@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from tests.api.conftest import Api, api_image
 from tests.support.longgang import PLATFORM, PROGRAM, applicant, complete_data, uscc
 
@@ -85,3 +87,39 @@ def test_lg_agent_1_the_round_overview_counts_intermediary_refusals(api: Api) ->
         assert http.post(f"/v1/cases/{case_id}/events", json=body).status_code == 200
         counts = http.get(f"/v1/programs/{PROGRAM}/staff-refusals").json()
     assert [(c["reason_code"], c["rule"], c["count"]) for c in counts] == [("intermediary", "LG-AGENT-1", 1)]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "says"),
+    [
+        # a cell over the csv module's 128 KiB field limit was a 500 (_csv.Error)
+        ("long cell", f"serious_dishonesty,{uscc(5)},2025-01-01,,src,{'x' * 200_000}\n", "line 2 cannot be read"),
+        # a NUL passed the dry run and was stored on SQLite; PostgreSQL refuses such text (a 500 at apply)
+        ("NUL", f"serious_dishonesty,{uscc(5)},2025-01-01,,src,a\x00b\n", "line 2 holds a NUL"),
+    ],
+)
+def test_lg_list_1_an_import_with_an_unreadable_cell_is_422_naming_the_line(
+    api: Api, name: str, text: str, says: str
+) -> None:
+    before = api_image(api.engine)
+    body = {
+        "file_name": "名单.csv",
+        "content_base64": base64.b64encode((CSV.splitlines()[0] + "\n" + text).encode()).decode(),
+        "reason": "hostile file",
+        "apply": True,
+    }
+    with api.client("staff") as http:
+        refused = http.post("/v1/lists/imports", json=body)
+    assert (refused.status_code, refused.json()["field"]) == (422, "FILE"), (name, refused.text[:300])
+    assert says in refused.json()["detail"]
+    assert api_image(api.engine) == before
+
+
+def test_lg_list_1_an_import_whose_header_names_a_column_twice_is_refused(api: Api) -> None:
+    # which of two "list" columns counts would be a guess (the later one did): refused, like a JSON key twice
+    text = f"list,list,credit_code,since,until,source,note\novertime,serious_dishonesty,{uscc(5)},2025-01-01,,src,\n"
+    body = {"file_name": "a.csv", "content_base64": base64.b64encode(text.encode()).decode(), "reason": "r"}
+    with api.client("staff") as http:
+        refused = http.post("/v1/lists/imports", json=body)
+    assert (refused.status_code, refused.json()["field"]) == (422, "FILE")
+    assert "list more than once" in refused.json()["detail"]

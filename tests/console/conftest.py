@@ -54,7 +54,7 @@ def form_token(page: str) -> str:
 def console(engine: Engine) -> Iterator[Console]:
     now = engine.clock.now()
     tokens = {}
-    for role in ("staff", "admin", "platform", "applicant"):
+    for role in ("staff", "admin", "platform", "applicant", "metrics"):
         code = uscc(1) if role == "applicant" else None
         _, tokens[role] = create_token(engine.database, name=f"{role}-console", role=role, applicant_code=code, now=now)
     with serving(create_app(engine, console_keys=KEYS)) as base:

@@ -44,7 +44,7 @@ def _session_cookie(response: httpx.Response) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("role", ["applicant", "platform"])
+@pytest.mark.parametrize("role", ["applicant", "platform", "metrics"])  # metrics: a scraper's token reads /metrics only
 def test_applicant_and_platform_tokens_cannot_sign_in_or_use_any_route(console: Console, case: int, role: str) -> None:
     with httpx.Client(base_url=console.base, follow_redirects=False) as http:
         refused = console.sign_in(http, console.tokens[role])  # a well-formed sign-in, CSRF token and all

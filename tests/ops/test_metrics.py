@@ -18,7 +18,7 @@ from workflow.tables import audit_events, deadlines, notices
 
 
 def scrape(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = httpx.get(f"{api.base}/metrics")
+    response = httpx.get(f"{api.base}/metrics", headers={"Authorization": f"Bearer {api.tokens['metrics']}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return {

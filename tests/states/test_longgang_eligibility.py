@@ -68,6 +68,15 @@ def test_ineligible_submission_is_refused_with_the_rule(
     assert (refused.rule, refused.field) == (rule, field)
 
 
+def test_lg_elig_4_generative_ai_application_exploration_is_a_use_in_scope(engine: Engine) -> None:
+    # LG-ELIG-4: 二(一) "购买非关联方的算力进行大模型训练推理、生成式人工智能应用探索的企业"
+    case = engine.open_case(
+        PROGRAM, applicant=applicant(), data=complete_data(compute_uses=["genai_exploration"]), actor=PLATFORM
+    )
+    assert case.data["compute_uses"] == ["genai_exploration"]
+    assert engine.fire(case.id, "submit", actor=PLATFORM).state == "online_review"
+
+
 def test_supplier_outside_catalogue_qualifies_by_licence_and_capacity(engine: Engine) -> None:
     # LG-ELIG-5: EITHER catalogued OR (licence AND serves Longgang AND >= 2000 PFLOPS FP16) ...
     materials = dict(complete_data()["materials"])
@@ -152,6 +161,38 @@ def test_malformed_data_is_refused_naming_the_field(engine: Engine, data: dict[s
     assert database_image(engine) == before
 
 
+@pytest.mark.parametrize("capacity", ["٣٠٠٠", "3_000", "3e3", "-0", "+3000", ".5", "3000.", "0E-1000000", "03000", "x"])
+def test_lg_elig_5_a_capacity_is_plain_ascii_decimal_text_never_a_look_alike(engine: Engine, capacity: str) -> None:
+    # LG-ELIG-5: Decimal() would read Arabic-Indic digits, underscores and exponents as 3000 (a hostile client's
+    # "٣٠٠٠" was stored as "3000"); the capacity a reviewer checks is the number the applicant typed
+    before = database_image(engine)
+    with pytest.raises(InvalidInput) as refused:
+        engine.open_case(
+            PROGRAM,
+            applicant=applicant(),
+            data=complete_data(supplier=_supplier(capacity_pflops_fp16=capacity)),
+            actor=PLATFORM,
+        )
+    assert refused.value.field == "data.supplier.capacity_pflops_fp16"
+    assert database_image(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("capacity", "stored"), [("３０００", "3000"), (" 2000 ", "2000"), (2000, "2000"), ("1999.5", "1999.5"), ("0", "0")]
+)
+def test_lg_elig_5_a_capacity_in_full_width_or_as_an_integer_is_read(
+    engine: Engine, capacity: Any, stored: str
+) -> None:
+    # LG-ELIG-5: full-width digits (an input method in full-width mode) read as their ASCII twins, as amounts do
+    case = engine.open_case(
+        PROGRAM,
+        applicant=applicant(),
+        data=complete_data(supplier=_supplier(capacity_pflops_fp16=capacity)),
+        actor=PLATFORM,
+    )
+    assert case.data["supplier"]["capacity_pflops_fp16"] == stored
+
+
 def test_staff_can_list_why_submission_is_not_possible(engine: Engine) -> None:
     # LG-MAT-1: the refusal reason reaches the caller through available_events
     case = engine.open_case(PROGRAM, applicant=applicant(), data={"fees_cny": "800000.00"}, actor=PLATFORM)
@@ -173,6 +214,25 @@ def test_lg_elig_5_the_catalogue_route_is_a_lookup_valid_on_the_day(engine: Engi
     )
     assert (refused.rule, refused.field) == ("LG-ELIG-5", "data.supplier")
     assert "not in the training-voucher catalogue on 2025-08-20" in str(refused)
+
+
+def test_lg_mat_2_a_lapsed_catalogue_supplier_owes_the_licence_route_proofs(engine: Engine) -> None:
+    # LG-MAT-2: 四(二)3 "若算力供给方不是深圳市科技创新局认定的训力券入库服务机构" asks for the IDC/ISP licence copy
+    # and the capacity proof; a supplier whose recognition lapsed is not one (在认定有效期内), so it owes them,
+    # though the checklist (which knows no date) asked them only of a supplier never catalogued
+    lapsed = _supplier(code=CATALOGUE[2].code, idc_isp_licence=True, capacity_pflops_fp16="3000")
+    refused = _refusal(engine, complete_data(supplier=lapsed))
+    assert (refused.rule, refused.field) == ("LG-MAT-2", "data.materials.supplier_idc_isp_licence")
+    assert "supplier_capacity_proof" in str(refused)
+    materials = {
+        **complete_data()["materials"],
+        "supplier_idc_isp_licence": "provided",
+        "supplier_capacity_proof": "provided",
+    }
+    case = engine.open_case(
+        PROGRAM, applicant=applicant(2), data=complete_data(supplier=lapsed, materials=materials), actor=PLATFORM
+    )
+    assert engine.fire(case.id, "submit", actor=PLATFORM).state == "online_review"
 
 
 def test_lg_elig_5_the_service_basis_binds_the_catalogue_route_too(engine: Engine) -> None:

@@ -134,3 +134,19 @@ def test_shenzhen_edge(engine: Engine, clock: ManualClock, row: Edge) -> None:
             assert isinstance(outcome, CaseSnapshot), f"row {row.number} was refused: {outcome}"
             assert outcome.state == "pending_acceptance"
             assert outcome.amount_fen == parse_yuan(row.amount, field="amount"), f"row {row.number}: {row.edge}"
+
+
+@pytest.mark.parametrize("field", ["signed_on", "service_until"])
+@pytest.mark.parametrize("written", ["20240801", "2024-W31-4", "2024-08-01T00:00", "２０２４-08-01", " 2024-08-01"])
+def test_sz_elig_5_a_contract_date_is_written_yyyy_mm_dd_only(
+    engine: Engine, clock: ManualClock, field: str, written: str
+) -> None:
+    # SZ-ELIG-5: date.fromisoformat read "2024-W31-4" (an ISO week date) as 2024-08-01 and "20240801" too
+    clock.set(sh(DEFAULT_MOMENT))
+    data = voucher_data("1000000.00")
+    data["contracts"][0][field] = written
+    before = database_image(engine)
+    with pytest.raises(InvalidInput) as invalid:
+        engine.open_case(PROGRAM, applicant=applicant(1), data=data, actor=PLATFORM)
+    assert invalid.value.field == f"data.contracts.0.{field}"
+    assert database_image(engine) == before

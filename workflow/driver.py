@@ -11,6 +11,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ _CURSOR = "filingflow_cursor"
 
 
 Processor = Callable[[Any], Any] | None
+_NOTHING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
     slots: list[tuple[str | None, Processor, Any]] = []
     for name in names:
         bind = by_name[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        process = _remembering(bind.type.dialect_impl(dialect).bind_processor(dialect), bind.type)
         if bind.required or name in prefetched or bind.callable is not None:
             slots.append((name, process, None))
         else:  # a literal of the statement itself, e.g. status = 'pending'
@@ -92,6 +94,39 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
         results=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected),
         make_row=result_tuple([c.key for c in selected]),
     )
+
+
+def _remembering(process: Processor, type_: sa.types.TypeEngine[Any]) -> Processor:
+    """An instant's (or a date's) conversion that returns its last result when given the same object again.
+
+    A command binds its one ``now`` a dozen times (audit event, case, each outbox row,
+    deadlines), and converting an aware instant for SQLite (to UTC, naive, formatted) costs
+    a few microseconds each time. Instants and dates are immutable, so the same object
+    always converts to the same value; the last pair is one tuple, read and replaced
+    whole, so threads sharing a statement never see half of it.
+    """
+    if process is None:
+        return None
+    base = type_.impl_instance if isinstance(type_, sa.types.TypeDecorator) else type_  # e.g. UTCDateTime
+    try:
+        python_type = base.python_type
+    except NotImplementedError:
+        return process
+    if not issubclass(python_type, date):
+        return process
+    convert = process
+    last: tuple[Any, Any] = (_NOTHING, None)
+
+    def remembered(value: Any) -> Any:
+        nonlocal last
+        seen = last
+        if value is seen[0]:
+            return seen[1]
+        out = convert(value)
+        last = (value, out)
+        return out
+
+    return remembered
 
 
 def _parameters(compiled: _Compiled, values: Mapping[str, Any]) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from workflow.driver import Prepared, constant, fetch, pipeline, run, send
 from workflow.errors import CaseNotFound, ConflictError, GuardRefused, InvalidInput, StorageUnavailable
 from workflow.plan import LoadedCase, OpenDeadline, Plan, deadline_record
 from workflow.statuses import OPEN_STATUSES, Channel, DeadlineStatus, NoticeStatus
-from workflow.tables import audit_events, cases, deadlines, notices, webhook_subscriptions
+from workflow.tables import audit_events, cases, deadlines, listings, notices, webhook_subscriptions
 from workflow.writes import NOTICE_COLUMNS, WriteResult
 
 # PostgreSQL's deadlock_detected and serialization_failure: the loser of a race, whatever the lock order
@@ -108,6 +108,28 @@ _OPEN_DEADLINES_BESIDE = Prepared(
         IS_OPEN,
     )
 )
+
+
+_day = sa.bindparam("day", type_=listings.c.since.type)
+_ACTIVE_LISTINGS = Prepared(
+    sa.select(listings)
+    .where(
+        listings.c.applicant_code == sa.bindparam("applicant_code"),
+        listings.c.removed_at.is_(None),
+        listings.c.since <= _day,
+        sa.or_(listings.c.until.is_(None), listings.c.until >= _day),
+    )
+    .order_by(listings.c.since, listings.c.id)
+)
+
+
+def active_listing_rows(conn: sa.Connection, applicant_code: str, day: date) -> list[sa.RowMapping]:
+    """The applicant's official-list entries not removed and valid on ``day`` (LG-LIST-1, SZ-LIST-1).
+
+    Compiled once: a command whose guard checks lists reads them every time, and building
+    the query per command cost more than the rest of that command's reads together.
+    """
+    return fetch(conn, _ACTIVE_LISTINGS, {"applicant_code": applicant_code, "day": day})
 
 
 class Store:

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect, result_tuple
+from sqlalchemy.engine import Dialect
 
 _CURSOR = "filingflow_cursor"
 
@@ -33,7 +33,8 @@ class _Compiled:
     """Per bind: the caller's key and its conversion, or ``None`` and the value the statement carries."""
     positional: bool
     results: tuple[Processor, ...]
-    make_row: Callable[[Sequence[Any]], sa.Row[Any]]
+    keys: tuple[str, ...]
+    """The result columns' names, the keys of each row returned."""
 
 
 class Prepared:
@@ -78,7 +79,7 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
     slots: list[tuple[str | None, Processor, Any]] = []
     for name in names:
         bind = by_name[name]
-        process = _remembering(bind.type.dialect_impl(dialect).bind_processor(dialect), bind.type)
+        process = _bind_conversion(bind.type, dialect)
         if bind.required or name in prefetched or bind.callable is not None:
             slots.append((name, process, None))
         else:  # a literal of the statement itself, e.g. status = 'pending'
@@ -92,29 +93,41 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
         slots=tuple(slots),
         positional=bool(compiled.positional),
         results=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected),
-        make_row=result_tuple([c.key for c in selected]),
+        keys=tuple(c.key for c in selected),
     )
 
 
-def _remembering(process: Processor, type_: sa.types.TypeEngine[Any]) -> Processor:
-    """An instant's (or a date's) conversion that returns its last result when given the same object again.
-
-    A command binds its one ``now`` a dozen times (audit event, case, each outbox row,
-    deadlines), and converting an aware instant for SQLite (to UTC, naive, formatted) costs
-    a few microseconds each time. Instants and dates are immutable, so the same object
-    always converts to the same value; the last pair is one tuple, read and replaced
-    whole, so threads sharing a statement never see half of it.
-    """
-    if process is None:
-        return None
+def _bind_conversion(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor:
+    """The type's bind conversion; for instants and dates one shared by every statement (:func:`_remembering`)."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
     base = type_.impl_instance if isinstance(type_, sa.types.TypeDecorator) else type_  # e.g. UTCDateTime
     try:
         python_type = base.python_type
     except NotImplementedError:
         return process
-    if not issubclass(python_type, date):
+    if process is None or not issubclass(python_type, date):
         return process
-    convert = process
+    shared = _REMEMBERED.setdefault(dialect, {})
+    key = (type(type_), repr(type_))  # the type with its arguments, e.g. DateTime(timezone=True)
+    found = shared.get(key)
+    if found is None:
+        found = shared[key] = _remembering(process)
+    return found
+
+
+_REMEMBERED: weakref.WeakKeyDictionary[Dialect, dict[tuple[type, str], Processor]] = weakref.WeakKeyDictionary()
+
+
+def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An instant's (or a date's) conversion that returns its last result when given the same object again.
+
+    A command binds its one ``now`` a dozen times across its statements (audit event, case,
+    each outbox row, deadlines), and converting an aware instant for SQLite (to UTC, naive,
+    formatted) costs a few microseconds each time; so every statement of a dialect shares
+    one such conversion per type. Instants and dates are immutable, so the same object
+    always converts to the same value (an equal but other object is converted afresh); the
+    last pair is one tuple, read and replaced whole, so threads never see half of it.
+    """
     last: tuple[Any, Any] = (_NOTHING, None)
 
     def remembered(value: Any) -> Any:
@@ -220,13 +233,13 @@ def run(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> 
     return count
 
 
-def fetch(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> list[sa.RowMapping]:
-    """Execute a statement that returns rows (a SELECT, or DML with RETURNING); rows as mappings."""
+def fetch(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Execute a statement that returns rows (a SELECT, or DML with RETURNING); rows as dicts by column name."""
     compiled = statement.compiled(conn.dialect)
     return _rows(compiled, _run(conn, compiled, _parameters(compiled, values), many=False))
 
 
-def send(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> Callable[[], list[sa.RowMapping]]:
+def send(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> Callable[[], list[dict[str, Any]]]:
     """Execute a statement that returns rows; call the result for them (after :func:`pipeline`, if in one)."""
     compiled = statement.compiled(conn.dialect)
     later = conn.dialect.name != "sqlite"  # (a half-read SQLite statement stays active: read at once)
@@ -237,9 +250,14 @@ def send(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) ->
     return lambda: _rows(compiled, cursor, close=True)
 
 
-def _rows(compiled: _Compiled, cursor: Any, *, close: bool = False) -> list[sa.RowMapping]:
+def _rows(compiled: _Compiled, cursor: Any, *, close: bool = False) -> list[dict[str, Any]]:
+    """The cursor's rows, converted, as plain dicts: an SQLAlchemy ``Row`` and its ``_mapping`` cost
+    more to build than converting the values (about 5 us a case row); callers only read them by name."""
     raw = cursor.fetchall()
     if close:
         cursor.close()
-    make, results = compiled.make_row, compiled.results
-    return [make([v if p is None else p(v) for p, v in zip(results, row, strict=True)])._mapping for row in raw]
+    keys, results = compiled.keys, compiled.results
+    return [
+        dict(zip(keys, [v if p is None else p(v) for p, v in zip(results, row, strict=True)], strict=True))
+        for row in raw
+    ]

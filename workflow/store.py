@@ -333,6 +333,8 @@ def insert_notices(
 ) -> None:
     """Queue outbox rows (each with every column of :data:`NOTICE_COLUMNS`), and the webhook rows of a change.
 
+    A row's ``context`` is a JSON-native value, or its canonical text (a plan's rows).
+
     One INSERT for up to 16 rows, the webhook rows (:func:`_webhook_rows`, given
     :func:`workflow.plan.webhook_values`) chosen in the same statement.
     """
@@ -345,7 +347,7 @@ def insert_notices(
             for column, name in names:
                 values[name] = row[column]
             context = row["context"]
-            text = texts.get(id(context))
+            text = context if isinstance(context, str) else texts.get(id(context))  # a plan's: canonical text
             if text is None:
                 text = texts[id(context)] = canonical(context)
             values[names[_CONTEXT_AT][1]] = text

@@ -70,3 +70,22 @@ def test_a_naive_instant_is_refused_each_time_not_remembered(times: Engine) -> N
             run(conn, _BEAT, {"worker": "b", "at": naive, "beat_at": aware})
     with times.database.connect() as conn:
         assert [r["worker"] for r in conn.execute(sa.select(_TIMES)).mappings()] == ["a"]
+
+
+def test_stored_instants_read_back_as_execute_reads_them(times: Engine) -> None:
+    """Read on the fast path, an instant stored naive (as the engine writes it on SQLite) or with an
+    offset (written by hand) is the same aware UTC value as ``Connection.execute`` gives."""
+    with times.database.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            stored = ["2025-08-20 01:00:00.123456", "2025-08-20 09:00:00.123456+08:00", "2025-08-20 01:00:00"]
+        else:
+            stored = ["2025-08-20 01:00:00.123456+00", "2025-08-20 09:00:00.123456+08", "2025-08-20 01:00:00+00"]
+        for index, text in enumerate(stored):
+            conn.execute(
+                sa.text("INSERT INTO driver_times (worker, started_at) VALUES (:w, :t)"), {"w": f"w{index}", "t": text}
+            )
+    with times.database.connect() as conn:
+        fast = [fetch(conn, _READ, {"worker": f"w{index}"})[0]["started_at"] for index in range(len(stored))]
+        slow = conn.execute(sa.select(_TIMES.c.started_at).order_by(_TIMES.c.worker)).scalars().all()
+    assert fast == slow == [sh("2025-08-20 09:00:00.123456")] * 2 + [sh("2025-08-20 09:00")]
+    assert all(value.tzinfo is UTC for value in fast)

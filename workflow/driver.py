@@ -55,17 +55,24 @@ class Prepared:
     ``statement`` may be a function of the dialect, for SQL that differs between them.
     """
 
-    __slots__ = ("_by_dialect", "statement")
+    __slots__ = ("_by_dialect", "_last", "statement")
 
     def __init__(self, statement: sa.Executable | Callable[[Dialect], sa.Executable]) -> None:
         self.statement = statement
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
+        self._last: tuple[weakref.ref[Dialect], _Compiled] | None = None
+        """The last dialect asked for and its statement: a weak dictionary's lookup makes a weak
+        reference each time, and a process almost always asks for one dialect."""
 
     def compiled(self, dialect: Dialect) -> _Compiled:
+        last = self._last
+        if last is not None and last[0]() is dialect:
+            return last[1]
         found = self._by_dialect.get(dialect)
         if found is None:
             statement = self.statement(dialect) if callable(self.statement) else self.statement
             found = self._by_dialect[dialect] = _compile(statement, dialect)
+        self._last = (weakref.ref(dialect), found)
         return found
 
 

@@ -237,10 +237,21 @@ def prepare(database_url: str, *, background: int, sets: Sequence[int]) -> tuple
 
 def fire_step(engine: Engine, case_id: int, step: int) -> None:
     """Step ``step`` of :data:`WALK` on one case, at the step's time (:data:`STEP_AT`; the clock is a ManualClock)."""
-    name, actor, payload = WALK[step]
+    set_clock(engine, step)
+    fire_only(engine, case_id, step)
+
+
+def set_clock(engine: Engine, step: int) -> None:
+    """The clock at step ``step`` of :data:`WALK`: the harness's part, outside the timed command
+    (the raw loop's instants are computed before the run, see :class:`RawWriter`)."""
     clock = engine.clock
     assert isinstance(clock, ManualClock)
     clock.set(STEP_AT[step])
+
+
+def fire_only(engine: Engine, case_id: int, step: int) -> None:
+    """The command of step ``step`` of :data:`WALK`, the clock already set (:func:`set_clock`)."""
+    name, actor, payload = WALK[step]
     engine.fire(case_id, name, actor=actor, payload=dict(payload))
 
 
@@ -463,8 +474,9 @@ def _measure(folder: Path, size: int, walkers: int) -> dict[str, Any]:
     engine_cpu = raw_cpu = 0.0  # process CPU (user + system): SQLite runs in-process, so its work counts too
     for step in range(len(WALK)):
         for engine_id, raw_id in zip(engine_ids, raw_ids, strict=True):
+            set_clock(engine, step)
             started, cpu_started = time.perf_counter(), time.process_time()
-            fire_step(engine, engine_id, step)
+            fire_only(engine, engine_id, step)
             middle, cpu_middle = time.perf_counter(), time.process_time()
             cursor = raw.cursor()
             cursor.execute("BEGIN IMMEDIATE")

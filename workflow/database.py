@@ -155,6 +155,9 @@ def _sqlite_engine(url: str, database: str | None, **options: Any) -> sa.Engine:
             f"the directory of the SQLite database {database!r} does not exist: create it or correct the URL",
             field="database_url",
         )
+    # No rollback-on-return: every transaction is ended explicitly, and a connection still inside one
+    # (a failed COMMIT) is rolled back by the checkin listener (_end_leftover_transaction).
+    options.setdefault("pool_reset_on_return", None)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
 
     event.listen(engine, "connect", _sqlite_pragmas)

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect, result_tuple
+from sqlalchemy.engine import Dialect
+
+from workflow.tables import UTCDateTime
 
 _CURSOR = "filingflow_cursor"
 
 
 Processor = Callable[[Any], Any] | None
+_NOTHING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +35,8 @@ class _Compiled:
     """Per bind: the caller's key and its conversion, or ``None`` and the value the statement carries."""
     positional: bool
     results: tuple[Processor, ...]
-    make_row: Callable[[Sequence[Any]], sa.Row[Any]]
+    keys: tuple[str, ...]
+    """The result columns' names, the keys of each row returned."""
 
 
 class Prepared:
@@ -50,17 +55,24 @@ class Prepared:
     ``statement`` may be a function of the dialect, for SQL that differs between them.
     """
 
-    __slots__ = ("_by_dialect", "statement")
+    __slots__ = ("_by_dialect", "_last", "statement")
 
     def __init__(self, statement: sa.Executable | Callable[[Dialect], sa.Executable]) -> None:
         self.statement = statement
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
+        self._last: tuple[weakref.ref[Dialect], _Compiled] | None = None
+        """The last dialect asked for and its statement: a weak dictionary's lookup makes a weak
+        reference each time, and a process almost always asks for one dialect."""
 
     def compiled(self, dialect: Dialect) -> _Compiled:
+        last = self._last
+        if last is not None and last[0]() is dialect:
+            return last[1]
         found = self._by_dialect.get(dialect)
         if found is None:
             statement = self.statement(dialect) if callable(self.statement) else self.statement
             found = self._by_dialect[dialect] = _compile(statement, dialect)
+        self._last = (weakref.ref(dialect), found)
         return found
 
 
@@ -76,7 +88,7 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
     slots: list[tuple[str | None, Processor, Any]] = []
     for name in names:
         bind = by_name[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        process = _bind_conversion(bind.type, dialect)
         if bind.required or name in prefetched or bind.callable is not None:
             slots.append((name, process, None))
         else:  # a literal of the statement itself, e.g. status = 'pending'
@@ -89,9 +101,71 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
         names=names,
         slots=tuple(slots),
         positional=bool(compiled.positional),
-        results=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected),
-        make_row=result_tuple([c.key for c in selected]),
+        results=tuple(_result_conversion(c.type, dialect) for c in selected),
+        keys=tuple(c.key for c in selected),
     )
+
+
+def _result_conversion(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor:
+    """The type's result conversion; an instant read from SQLite in one step (:func:`_sqlite_instant`)."""
+    if type(type_) is UTCDateTime and dialect.name == "sqlite":
+        return _sqlite_instant
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
+
+
+def _sqlite_instant(value: str | None) -> datetime | None:
+    """What SQLAlchemy's SQLite ``DATETIME`` and :class:`~workflow.tables.UTCDateTime` make of a stored
+    instant, without their two layers of calls: parsed (``fromisoformat``, as SQLAlchemy does), then
+    UTC (a naive value is UTC; one with an offset is converted). A row holds four to seven instants."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _bind_conversion(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor:
+    """The type's bind conversion; for instants and dates one shared by every statement (:func:`_remembering`)."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    base = type_.impl_instance if isinstance(type_, sa.types.TypeDecorator) else type_  # e.g. UTCDateTime
+    try:
+        python_type = base.python_type
+    except NotImplementedError:
+        return process
+    if process is None or not issubclass(python_type, date):
+        return process
+    shared = _REMEMBERED.setdefault(dialect, {})
+    key = (type(type_), repr(type_))  # the type with its arguments, e.g. DateTime(timezone=True)
+    found = shared.get(key)
+    if found is None:
+        found = shared[key] = _remembering(process)
+    return found
+
+
+_REMEMBERED: weakref.WeakKeyDictionary[Dialect, dict[tuple[type, str], Processor]] = weakref.WeakKeyDictionary()
+
+
+def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An instant's (or a date's) conversion that returns its last result when given the same object again.
+
+    A command binds its one ``now`` a dozen times across its statements (audit event, case,
+    each outbox row, deadlines), and converting an aware instant for SQLite (to UTC, naive,
+    formatted) costs a few microseconds each time; so every statement of a dialect shares
+    one such conversion per type. Instants and dates are immutable, so the same object
+    always converts to the same value (an equal but other object is converted afresh); the
+    last pair is one tuple, read and replaced whole, so threads never see half of it.
+    """
+    last: tuple[Any, Any] = (_NOTHING, None)
+
+    def remembered(value: Any) -> Any:
+        nonlocal last
+        seen = last
+        if value is seen[0]:
+            return seen[1]
+        out = convert(value)
+        last = (value, out)
+        return out
+
+    return remembered
 
 
 def _parameters(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
@@ -159,17 +233,24 @@ def _translated(conn: sa.Connection, exc: Any, sql: str, parameters: Any, *, man
     return error
 
 
-@contextmanager
-def pipeline(conn: sa.Connection) -> Iterator[None]:
+def pipeline(conn: sa.Connection) -> AbstractContextManager[None]:
     """Statements run inside go to PostgreSQL without waiting for each other: one round trip for all.
 
     For writes whose results are not needed at once (row counts are not known inside;
     read rows of :func:`send` after the block). An error of any of them is raised when the
-    block ends. On SQLite, which has no round trips, the statements simply run.
+    block ends. On SQLite, which has no round trips, the statements simply run (in a
+    context that costs nothing to enter: a command opens two).
     """
     if conn.dialect.name != "postgresql":
-        yield
-        return
+        return _NO_PIPELINE
+    return _pipelined(conn)
+
+
+_NO_PIPELINE = nullcontext()
+
+
+@contextmanager
+def _pipelined(conn: sa.Connection) -> Iterator[None]:
     driver = _driver(conn)
     try:
         with driver.pipeline():
@@ -185,13 +266,13 @@ def run(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> 
     return count
 
 
-def fetch(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> list[sa.RowMapping]:
-    """Execute a statement that returns rows (a SELECT, or DML with RETURNING); rows as mappings."""
+def fetch(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Execute a statement that returns rows (a SELECT, or DML with RETURNING); rows as dicts by column name."""
     compiled = statement.compiled(conn.dialect)
     return _rows(compiled, _run(conn, compiled, _parameters(compiled, values), many=False))
 
 
-def send(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> Callable[[], list[sa.RowMapping]]:
+def send(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) -> Callable[[], list[dict[str, Any]]]:
     """Execute a statement that returns rows; call the result for them (after :func:`pipeline`, if in one)."""
     compiled = statement.compiled(conn.dialect)
     later = conn.dialect.name != "sqlite"  # (a half-read SQLite statement stays active: read at once)
@@ -202,9 +283,14 @@ def send(conn: sa.Connection, statement: Prepared, values: Mapping[str, Any]) ->
     return lambda: _rows(compiled, cursor, close=True)
 
 
-def _rows(compiled: _Compiled, cursor: Any, *, close: bool = False) -> list[sa.RowMapping]:
+def _rows(compiled: _Compiled, cursor: Any, *, close: bool = False) -> list[dict[str, Any]]:
+    """The cursor's rows, converted, as plain dicts: an SQLAlchemy ``Row`` and its ``_mapping`` cost
+    more to build than converting the values (about 5 us a case row); callers only read them by name."""
     raw = cursor.fetchall()
     if close:
         cursor.close()
-    make, results = compiled.make_row, compiled.results
-    return [make([v if p is None else p(v) for p, v in zip(results, row, strict=True)])._mapping for row in raw]
+    keys, results = compiled.keys, compiled.results
+    return [
+        dict(zip(keys, [v if p is None else p(v) for p, v in zip(results, row, strict=True)], strict=True))
+        for row in raw
+    ]

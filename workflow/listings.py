@@ -33,6 +33,7 @@ from workflow.context import EngineContext, require_reason
 from workflow.definition import STAFF_ROLES, SYSTEM, Actor, NoticeRule
 from workflow.errors import FilingFlowError, InvalidInput, NotFound, NotPermitted
 from workflow.official_lists import ListEntry, ListingEffect, OfficialList
+from workflow.store import active_listing_rows
 from workflow.tables import cases, listings
 from workflow.writes import Change
 
@@ -67,18 +68,7 @@ def _entry(row: Mapping[Any, Any]) -> ListEntry:
 
 def active_entries(conn: sa.Connection, applicant_code: str, now: datetime) -> tuple[ListEntry, ...]:
     """The applicant's entries not removed and valid on today's date (Asia/Shanghai)."""
-    day = today(now)
-    rows = conn.execute(
-        sa.select(listings)
-        .where(
-            listings.c.applicant_code == applicant_code,
-            listings.c.removed_at.is_(None),
-            listings.c.since <= day,
-            sa.or_(listings.c.until.is_(None), listings.c.until >= day),
-        )
-        .order_by(listings.c.since, listings.c.id)
-    ).mappings()
-    return tuple(_entry(r) for r in rows)
+    return tuple(_entry(r) for r in active_listing_rows(conn, applicant_code, today(now)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,7 @@ class Plan:
     open: tuple[dict[str, Any], ...]
     """The deadline rows to insert."""
     notices: list[dict[str, Any]]
+    """The outbox rows, each ``context`` as canonical JSON text."""
     webhook: dict[str, Any]
     """The parameters of the webhook rows chosen by the database (see ``workflow.store``)."""
     closed_keys: tuple[str, ...]
@@ -190,7 +191,8 @@ def _change_notices(
         "deadlines": {r["key"]: _iso(r["due_at"]) for r in opened},
         **change.notice_context,
     }
-    return notice_rows(case, rules, key_prefix=f"case/{case['id']}/v{version}", context=context, now=now)
+    prefix = f"case/{case['id']}/v{version}"
+    return notice_rows(case, rules, key_prefix=prefix, context=context, now=now, as_text=True)
 
 
 def _record_effects(
@@ -327,8 +329,13 @@ def notice_rows(
     key_prefix: str,
     context: Mapping[Any, Any],
     now: datetime,
+    as_text: bool = False,
 ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Outbox rows for ``rules``, one per channel the audience can be reached on.
+
+    Each row's ``context`` is the JSON-native copy of ``context``, or with ``as_text`` its
+    canonical text, which :func:`workflow.store.insert_notices` binds as it is (a plan's rows:
+    serialised once, not parsed back and serialised again).
 
     Returns the rows, the ``kind/channel`` labels queued, and the ones skipped with why
     (a case without a phone gets email only, and the audit says so). The idempotency key
@@ -338,7 +345,7 @@ def notice_rows(
     rows: list[dict[str, Any]] = []
     queued: list[str] = []
     skipped: list[str] = []
-    payload = json_native(dict(context))
+    payload = canonical(dict(context)) if as_text else json_native(dict(context))
     for rule in rules:
         contacts = STAFF_CONTACTS if rule.audience == Role.STAFF else applicant
         for channel in rule.channels:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from workflow.driver import Prepared, constant, fetch, pipeline, run, send
 from workflow.errors import CaseNotFound, ConflictError, GuardRefused, InvalidInput, StorageUnavailable
 from workflow.plan import LoadedCase, OpenDeadline, Plan, deadline_record
 from workflow.statuses import OPEN_STATUSES, Channel, DeadlineStatus, NoticeStatus
-from workflow.tables import audit_events, cases, deadlines, notices, webhook_subscriptions
+from workflow.tables import audit_events, cases, deadlines, listings, notices, webhook_subscriptions
 from workflow.writes import NOTICE_COLUMNS, WriteResult
 
 # PostgreSQL's deadlock_detected and serialization_failure: the loser of a race, whatever the lock order
@@ -108,6 +108,28 @@ _OPEN_DEADLINES_BESIDE = Prepared(
         IS_OPEN,
     )
 )
+
+
+_day = sa.bindparam("day", type_=listings.c.since.type)
+_ACTIVE_LISTINGS = Prepared(
+    sa.select(listings)
+    .where(
+        listings.c.applicant_code == sa.bindparam("applicant_code"),
+        listings.c.removed_at.is_(None),
+        listings.c.since <= _day,
+        sa.or_(listings.c.until.is_(None), listings.c.until >= _day),
+    )
+    .order_by(listings.c.since, listings.c.id)
+)
+
+
+def active_listing_rows(conn: sa.Connection, applicant_code: str, day: date) -> list[dict[str, Any]]:
+    """The applicant's official-list entries not removed and valid on ``day`` (LG-LIST-1, SZ-LIST-1).
+
+    Compiled once: a command whose guard checks lists reads them every time, and building
+    the query per command cost more than the rest of that command's reads together.
+    """
+    return fetch(conn, _ACTIVE_LISTINGS, {"applicant_code": applicant_code, "day": day})
 
 
 class Store:
@@ -237,15 +259,18 @@ class Store:
         with pipeline(conn):
             update = _case_update(frozenset(plan.case_values))
             parameters = {**plan.case_values, "w_id": plan.case_id, "w_version": plan.seen_version}
-            updated = send(conn, update, parameters)
-            if conn.dialect.name == "sqlite":  # no pipeline: check before writing the rest
-                _check_updated(conn, updated(), plan)
+            if conn.dialect.name == "sqlite":  # no pipeline: its row count, checked before writing the rest
+                _check_updated(conn, run(conn, update, parameters), plan)
+                updated = None
+            else:
+                updated = send(conn, update, parameters)
             run(conn, _INSERT_AUDIT, plan.audit)
             for deadline_id, status in plan.close:
                 run(conn, _CLOSE_DEADLINE, {"w_id": deadline_id, "status": status, "closed_at": plan.audit["at"]})
             insert_notices(conn, plan.notices, webhooks=plan.webhook)
             inserted = [send(conn, _INSERT_DEADLINE, {**r, "ledger": canonical(r["ledger"])}) for r in plan.open]
-        _check_updated(conn, updated(), plan)
+        if updated is not None:
+            _check_updated(conn, len(updated()), plan)
         opened = [deadline_record(r, rows()[0]["id"]) for r, rows in zip(plan.open, inserted, strict=True)]
         return WriteResult(
             version=plan.case_values["version"],
@@ -308,20 +333,33 @@ def insert_notices(
 ) -> None:
     """Queue outbox rows (each with every column of :data:`NOTICE_COLUMNS`), and the webhook rows of a change.
 
+    A row's ``context`` is a JSON-native value, or its canonical text (a plan's rows).
+
     One INSERT for up to 16 rows, the webhook rows (:func:`_webhook_rows`, given
     :func:`workflow.plan.webhook_values`) chosen in the same statement.
     """
     texts: dict[int, str] = {}  # the rows of one change share one context: serialise it once
-    for row in rows:
-        texts.setdefault(id(row["context"]), canonical(row["context"]))
     starts = range(0, len(rows), _NOTICES_PER_INSERT) if rows else range(1 if webhooks is not None else 0)
     for start in starts:
-        chunk = [{**row, "context": texts[id(row["context"])]} for row in rows[start : start + _NOTICES_PER_INSERT]]
-        values = {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in NOTICE_COLUMNS}
+        chunk = rows[start : start + _NOTICES_PER_INSERT]
+        values: dict[str, Any] = {}
+        for row, names in zip(chunk, _BIND_NAMES, strict=False):
+            for column, name in names:
+                values[name] = row[column]
+            context = row["context"]
+            text = context if isinstance(context, str) else texts.get(id(context))  # a plan's: canonical text
+            if text is None:
+                text = texts[id(context)] = canonical(context)
+            values[names[_CONTEXT_AT][1]] = text
         if webhooks is not None and start + _NOTICES_PER_INSERT >= len(rows):  # the last statement takes them
             run(connection, _insert_outbox(len(chunk), True), {**values, **webhooks})
         else:
             run(connection, _insert_outbox(len(chunk), False), values)
+
+
+_BIND_NAMES = tuple(tuple((c, f"{c}_{i}") for c in NOTICE_COLUMNS) for i in range(_NOTICES_PER_INSERT))
+"""Per row of an outbox INSERT, each column with the name of its bind (built once, not per command)."""
+_CONTEXT_AT = NOTICE_COLUMNS.index("context")
 
 
 @functools.lru_cache(maxsize=2 * _NOTICES_PER_INSERT + 2)
@@ -388,18 +426,28 @@ def _webhook_rows(dialect: Dialect) -> sa.Select[Any]:
 
 @functools.lru_cache(maxsize=64)
 def _case_update(columns: frozenset[str]) -> Prepared:
-    """``UPDATE cases SET <columns> WHERE id = :w_id AND version = :w_version RETURNING id``, per column set."""
-    return Prepared(
-        cases.update()
-        .where(cases.c.id == sa.bindparam("w_id"), cases.c.version == sa.bindparam("w_version"))
-        .values({name: sa.bindparam(name, type_=cases.c[name].type) for name in sorted(columns)})
-        .returning(cases.c.id)
-    )
+    """``UPDATE cases SET <columns> WHERE id = :w_id AND version = :w_version``, per column set.
+
+    On PostgreSQL with ``RETURNING id``: pipelined, its row count is not known until the
+    results are read. SQLite's row count is known at once; ``RETURNING`` there cost a third
+    of the statement.
+    """
+
+    def build(dialect: Dialect) -> sa.Executable:
+        statement = (
+            cases.update()
+            .where(cases.c.id == sa.bindparam("w_id"), cases.c.version == sa.bindparam("w_version"))
+            .values({name: sa.bindparam(name, type_=cases.c[name].type) for name in sorted(columns)})
+        )
+        out: sa.Executable = statement if dialect.name == "sqlite" else statement.returning(cases.c.id)
+        return out
+
+    return Prepared(build)
 
 
-def _check_updated(connection: sa.Connection, updated: list[sa.RowMapping], plan: Plan) -> None:
-    """Raise :class:`ConflictError` unless the case update found the version the command read."""
-    if len(updated) == 1:
+def _check_updated(connection: sa.Connection, found: int, plan: Plan) -> None:
+    """Raise :class:`ConflictError` unless the case update found (``found`` rows) the version the command read."""
+    if found == 1:
         return
     actual = connection.execute(sa.select(cases.c.version).where(cases.c.id == plan.case_id)).scalar()
     raise ConflictError(

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from app.sandbox import Segment, TimelineClock, append_segment
 from bench.round_driver import Driver
-from workflow.clock import SystemClock
+from workflow.clock import Clock, SystemClock
 from workflow.database import create_database_engine
 from workflow.tables import deadlines, notices
 
@@ -51,10 +51,10 @@ class Pacer:
     floor: datetime | None = None  # the next slice starts no earlier (the next round's start)
     slices: list[tuple[Segment, float]] = field(default_factory=list)  # with the pace each was sized for
     jumps: int = 0
+    real: Clock = field(default_factory=SystemClock)  # real time (a manual clock in the tests)
 
     def __post_init__(self) -> None:
         self.database = create_database_engine(self.url, pool_size=1, max_overflow=0)
-        self._real = SystemClock()
         self._adjusted_for: Segment | None = None
 
     def close(self) -> None:
@@ -67,7 +67,7 @@ class Pacer:
         start = max(last.clock_end, self.floor) if self.floor else last.clock_end
         if start >= end:
             return  # the clock will stand at ``end`` (the caller's next stop)
-        real_now = self._real.now()
+        real_now = self.real.now()
         runs_out = last.real_start + (last.clock_end - last.clock_start) / last.rate
         if (runs_out - real_now).total_seconds() > min(AHEAD, (runs_out - last.real_start).total_seconds() / 2):
             return

@@ -35,11 +35,11 @@ from bench.round_driver import Driver
 from bench.round_faults import Injector, plan
 from bench.round_fleet import AUDIT_KEY, Fleet, open_database
 from bench.round_metrics import Sampler
-from bench.round_pacer import Pacer
+from bench.round_pacer import TOP_RATE, Pacer
 from bench.round_promises import DOWN_AT, PROBE_SECONDS, STORM_AT, UP_AT, Promises
 from bench.round_report import chart, figures, table
 from bench.round_scenario import Scenario
-from bench.round_workload import LG_SURGE, longgang, sh, shenzhen, surge_share
+from bench.round_workload import LG_CLOSES, LG_SURGE, SZ_CLOSES, longgang, sh, shenzhen, surge_share
 from workflow.clock import ManualClock
 from workflow.database import create_database_engine
 from workflow.tables import cases
@@ -71,6 +71,9 @@ PHASES = (
     Phase("lg-after", sh("2025-09-14 02:00"), sh("2025-11-20 00:00")),
 )
 
+# the last hours of each window: filers submit minutes before the close (LG-WIN-1, SZ-WIN-1)
+CAREFUL = ((SZ_CLOSES - timedelta(hours=12), SZ_CLOSES), (LG_SURGE, LG_CLOSES))
+
 
 def run(
     quick: bool,
@@ -80,6 +83,7 @@ def run(
     seed: int = 16,
     threads: int = 16,
     probe_seconds: float = PROBE_SECONDS,
+    top_rate: float = TOP_RATE,
     chart_path: Path | None = None,
 ) -> dict[str, Any]:
     """Play the round; returns the figures, raises :class:`RoundFailed` on any breached invariant."""
@@ -89,7 +93,7 @@ def run(
     filers, vouchers = longgang(applicants, seed), shenzhen(smes, seed)
     began = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="bench-round-"))
-    fleet = Fleet(folder, open_database(kind, folder))
+    fleet = Fleet(folder, open_database(kind, folder), top_rate=top_rate)
     try:
         staff, platform = fleet.prepare()
         driver = Driver(fleet.bases, {"staff": staff, "platform": platform}, threads=threads)
@@ -103,7 +107,7 @@ def run(
         scenario.engine = bootstrap(
             Settings(database_url=fleet.database.url, audit_key=AUDIT_KEY), clock=clock, migrate=False
         )
-        pacer = Pacer(fleet.database.url, clock, driver)
+        pacer = Pacer(fleet.database.url, clock, driver, top_rate=top_rate, careful=CAREFUL)
         promises = Promises(fleet, driver, applicants >= FULL[fleet.database.kind], probe_seconds)
         stops = {
             STORM_AT - timedelta(seconds=1): lambda: promises.storm(

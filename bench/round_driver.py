@@ -49,6 +49,7 @@ class _Timed:
     seq: int
     key: str = field(compare=False)
     action: Callable[[], object] = field(compare=False)
+    hold: bool = field(default=False, compare=False)
 
 
 class Driver:
@@ -65,6 +66,8 @@ class Driver:
         self._running: set[str] = set()  # keys with an action on a pool thread
         self._chains: dict[str, deque[_Timed]] = {}  # actions waiting for the one before them, by key
         self._outstanding = 0
+        self.completed = 0  # actions finished, for the pacer's measure of what the fleet sustains
+        self.holding = 0  # ``hold`` actions started and not finished: the pacer lets the clock stand meanwhile
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="round-client")
         self._local = threading.local()
         self._turn = itertools.count()
@@ -72,10 +75,13 @@ class Driver:
 
     # ---- scheduling --------------------------------------------------------------------
 
-    def at(self, when: datetime, key: str, action: Callable[[], object]) -> None:
-        """Run ``action`` once the sandbox clock reaches ``when``, after the earlier actions of ``key``."""
+    def at(self, when: datetime, key: str, action: Callable[[], object], *, hold: bool = False) -> None:
+        """Run ``action`` once the sandbox clock reaches ``when``, after the earlier actions of ``key``.
+
+        ``hold``: the clock waits while it runs (a staff batch: an import of a thousand rows takes
+        an operator minutes, not the days a fast clock would let pass under it)."""
         with self._lock:
-            heapq.heappush(self._queue, _Timed(when, next(self._seq), key, action))
+            heapq.heappush(self._queue, _Timed(when, next(self._seq), key, action, hold))
 
     def now(self) -> datetime:
         assert self.clock is not None
@@ -112,6 +118,7 @@ class Driver:
     def _start(self, item: _Timed) -> None:
         with self._lock:
             self._outstanding += 1
+            self.holding += item.hold
             if item.key in self._running:  # the case's action before it is still running: it follows that one
                 self._chains.setdefault(item.key, deque()).append(item)
                 return
@@ -125,6 +132,8 @@ class Driver:
             self.errors.append(f"{item.key} at {item.at.isoformat()}: {type(exc).__name__}: {exc}")
         with self._lock:
             self._outstanding -= 1
+            self.holding -= item.hold
+            self.completed += 1
             chain = self._chains.get(item.key)
             following = chain.popleft() if chain else None
             if chain is not None and not chain:

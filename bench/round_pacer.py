@@ -8,10 +8,13 @@ submission was due before the close). So the clock runs on a scheduled sandbox t
 
 * a slice's rate is chosen so that the actions queued inside it are about ``pace`` a real second;
   between ``MIN_RATE`` (a busy stretch) and ``TOP_RATE`` (a quiet one);
-* ``pace`` follows the fleet: it grows while the driver keeps up (few actions outstanding when a
-  slice ends) and shrinks when it does not; when more than a second of work is outstanding the
-  next slice waits, so the clock stands still (every process reads the same held timeline)
+* ``pace`` follows the fleet: when the driver is behind as a slice ends, it moves towards the
+  actions the driver finished a real second meanwhile (what the fleet sustains); it grows only
+  after a slice whose full load the driver kept up with; when more than a second of work is
+  outstanding the next slice waits, so the clock stands still (every process reads the same held timeline)
   until the fleet has caught up, and no action is ever sent much later than its sandbox time;
+  it also stands while a staff batch runs (an import or a batch advance takes an operator
+  minutes; at a fast rate its real seconds would be days);
 * a quiet stretch with nothing queued, nothing due and no deadline, reminder or notice falling due
   in it is jumped over (the next slice starts later in sandbox time): that is how a round months
   long passes in minutes without a rate so high that the outbox leases (sandbox seconds) would be
@@ -36,8 +39,9 @@ from workflow.tables import deadlines, notices
 SLICE = 1.0  # real seconds a slice lasts
 AHEAD = 0.4  # real seconds before a slice ends that the next is decided (processes re-read every 0.2 s)
 MIN_RATE = 30.0  # sandbox seconds per real second, at the busiest
-TOP_RATE = 40_000.0  # at the quietest: a sandbox day in about 2 real seconds
-MIN_PACE, MAX_PACE = 4.0, 400.0  # actions a real second
+TOP_RATE = 40_000.0  # at the quietest (by default): a sandbox day in about 2 real seconds
+MIN_PACE, MAX_PACE = 4.0, 300.0  # actions a real second
+CAREFUL_RATE = 1_200.0  # near a window's close: a second of request latency is 20 sandbox minutes
 SHORT = 0.2  # real seconds of a slice while a jump waits for the workers or the dispatcher
 JUMP_OVER = timedelta(minutes=1)  # a quiet stretch longer than this, with nothing due in it, is jumped over
 
@@ -52,10 +56,13 @@ class Pacer:
     slices: list[tuple[Segment, float]] = field(default_factory=list)  # with the pace each was sized for
     jumps: int = 0
     real: Clock = field(default_factory=SystemClock)  # real time (a manual clock in the tests)
+    top_rate: float = TOP_RATE
+    careful: tuple[tuple[datetime, datetime], ...] = ()  # stretches run at CAREFUL_RATE at most (a window's close)
 
     def __post_init__(self) -> None:
         self.database = create_database_engine(self.url, pool_size=1, max_overflow=0)
         self._adjusted_for: Segment | None = None
+        self._measured = (self.real.now(), self.driver.completed)  # real time, actions done: at the last slice
 
     def close(self) -> None:
         self.database.dispose()
@@ -72,14 +79,11 @@ class Pacer:
         if (runs_out - real_now).total_seconds() > min(AHEAD, (runs_out - last.real_start).total_seconds() / 2):
             return
         outstanding = self.driver.outstanding
-        if self._adjusted_for is not last:  # once per slice: did the fleet keep up with it?
+        if self._adjusted_for is not last:  # once per slice: what did the fleet get done in it?
             self._adjusted_for = last
-            if outstanding <= self.pace * 0.25:
-                self.pace = min(self.pace * 1.1, MAX_PACE)
-            elif outstanding > self.pace * 0.6:
-                self.pace = max(self.pace * 0.85, MIN_PACE)
-        if outstanding > self.pace * SLICE:
-            return  # more than a slice of work not done: the clock stands until it is
+            self._adjust(outstanding)
+        if outstanding > self.pace * SLICE or self.driver.holding:
+            return  # more than a slice of work not done, or a staff batch under way: the clock stands until then
         try:
             segment = self._slice(start, end, outstanding, max(runs_out, real_now + timedelta(seconds=0.05)))
             append_segment(self.database, segment)
@@ -89,8 +93,22 @@ class Pacer:
         self.clock.extend([segment])
         self.slices.append((segment, self.pace))
 
+    def _adjust(self, outstanding: int) -> None:
+        """Towards what the driver finished a real second while behind; up only after keeping up with a full load."""
+        real, done = self.real.now(), self.driver.completed
+        seconds, finished = (real - self._measured[0]).total_seconds(), done - self._measured[1]
+        self._measured = (real, done)
+        if seconds <= 0.05:
+            return
+        sustained = finished / seconds
+        if outstanding > self.pace * 0.5:  # behind: the fleet did ``sustained`` a second at most
+            self.pace = max(MIN_PACE, min(self.pace, 0.5 * self.pace + 0.5 * sustained))
+        elif sustained >= 0.8 * self.pace:  # kept up with a full load: try a little more
+            self.pace = min(self.pace * 1.15, MAX_PACE)
+
     def _slice(self, start: datetime, end: datetime, outstanding: int, real_start: datetime) -> Segment:
-        widest = timedelta(seconds=TOP_RATE * SLICE)
+        top = self.top_rate
+        widest = timedelta(seconds=top * SLICE)
         want = max(int(self.pace * SLICE), 1)
         queued = self.driver.next_at(start, want)
         blocked = False
@@ -104,16 +122,22 @@ class Pacer:
                 blocked = True  # the workers or the dispatcher have work: a short slice, then look again
         inside = [at for at in queued if at <= start + widest]
         if blocked and not inside:
-            span = timedelta(seconds=TOP_RATE * SHORT)
-            return Segment(start, real_start, TOP_RATE, min(start + span, end))
+            span = timedelta(seconds=top * SHORT)
+            return Segment(start, real_start, top, min(start + span, end))
         if len(inside) >= want:  # busy: the slice ends at the action that makes it a second's work
             span, seconds = inside[-1] - start, SLICE
         elif inside:  # sparse: just past the last of them, in the real time they take at this pace
             span, seconds = inside[-1] - start + timedelta(seconds=1), max(len(inside) / self.pace, 0.1)
         else:
             span, seconds = widest, SLICE
-        rate = min(max(span.total_seconds() / seconds, MIN_RATE), TOP_RATE)
+        rate = min(max(span.total_seconds() / seconds, MIN_RATE), top)
         span = max(span, timedelta(seconds=rate * 0.1))  # a tenth of a real second at least
+        for first, last in self.careful:
+            if first <= start < last:  # near a close a request's real latency times the rate must stay minutes
+                rate = min(rate, CAREFUL_RATE)
+                span = min(span, timedelta(seconds=rate * SLICE))
+            elif start < first < start + span:  # stop at its start, not race into it
+                span = first - start
         return Segment(start, real_start, rate, min(start + span, end))
 
     def _next_instant(self, after: datetime) -> list[datetime]:

@@ -156,6 +156,7 @@ def run(
         end = clock.now()  # held: nothing may be left due at it
         driver.close()
         pacer.close()
+        scenario.engine.database.dispose()
         promises.check_once()
         promises.close()
         allowance = injector.kills_hitting_dispatch(extra=promises.killed)

@@ -19,16 +19,13 @@ def main() -> None:
     )
     parser.add_argument("--database", choices=("postgresql", "sqlite"), help="round: the database (postgresql)")
     parser.add_argument("--seed", type=int, default=16, help="round: the seed of the workload and the faults")
-    parser.add_argument("--pace", type=float, default=60.0, help="round: requests a real second to size phases for")
     args = parser.parse_args()
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
     for name in args.names:
         module = importlib.import_module(f"bench.{name}")
         if name == "round":
-            result = module.run(
-                args.quick, applicants=args.applicants, database=args.database, seed=args.seed, pace=args.pace
-            )
+            result = module.run(args.quick, applicants=args.applicants, database=args.database, seed=args.seed)
         else:
             result = module.run(args.quick)
         (out / f"{name}.json").write_text(json.dumps(result, indent=2))

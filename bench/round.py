@@ -2,18 +2,16 @@
 
 The Shenzhen 2024 voucher round, then the Longgang 2025 round, replayed on one database by a
 fleet of real processes (bench/round_fleet.py: 2 API processes, 2 workers, a dispatcher, SMTP
-and SMS on loopback) on a sandbox clock running faster than real time (FILINGFLOW_CLOCK_RATE).
-The workload (bench/round_workload.py) and the faults (bench/round_faults.py) are fixed by a
-seed. The round is played in phases, each on a timeline of its own (start and rate): a rate
-that lets a month-long window pass in seconds would turn the surge's 8 hours into a blink, so
-the surge gets a slower clock. The Shenzhen round took place nine months before Longgang's, so
-it runs first; one clock cannot show both windows open at once.
-
-Between phases the processes that act on the clock by themselves (workers, dispatcher) are
-frozen at once and ended, and the next phase starts no earlier than where the last one stopped,
-so the sandbox time never runs backwards. A last phase at real-time speed lets the workers and
-the dispatcher drain what is due; then the invariants are checked (bench/round_checks.py), the
-figures and chart written (bench/round_report.py), and any breach raises :class:`RoundFailed`.
+and SMS on loopback), started once, on one scheduled sandbox timeline. The workload
+(bench/round_workload.py) and the faults (bench/round_faults.py) are fixed by a seed. The pacer
+(bench/round_pacer.py) moves the clock a real second at a time as fast as the fleet keeps up:
+slowly through the surge, fast through quiet weeks, jumping over stretches where nothing happens
+and from the Shenzhen round to Longgang's nine months later (one clock cannot show both windows
+open at once). The phases are stretches of sandbox time, for the figures; the two reliability
+promises are played at their instants in the Longgang window (bench/round_promises.py). After the
+last phase the clock runs on until the workers and the dispatcher have drained what is due; then
+the invariants are checked (bench/round_checks.py), the figures and chart written
+(bench/round_report.py), and any breach raises :class:`RoundFailed`.
 """
 
 from __future__ import annotations
@@ -37,15 +35,18 @@ from bench.round_driver import Driver
 from bench.round_faults import Injector, plan
 from bench.round_fleet import AUDIT_KEY, Fleet, open_database
 from bench.round_metrics import Sampler
+from bench.round_pacer import TOP_RATE, Pacer
+from bench.round_promises import DOWN_AT, PROBE_SECONDS, STORM_AT, UP_AT, Promises
 from bench.round_report import chart, figures, table
 from bench.round_scenario import Scenario
-from bench.round_workload import LG_QUIET, LG_SURGE, longgang, sh, shenzhen, surge_share
-from workflow.clock import ManualClock, SystemClock
+from bench.round_workload import LG_CLOSES, LG_SURGE, SZ_CLOSES, longgang, sh, shenzhen, surge_share
+from workflow.clock import ManualClock
 from workflow.database import create_database_engine
 from workflow.tables import cases
 
 RESULTS = Path(__file__).with_name("results")
-SETTLE_SECONDS = 180.0  # real seconds the last phase may take to drain the outbox and the sweep
+SETTLE_SECONDS = 180.0  # real seconds the round may take, after its last phase, to drain the outbox and the sweep
+FULL = {"postgresql": 10_000, "sqlite": 2_000}  # applicants at full size, by database
 
 
 def say(text: str) -> None:
@@ -61,23 +62,17 @@ class Phase:
     name: str
     start: datetime
     end: datetime
-    work: float  # requests per applicant (Longgang) or SME (Shenzhen), to size its real duration
-    top_rate: int  # at most this fast: a phase's last requests finish a second or two late, which must
-    # not carry it into the next phase's events (the window phase ends 4.6 days before the surge)
 
 
 PHASES = (
-    Phase("shenzhen", sh("2024-11-18 22:00"), sh("2025-01-03 00:00"), 8.0, 500_000),
-    Phase("lg-window", sh("2025-08-12 22:00"), LG_QUIET + timedelta(hours=4), 2.5, 150_000),
-    Phase("lg-surge", LG_SURGE - timedelta(hours=1), sh("2025-09-14 02:00"), 0.8, 20_000),
-    Phase("lg-after", sh("2025-09-14 02:00"), sh("2025-11-20 00:00"), 9.0, 500_000),
+    Phase("shenzhen", sh("2024-11-18 22:00"), sh("2025-01-03 00:00")),
+    Phase("lg-window", sh("2025-08-12 22:00"), LG_SURGE),
+    Phase("lg-surge", LG_SURGE, sh("2025-09-14 02:00")),
+    Phase("lg-after", sh("2025-09-14 02:00"), sh("2025-11-20 00:00")),
 )
 
-
-def real_seconds(phase: Phase, applicants: int, smes: int, pace: float) -> float:
-    """How long a phase takes in real time: a floor, plus its requests at ``pace`` per second."""
-    people = smes if phase.name == "shenzhen" else applicants
-    return round(6.0 + people * phase.work / pace, 1)
+# the last hours of each window: filers submit minutes before the close (LG-WIN-1, SZ-WIN-1)
+CAREFUL = ((SZ_CLOSES - timedelta(hours=12), SZ_CLOSES), (LG_SURGE, LG_CLOSES))
 
 
 def run(
@@ -86,84 +81,94 @@ def run(
     applicants: int | None = None,
     database: str | None = None,
     seed: int = 16,
-    pace: float = 60.0,
-    threads: int = 8,
+    threads: int = 16,
+    probe_seconds: float = PROBE_SECONDS,
+    top_rate: float = TOP_RATE,
     chart_path: Path | None = None,
 ) -> dict[str, Any]:
     """Play the round; returns the figures, raises :class:`RoundFailed` on any breached invariant."""
     kind = database or os.environ.get("BENCH_ROUND_DATABASE", "postgresql")
-    default = 10_000 if kind == "postgresql" else 2_000
-    applicants = applicants or (200 if quick else int(os.environ.get("BENCH_ROUND_APPLICANTS", default)))
+    applicants = applicants or (200 if quick else int(os.environ.get("BENCH_ROUND_APPLICANTS", FULL[kind])))
     smes = max(applicants // 5, 5)
     filers, vouchers = longgang(applicants, seed), shenzhen(smes, seed)
     began = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="bench-round-"))
-    fleet = Fleet(folder, open_database(kind, folder))
+    fleet = Fleet(folder, open_database(kind, folder), top_rate=top_rate)
     try:
         staff, platform = fleet.prepare()
         driver = Driver(fleet.bases, {"staff": staff, "platform": platform}, threads=threads)
         scenario = Scenario(driver, None, folder, seed)
         scenario.shenzhen(vouchers)
         scenario.longgang(filers)
+        started = time.monotonic()
+        clock = fleet.start(PHASES[0].start)
+        say(f"fleet started in {time.monotonic() - started:.1f} s")
+        driver.clock = clock
+        scenario.engine = bootstrap(
+            Settings(database_url=fleet.database.url, audit_key=AUDIT_KEY), clock=clock, migrate=False
+        )
+        pacer = Pacer(fleet.database.url, clock, driver, top_rate=top_rate, careful=CAREFUL)
+        promises = Promises(fleet, driver, applicants >= FULL[fleet.database.kind], probe_seconds)
+        stops = {
+            STORM_AT - timedelta(seconds=1): lambda: promises.storm(
+                [c.case_id for k, c in scenario.cases.items() if k.startswith("lg")],
+                lambda end: driver.run_until(end, pacer=pacer),
+            ),
+            DOWN_AT: promises.scheduler_down,
+            UP_AT: promises.scheduler_up,
+        }
         sampler = Sampler(fleet.database.url)
+        sampler.clock = clock
         sampler.start()
-        injector = Injector(fleet, driver.now)
+        injector = Injector(fleet, clock.now)
         faults = plan(seed, fleet.database.kind == "postgresql")
+        injector.start(faults)
         phases: dict[str, Any] = {}
-        phase_end_kills = 0
-        lead = fleet.first_lead  # real seconds for the fleet to start; grows if a start-up takes longer
-        stopped: datetime | None = None
         for phase in PHASES:
-            seconds = real_seconds(phase, applicants, smes, pace)
-            start = max(phase.start, stopped + timedelta(minutes=1)) if stopped else phase.start
-            end = max(phase.end, start + timedelta(hours=1))  # the phase before overran: a short phase
-            rate = float(
-                min(round((end - start).total_seconds() / seconds), phase.top_rate)
-            )  # whole: read back exactly
-            seconds = round((end - start).total_seconds() / rate, 1)
-            clock, lead = fleet.begin_phase(start, rate, lead)
-            _wait_for(clock.real_start)
-            scenario.engine = bootstrap(
-                Settings(database_url=fleet.database.url, audit_key=AUDIT_KEY), clock=clock, migrate=False
-            )
-            driver.clock, driver.phase = clock, phase.name
-            sampler.clock, sampler.phase, sampler.rate = clock, phase.name, rate
-            real_began = time.monotonic()
-            injector.start_phase([f for f in faults if f.phase == phase.name], seconds)
-            driver.run_until(end)
-            sampler.clock = None  # no samples between phases: this clock runs on while the next starts
-            ran = time.monotonic() - real_began
-            injector.join()
-            stopped = clock.now()
-            last = phase is PHASES[-1]
+            real_began, slices_before = time.monotonic(), len(pacer.slices)
+            pacer.floor = phase.start
+            driver.phase = sampler.phase = phase.name
+            for at, hook in sorted(stops.items()):
+                if phase.start <= at < phase.end:
+                    driver.run_until(at, pacer=pacer)
+                    hook()
+            driver.run_until(phase.end, pacer=pacer)
+            ran = round(time.monotonic() - real_began, 1)
+            rates = [segment.rate for segment, _ in pacer.slices[slices_before:]]
             say(
-                f"{phase.name}: {start:%Y-%m-%d %H:%M} at rate {rate:.0f}, planned {seconds} s, driver done "
-                f"after {ran:.1f} s, faults joined after {time.monotonic() - real_began:.1f} s, "
-                f"stopped at {stopped:%Y-%m-%d %H:%M}"
+                f"{phase.name}: {phase.start:%Y-%m-%d %H:%M}..{phase.end:%Y-%m-%d %H:%M} in {ran} s real, pace now "
+                f"{pacer.pace:.0f} actions/s, {len(rates)} slices"
             )
-            if not last:  # the last phase's processes go on: they drain what is left (below)
-                phase_end_kills += fleet.end_phase()
-            scenario.engine.database.dispose()
             phases[phase.name] = {
-                "span": f"{start:%Y-%m-%d %H:%M}..{stopped:%Y-%m-%d %H:%M}",
-                "rate": round(rate),
-                "planned_real_seconds": seconds,
-                "real_seconds": round(time.monotonic() - real_began, 1),
+                "span": f"{phase.start:%Y-%m-%d %H:%M}..{phase.end:%Y-%m-%d %H:%M}",
+                "real_seconds": ran,
+                "slices": len(rates),
+                "rate_min": round(min(rates)) if rates else None,
+                "rate_max": round(max(rates)) if rates else None,
             }
-        # settle: the last phase's clock and processes go on until all is drained
-        driver.phase = "settle"
-        sampler.clock, sampler.phase, sampler.rate = clock, "settle", rate
-        settled = _settle(sampler, clock, rate)
+        # settle: the clock runs on (fast) until the workers and the dispatcher have drained what is due
+        driver.phase = sampler.phase = "settle"
+        settle_end = PHASES[-1].end + timedelta(days=2)
+        driver.run_until(settle_end, pacer=pacer)
+        settled = _settle(sampler, clock)
         sampler.stop()
-        end = clock.now() - timedelta(seconds=rate)  # none may be left due by a real second before the end
-        phase_end_kills += fleet.end_phase()
+        injector.join()
+        end = clock.now()  # held: nothing may be left due at it
         driver.close()
-        allowance = injector.kills_hitting_dispatch() + phase_end_kills
+        pacer.close()
+        scenario.engine.database.dispose()
+        promises.check_once()
+        promises.close()
+        allowance = injector.kills_hitting_dispatch(extra=promises.killed)
         breaches = (
             list(driver.errors)
             + scenario.staff_failures
+            + promises.breaches
             + [f"fault {f.name}: {f.error}" for f in injector.faults if f.error]
         )
+        missing = {(f.kind, f.target) for f in faults} - {(f.planned.kind, f.planned.target) for f in injector.faults}
+        if missing:
+            breaches.append(f"faults never injected: {sorted(missing)}")
         if not settled:
             breaches.append(f"not drained within {SETTLE_SECONDS:.0f} s after the last phase")
         breaches += round_checks.one_timeline(fleet)
@@ -189,10 +194,12 @@ def run(
             "surge_share": round(surge_share(filers), 2),
             "real_seconds": round(time.monotonic() - began, 1),
             "load_average": tuple(round(v, 1) for v in os.getloadavg()),
+            "pace": {"final": round(pacer.pace), "jumps": pacer.jumps, "slices": len(pacer.slices)},
             "outcomes": dict(sorted(scenario.outcomes.items())),
             "refusals_sample": scenario.refusals,
             "statuses": statuses,
             "notices": notice_figures,
+            "promises": promises.figures,
             "breaches": breaches,
         }
         result["figures"] = figures(driver.calls, sampler.samples, injector.faults, phases)
@@ -210,13 +217,8 @@ def run(
         fleet.close()
 
 
-def _wait_for(real_start: datetime) -> None:
-    """Until the phase's timeline begins (its processes have started; its clock stood still)."""
-    time.sleep(max((real_start - SystemClock().now()).total_seconds(), 0))
-
-
-def _settle(sampler: Sampler, clock: Any, rate: float) -> bool:
-    """Wait until nothing is pending in the outbox and no deadline is overdue by more than a real second."""
+def _settle(sampler: Sampler, clock: Any) -> bool:
+    """Wait until nothing is pending in the outbox and no deadline is due at the (held) clock."""
     deadline = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < deadline:
         try:
@@ -224,10 +226,10 @@ def _settle(sampler: Sampler, clock: Any, rate: float) -> bool:
         except Exception:  # the database coming back
             time.sleep(0.5)
             continue
-        if sample.outbox_pending == 0 and sample.lag_s <= rate:
+        if sample.outbox_pending == 0 and sample.lag_s == 0:
             time.sleep(1.0)  # one more tick for anything these last sends queued
             again = sampler.sample(clock)
-            if again.outbox_pending == 0 and again.lag_s <= rate:
+            if again.outbox_pending == 0 and again.lag_s == 0:
                 return True
         time.sleep(0.25)
     return False

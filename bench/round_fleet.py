@@ -6,14 +6,14 @@ sandbox timeline (``FILINGFLOW_SANDBOX=1``, ``FILINGFLOW_CLOCK_START``, ``FILING
 The SMTP server (aiosmtpd) and the SMS gateway (tests/support/sms_gateway.py) run on loopback
 in this process, so what they received can be counted at the end.
 
-A phase of the round begins a new timeline (another start and rate), which every process must
-join: :meth:`Fleet.begin_phase` restarts them all. Each process's output goes to a log file in
-the run's folder, so a traceback behind a 5xx can be read afterwards.
+The fleet starts once, on a scheduled sandbox timeline (app/sandbox.py) held at the round's first
+instant; the pacer (bench/round_pacer.py) then moves every process's clock by appending segments,
+and a process restarted after a fault joins the same timeline. Each process's output goes to a
+log file in the run's folder, so a traceback behind a 5xx can be read afterwards.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -21,13 +21,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 
-from app.sandbox import TimelineClock, sandbox_timeline, shared_timeline
+from app.sandbox import Segment, TimelineClock, schedule_timeline
 from tests.support.postgres import PostgresCluster, find_bindir, free_port, start_cluster
 from tests.support.sms_gateway import SECRET, SmsProvider
 from tests.support.smtp import SmtpServer
@@ -38,17 +37,7 @@ FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT_KEY = "bench-round-audit-key"
 WORKER_INTERVAL = 0.25  # real seconds between a worker's ticks
-LEASE_REAL_SECONDS = 5.0  # an outbox lease, in real seconds whatever the clock's rate
-
-
-class _Later:
-    """Real time ``lead`` seconds from now: when a phase's timeline is recorded to begin."""
-
-    def __init__(self, lead: float) -> None:
-        self.lead = timedelta(seconds=lead)
-
-    def now(self) -> datetime:
-        return SystemClock().now() + self.lead
+LEASE_REAL_SECONDS = 5.0  # an outbox lease, in real seconds at the pacer's top rate (longer when slower)
 
 
 @dataclass
@@ -72,16 +61,6 @@ class Process:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(30)
             self.kills += 1
-
-    def freeze(self) -> None:
-        """SIGSTOP at once (a phase's clock must not run on in it), then SIGKILL: it never acts again."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGSTOP)
-
-    def finish_frozen(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(30)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -145,9 +124,8 @@ class Fleet:
     sms: SmsProvider = field(default_factory=SmsProvider)
     api_ports: list[int] = field(default_factory=list)
     processes: dict[str, Process] = field(default_factory=dict)
-    rate: float = 1.0
     clock_start: datetime | None = None
-    first_lead: float = 30.0
+    top_rate: float = 40_000.0  # the pacer's (bench/round_pacer.py): outbox leases are sized for it
 
     def env(self) -> dict[str, str]:
         env = {
@@ -163,14 +141,13 @@ class Fleet:
             "FILINGFLOW_SMTP_PORT": str(self.smtp.port),
             "FILINGFLOW_SMS_GATEWAY_URL": self.sms.url,
             "FILINGFLOW_SMS_GATEWAY_SECRET": SECRET,
-            # the engine's clock runs `rate` times as fast: leases and retries are counted on it
+            # the engine's clock runs up to top_rate times as fast: leases and retries are counted on it
             "FILINGFLOW_OUTBOX_MAX_ATTEMPTS": "1000000",
-            "FILINGFLOW_OUTBOX_LEASE_SECONDS": f"{LEASE_REAL_SECONDS * self.rate:.0f}",
+            "FILINGFLOW_OUTBOX_LEASE_SECONDS": f"{LEASE_REAL_SECONDS * self.top_rate:.0f}",
             "FILINGFLOW_LOG_FORMAT": "text",
         }
-        if self.clock_start is not None:
+        if self.clock_start is not None:  # the epoch of the scheduled timeline: every process joins and follows it
             env["FILINGFLOW_CLOCK_START"] = self.clock_start.isoformat()
-            env["FILINGFLOW_CLOCK_RATE"] = str(int(self.rate))
         return env
 
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -188,13 +165,11 @@ class Fleet:
             if upgraded.returncode:
                 raise RuntimeError(f"db upgrade failed: {upgraded.stderr}")
         tokens = []
-        began = time.monotonic()
         for role in ("staff", "platform"):
             made = self.cli("tokens", "create", "--role", role, "--name", f"round-{role}")
             if made.returncode:
                 raise RuntimeError(f"tokens create failed: {made.stderr}")
             tokens.append(made.stdout.strip())
-        self.first_lead = max(15.0, (time.monotonic() - began) * 4)  # a command's start-up, and 5 at once
         logs = self.folder / "logs"
         logs.mkdir(exist_ok=True)
         self.api_ports = [free_port(), free_port()]
@@ -211,34 +186,19 @@ class Fleet:
     def bases(self) -> list[str]:
         return [f"http://127.0.0.1:{port}" for port in self.api_ports]
 
-    def begin_phase(self, clock_start: datetime, rate: float, lead: float) -> tuple[TimelineClock, float]:
-        """Every process stopped, then started again on a new timeline (``clock_start``, ``rate``).
-
-        The timeline is recorded here first, to begin ``lead`` real seconds from now: the processes
-        all join it (rather than each beginning its own a few real milliseconds apart, hours apart
-        at a high rate), and it stands at its start while they start up. If they took longer than
-        that (a loaded machine), it is done again with a longer lead. Returns the clock and the
-        lead that was enough."""
-        for _ in range(4):
-            self.stop_all()
-            self.clock_start, self.rate = clock_start, rate
-            database = create_database_engine(self.database.url)
-            try:
-                with contextlib.suppress(sa.exc.SQLAlchemyError), database.begin() as conn:
-                    conn.execute(sandbox_timeline.delete())  # a retry of this phase: a timeline anew
-                recorded = shared_timeline(database, clock_start, _Later(lead), rate=rate)
-            finally:
-                database.dispose()
-            began = time.monotonic()
-            env = self.env()
-            for process in self.processes.values():
-                process.start(env)
-            self.wait_healthy()
-            took = time.monotonic() - began
-            if SystemClock().now() < recorded.real_start:
-                return TimelineClock(recorded.clock_start, recorded.real_start, rate=rate), lead
-            lead = took * 1.5 + 2.0  # started too late: its clock had begun; again, with time to spare
-        raise RuntimeError(f"the fleet did not start within {lead:.0f} s four times over")
+    def start(self, clock_start: datetime) -> TimelineClock:
+        """Record a timeline held at ``clock_start`` and start every process on it; returns the bench's clock."""
+        database = create_database_engine(self.database.url)
+        try:
+            clock = schedule_timeline(database, Segment(clock_start, SystemClock().now(), 1.0, clock_start))
+        finally:
+            database.dispose()
+        self.clock_start = clock_start
+        env = self.env()
+        for process in self.processes.values():
+            process.start(env)
+        self.wait_healthy()
+        return clock
 
     def wait_healthy(self, seconds: float = 120) -> None:
         deadline = time.monotonic() + seconds
@@ -252,18 +212,6 @@ class Fleet:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{base} did not become healthy; see {self.folder / 'logs'}")
                 time.sleep(0.2)
-
-    def end_phase(self) -> int:
-        """Freeze the processes that act on the clock by themselves (workers, dispatcher) at once, then end them.
-
-        Returns how many were killed that could have been sending (for the duplicate allowance)."""
-        acting = [p for name, p in self.processes.items() if not name.startswith("api") and p.alive()]
-        for process in acting:
-            process.freeze()
-        for process in acting:
-            process.finish_frozen()
-        self.stop_all()
-        return len(acting)
 
     def restart(self, name: str) -> None:
         self.processes[name].start(self.env())

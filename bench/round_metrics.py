@@ -31,6 +31,7 @@ class Sample:
     outbox_due: int
     outbox_pending: int
     lag_s: float  # sandbox seconds
+    oldest: str = ""  # the deadline (case id and key) behind the lag, to find out why
 
 
 class Sampler:
@@ -39,7 +40,6 @@ class Sampler:
         self.samples: list[Sample] = []
         self.clock: Clock | None = None
         self.phase = ""
-        self.rate = 1.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="round-sampler")
 
@@ -57,9 +57,7 @@ class Sampler:
             if clock is None:
                 continue
             try:
-                sample = self.sample(clock)
-                if self.clock is clock:  # not a sample of the last phase's clock taken as the next began
-                    self.samples.append(sample)
+                self.samples.append(self.sample(clock))
             except sa.exc.SQLAlchemyError:
                 self.database.dispose()  # PostgreSQL is restarting: a fresh connection next time
 
@@ -69,10 +67,13 @@ class Sampler:
         with self.database.connect() as conn:
             due = conn.execute(sa.select(sa.func.count()).where(pending, notices.c.next_attempt_at <= now)).scalar_one()
             total = conn.execute(sa.select(sa.func.count()).where(pending)).scalar_one()
-            oldest = conn.execute(
-                sa.select(sa.func.min(deadlines.c.due_at)).where(
-                    deadlines.c.status == "pending", deadlines.c.due_at <= now
-                )
-            ).scalar_one()
-        lag = (now - oldest).total_seconds() if oldest is not None else 0.0
-        return Sample(time.monotonic(), now, self.phase, self.rate, int(due), int(total), max(lag, 0.0))
+            first = conn.execute(
+                sa.select(deadlines.c.due_at, deadlines.c.case_id, deadlines.c.key)
+                .where(deadlines.c.status == "pending", deadlines.c.due_at <= now)
+                .order_by(deadlines.c.due_at)
+                .limit(1)
+            ).first()
+        lag = (now - first.due_at).total_seconds() if first is not None else 0.0
+        rate = float(getattr(clock, "rate", 1.0))  # the timeline's segment now (bench/round_pacer.py)
+        behind = f"case {first.case_id} {first.key}" if first is not None else ""
+        return Sample(time.monotonic(), now, self.phase, rate, int(due), int(total), max(lag, 0.0), behind)

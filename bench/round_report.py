@@ -16,21 +16,21 @@ from bench.round_metrics import Sample
 DRAIN_FLOOR = 10  # a fault has drained when the due outbox is back to its level before it (at least this)
 
 
-def _percentile(values: Sequence[float], share: float) -> float:
+def percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(len(ordered) * share), len(ordered) - 1)] if ordered else 0.0
 
 
 def figures(calls: list[Call], samples: list[Sample], faults: list[Fault], phases: dict[str, Any]) -> dict[str, Any]:
     answered = [c for c in calls if c.status and c.status < 500]
-    commands = [c for c in answered if c.label not in ("get",)]
+    commands = [c for c in answered if c.label not in ("get", "probe")]
     surge = [c.ms for c in commands if c.phase == "lg-surge"]
     out: dict[str, Any] = {
         "requests": len(calls),
         "commands": len(commands),
         "surge_commands": len(surge),
         "surge_p50_ms": round(statistics.median(surge), 1) if surge else None,
-        "surge_p99_ms": round(_percentile(surge, 0.99), 1) if surge else None,
+        "surge_p99_ms": round(percentile(surge, 0.99), 1) if surge else None,
         "phases": {},
         "faults": [],
     }
@@ -45,6 +45,7 @@ def figures(calls: list[Call], samples: list[Sample], faults: list[Fault], phase
             "peak_outbox_due": max((s.outbox_due for s in mine), default=0),
             "peak_sweep_lag_sandbox_h": round(max((s.lag_s for s in mine), default=0) / 3600, 1),
             "peak_sweep_lag_real_s": round(max((s.lag_s / s.rate for s in mine), default=0), 2),
+            "peak_sweep_lag_behind": max(mine, key=lambda s: s.lag_s).oldest if mine else "",
         }
     for fault in faults:
         before = [s.outbox_due for s in samples if s.real < fault.began][-4:]
@@ -74,12 +75,14 @@ def table(result: dict[str, Any]) -> str:
         f"requests {f['requests']}, commands {f['commands']}; surge p50 {f['surge_p50_ms']} ms, "
         f"p99 {f['surge_p99_ms']} ms over {f['surge_commands']} commands",
         "",
-        f"{'phase':<10} {'sandbox span':<35} {'rate':>8} {'real s':>7} {'cmds':>6} {'cmd/s':>6} "
+        f"pace: {result['pace']}",
+        f"{'phase':<10} {'sandbox span':<35} {'rates':>15} {'real s':>7} {'cmds':>6} {'cmd/s':>6} "
         f"{'peak outbox':>11} {'peak lag h':>10} {'lag real s':>10}",
     ]
     for name, p in f["phases"].items():
+        rates = f"{p['rate_min']}-{p['rate_max']}"
         lines.append(
-            f"{name:<10} {p['span']:<35} {p['rate']:>8g} {p['real_seconds']:>7} {p['commands']:>6} "
+            f"{name:<10} {p['span']:<35} {rates:>15} {p['real_seconds']:>7} {p['commands']:>6} "
             f"{p['commands_per_s']!s:>6} {p['peak_outbox_due']:>11} {p['peak_sweep_lag_sandbox_h']:>10} "
             f"{p['peak_sweep_lag_real_s']:>10}"
         )
@@ -89,6 +92,8 @@ def table(result: dict[str, Any]) -> str:
         lines.append(
             f"{fault['fault']:<18} {fault['phase']:<10} {fault['at']!s:<26} {fault['lasted_s']:>8} {drained!s:>9}"
         )
+    for name, promise in result["promises"].items():
+        lines.append(f"promise {name}: {promise}")
     lines += ["", f"outcomes: {result['outcomes']}", f"HTTP statuses: {result['statuses']}"]
     lines.append("invariants: " + ("all held" if not result["breaches"] else f"BREACHED: {result['breaches']}"))
     return "\n".join(lines)

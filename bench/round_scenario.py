@@ -42,6 +42,7 @@ from workflow.errors import StorageUnavailable
 LG = LONGGANG_2025.key
 SZ = SHENZHEN_2024.key
 STAFF = Actor("reviewer-round", "staff", "cli:import")
+PAGE = 100  # cases a page of GET /v1/cases (the API's most)
 
 
 def code(serial: int, program: str) -> str:
@@ -120,10 +121,32 @@ class Scenario:
         return True
 
     def refresh(self, keys: list[str]) -> None:
+        """The states the API reports now: one GET per case for a few, the program's list a page at a time for many."""
+        if len(keys) <= PAGE:
+            states = {self.cases[key].case_id: self.driver.state(self.cases[key].case_id) for key in keys}
+        else:
+            states = {}
+            for program in {self.cases[key].program for key in keys}:
+                states.update(self.listed(program))
         for key in keys:
-            state = self.driver.state(self.cases[key].case_id)
+            state = states.get(self.cases[key].case_id)
             if state is not None and state != self.cases[key].state:
                 self.cases[key].state, self.cases[key].since = state, self.driver.now()
+
+    def listed(self, program: str) -> dict[int, str | None]:
+        """Every case of ``program`` with its state, from ``GET /v1/cases`` (100 a page)."""
+        states: dict[int, str | None] = {}
+        offset = 0
+        while True:
+            path = f"/v1/cases?program={program}&limit={PAGE}&offset={offset}"
+            response = self.driver.request("GET", path, "staff", "get")
+            if response is None or response.status_code != 200:
+                return states  # the cases it could not list keep the state last seen
+            page = response.json()
+            states.update({int(item["id"]): str(item["state"]) for item in page["items"]})
+            offset += PAGE
+            if offset >= int(page["total"]) or not page["items"]:
+                return states
 
     def in_state(self, prefix: str, *states: str) -> list[str]:
         return [k for k, c in list(self.cases.items()) if k.startswith(prefix) and c.state in states]
@@ -158,14 +181,14 @@ class Scenario:
                 self.driver.at(filer.submits_at, key, lambda k=key: self._lg_submit(k))
         day = sh("2025-08-18 10:00")
         while day < sh("2025-10-31 10:00"):  # review rounds every 3 days, in and after the window
-            self.driver.at(day, "staff-lg", lambda: self._lg_review(by_key))
+            self.driver.at(day, "staff-lg", lambda: self._lg_review(by_key), hold=True)
             day += timedelta(days=3)
         for when in ("2025-09-22 15:00", "2025-09-29 15:00", "2025-10-14 15:00", "2025-10-24 15:00"):
-            self.driver.at(sh(when), "staff-lg", lambda: self._lg_portal_list(by_key))
+            self.driver.at(sh(when), "staff-lg", lambda: self._lg_portal_list(by_key), hold=True)
         for when in ("2025-10-20 09:30", "2025-10-27 09:30", "2025-11-03 09:30"):
-            self.driver.at(sh(when), "staff-lg", lambda: self._lg_publicity(by_key))
+            self.driver.at(sh(when), "staff-lg", lambda: self._lg_publicity(by_key), hold=True)
         for when in ("2025-11-04 10:00", "2025-11-11 10:00", "2025-11-18 10:00"):
-            self.driver.at(sh(when), "staff-lg", lambda: self._lg_fund())
+            self.driver.at(sh(when), "staff-lg", lambda: self._lg_fund(), hold=True)
         return by_key
 
     def _lg_submit(self, key: str) -> None:
@@ -212,12 +235,21 @@ class Scenario:
                 sent[key] = at
                 writer.writerow([tracked.code, at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")])
         rows = read_rows(path)  # as `filingflow cases import FILE --event approve_on_portal --apply` does
-        report = self.staff_batch(
-            "portal import",
-            lambda engine: apply_import(
-                engine, rows, program=LG, event="approve_on_portal", field_name="portal_notified_at", actor=STAFF
-            ),
-        )
+        give_up = time.monotonic() + RETRY_FOR
+        while True:
+            report = self.staff_batch(
+                "portal import",
+                lambda engine, rows=rows: apply_import(
+                    engine, rows, program=LG, event="approve_on_portal", field_name="portal_notified_at", actor=STAFF
+                ),
+            )
+            # rows the database failed on (the restart fault) are imported again, as the operator would
+            again = {r.line for r in report.refused if "database failed" in r.reason} if report else set()
+            if not again or time.monotonic() > give_up:
+                break
+            self.count("portal list rows imported again after a database failure")
+            rows = [row for row in rows if row.line in again]
+            time.sleep(1.0)
         for refused in report.refused if report else []:
             self.count(f"portal list row refused: {refused.reason[:70]}")
             if len(self.refusals) < 12:
@@ -277,13 +309,13 @@ class Scenario:
                 self.driver.at(
                     sme.second_at + timedelta(minutes=30), key2, lambda k=key2: self.fire(k, "submit", "platform")
                 )
-        self.driver.at(sh("2024-12-10 09:30"), "staff-sz", lambda: self._sz_advance("accept"))
-        self.driver.at(sh("2024-12-11 10:00"), "staff-sz", lambda: self._sz_returns(by_key))
-        self.driver.at(sh("2024-12-13 10:00"), "staff-sz", lambda: self._sz_advance("pass_preliminary"))
-        self.driver.at(sh("2024-12-16 10:00"), "staff-sz", lambda: self._sz_advance("pass_expert_review"))
-        self.driver.at(sh("2024-12-17 10:00"), "staff-sz", lambda: self._sz_objections(by_key))
+        self.driver.at(sh("2024-12-10 09:30"), "staff-sz", lambda: self._sz_advance("accept"), hold=True)
+        self.driver.at(sh("2024-12-11 10:00"), "staff-sz", lambda: self._sz_returns(by_key), hold=True)
+        self.driver.at(sh("2024-12-13 10:00"), "staff-sz", lambda: self._sz_advance("pass_preliminary"), hold=True)
+        self.driver.at(sh("2024-12-16 10:00"), "staff-sz", lambda: self._sz_advance("pass_expert_review"), hold=True)
+        self.driver.at(sh("2024-12-17 10:00"), "staff-sz", lambda: self._sz_objections(by_key), hold=True)
         for when in ("2024-12-26 10:00", "2024-12-30 10:00"):
-            self.driver.at(sh(when), "staff-sz", lambda: self._sz_approve())
+            self.driver.at(sh(when), "staff-sz", lambda: self._sz_approve(), hold=True)
         return by_key
 
     def _sz_advance(self, event: str) -> None:

@@ -18,12 +18,19 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from app.sandbox import TimelineClock, sandbox_timeline, shared_timeline
+from app.sandbox import (
+    Segment,
+    TimelineClock,
+    append_segment,
+    sandbox_timeline,
+    schedule_timeline,
+    shared_timeline,
+)
 from app.settings import Settings, SettingsError
 from tests.conftest import AUDIT_KEY
 from tests.support.http import first_health
 from tests.support.postgres import free_port
-from workflow.clock import ManualClock
+from workflow.clock import ManualClock, SystemClock
 from workflow.database import create_database_engine
 
 FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
@@ -155,3 +162,102 @@ def test_serve_runs_the_fast_clock(database_url: str, tmp_path: Path) -> None:
     moved = (later - first).total_seconds()
     assert 3600 * 2 <= moved <= 3600 * (real_elapsed + 1), (moved, real_elapsed)
     assert "3600 x real time" in output
+
+
+# ---- a scheduled timeline: segments appended while the processes run (bench/round.py) -------------------
+
+
+def test_a_scheduled_timeline_stands_at_each_end_and_jumps_only_forward() -> None:
+    real = ManualClock(REAL)
+    start = datetime.fromisoformat(START)
+    clock = TimelineClock(start, REAL, real, rate=3600, clock_end=start + timedelta(hours=2))
+    real.advance(timedelta(seconds=5))
+    assert clock.now() == start + timedelta(hours=2), "stands at its end: the next segment is not decided yet"
+    months_later = start + timedelta(days=200)
+    clock.extend([Segment(months_later, REAL + timedelta(seconds=6), rate=10, clock_end=None)])
+    assert clock.now() == start + timedelta(hours=2), "the next segment's real start has not come"
+    real.advance(timedelta(seconds=3))
+    assert clock.now() == months_later + timedelta(seconds=20)
+    assert clock.rate == 10
+
+
+def test_a_segment_that_would_move_the_clock_back_is_refused() -> None:
+    start = datetime.fromisoformat(START)
+    clock = TimelineClock(start, REAL, ManualClock(REAL), rate=100, clock_end=start + timedelta(hours=1))
+    with pytest.raises(ValueError, match=r"clock_start .* is before the last segment's end"):
+        clock.extend([Segment(start + timedelta(minutes=59), REAL + timedelta(seconds=60), rate=100)])
+    with pytest.raises(ValueError, match="real_start"):
+        clock.extend([Segment(start + timedelta(hours=1), REAL - timedelta(seconds=1), rate=100)])
+    clock.extend([Segment(start + timedelta(hours=1), REAL + timedelta(seconds=60), rate=100)])  # runs on: no end
+    with pytest.raises(ValueError, match="runs on without an end"):
+        clock.extend([Segment(start + timedelta(hours=9), REAL + timedelta(seconds=90), rate=100)])
+    with pytest.raises(ValueError, match=r"clock_end .* is before clock_start"):
+        Segment(start, REAL, rate=1, clock_end=start - timedelta(seconds=1))
+    assert len(clock.segments) == 2, "the refused segments were not appended"
+
+
+def test_every_process_follows_the_segments_appended_to_a_scheduled_timeline(tmp_path: Path) -> None:
+    database = create_database_engine(f"sqlite:///{tmp_path / 'scheduled.db'}")
+    real = ManualClock(REAL)
+    start = datetime.fromisoformat(START)
+    try:
+        held = Segment(start, REAL, rate=1, clock_end=start)  # stands at its start while the processes start
+        driver = schedule_timeline(database, held, real)
+        process = shared_timeline(database, start, real, rate=1)  # a process started on it: joins, follows
+        try:
+            real.advance(timedelta(seconds=30))
+            assert process.now() == start
+            later = Segment(start + timedelta(days=1), REAL + timedelta(seconds=31), rate=600, clock_end=None)
+            append_segment(database, later)
+            driver.extend([later])
+            with pytest.raises(ValueError, match="runs on without an end"):
+                append_segment(database, Segment(start + timedelta(days=9), REAL + timedelta(seconds=99), rate=1))
+            deadline = time.monotonic() + 5
+            while len(process.segments) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            real.advance(timedelta(seconds=2))
+            assert process.now() == driver.now() == start + timedelta(days=1, minutes=10)
+        finally:
+            process.close()
+        with database.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(sandbox_timeline)).scalar_one() == 2
+    finally:
+        database.dispose()
+
+
+def test_serve_follows_a_scheduled_timeline_without_a_restart(database_url: str, tmp_path: Path) -> None:
+    # the round simulation's phases are segments appended while `filingflow serve` runs
+    database = create_database_engine(database_url)
+    start = datetime.fromisoformat(START)
+    schedule_timeline(database, Segment(start, SystemClock().now(), rate=1, clock_end=start))
+    env = {
+        **os.environ,
+        "FILINGFLOW_DATABASE_URL": database_url,
+        "FILINGFLOW_AUDIT_KEY": AUDIT_KEY,
+        "FILINGFLOW_SESSION_KEY": "rate-test-session-secret",
+        "FILINGFLOW_CSRF_KEY": "rate-test-csrf-secret",
+        "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
+        "FILINGFLOW_SANDBOX": "1",
+        "FILINGFLOW_CLOCK_START": START,
+    }
+    port = free_port()
+    server = subprocess.Popen(
+        [FILINGFLOW, "serve", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert datetime.fromisoformat(first_health(server, base).json()["now"]) == start, "held at its start"
+        jump = start + timedelta(days=30)
+        append_segment(database, Segment(jump, SystemClock().now(), rate=3600))
+        time.sleep(1.5)
+        now = datetime.fromisoformat(httpx.get(f"{base}/healthz", timeout=5).json()["now"])
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+        database.dispose()
+    assert jump + timedelta(minutes=30) <= now <= jump + timedelta(hours=3), (now, output[-2000:])
+    assert "starts a new timeline" not in output

@@ -49,6 +49,10 @@ class WebhookSender:
         }
         try:
             response = await self._client.post(url, content=body, headers=headers)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            # A URL no client can send to (stored before the API checked URLs, or edited in the
+            # database) fails only its own notice, for good: it must not abort the batch around it.
+            raise DeliveryFailed(f"webhook {url!r} cannot be sent to: {exc}", transient=False) from exc
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"webhook {url} unreachable: {exc!r}", transient=True) from exc
         if response.status_code < 300:

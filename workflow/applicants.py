@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from workflow.errors import InvalidInput
+from workflow.text import is_blank
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -94,7 +95,7 @@ def parse_applicant(raw: Mapping[str, Any] | Applicant) -> Applicant:
     if not isinstance(raw, Mapping):
         raise InvalidInput("applicant must be an object", field="applicant")
     name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str) or is_blank(name):
         raise InvalidInput("applicant name is required", field="applicant.name")
     if len(name) > 200:
         raise InvalidInput("applicant name is longer than 200 characters", field="applicant.name")

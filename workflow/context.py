@@ -22,6 +22,7 @@ from workflow.errors import ConflictError, InvalidInput
 from workflow.plan import LoadedCase, OpenDeadline, plan_change
 from workflow.process import CompiledProcess, ProgramCatalog
 from workflow.store import Store
+from workflow.text import is_blank
 from workflow.views import CaseSnapshot, DeadlineView
 from workflow.workdays import WorkingDayCalendar
 from workflow.writes import Change, WriteResult
@@ -124,7 +125,7 @@ def deadline_view(deadline: OpenDeadline | Mapping[Any, Any]) -> DeadlineView:
 def require_reason(reason: object, *, case_id: int | None) -> str:
     if isinstance(reason, str) and "\x00" in reason:
         raise InvalidInput("reason must not contain NUL characters", case_id=case_id, field="reason")
-    if not isinstance(reason, str) or not reason.strip():
+    if not isinstance(reason, str) or is_blank(reason):
         raise InvalidInput("a reason is required", case_id=case_id, field="reason", code="reason_required")
     if len(reason) > MAX_REASON:
         raise InvalidInput(

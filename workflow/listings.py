@@ -19,6 +19,7 @@ events whose guards ask for lists.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -105,6 +106,9 @@ class ImportReport:
         }
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(value: Any, column: str) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -112,8 +116,11 @@ def _date(value: Any, column: str) -> date:
         return value
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("must be a date YYYY-MM-DD", field=column)
+    text = value.strip()
+    if not _DATE.fullmatch(text):  # fromisoformat alone also reads 20250101 and the week date 2025-W01-3
+        raise InvalidInput(f"{text!r} is not a date YYYY-MM-DD", field=column)
     try:
-        return date.fromisoformat(value.strip())
+        return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{value.strip()!r} is not a date YYYY-MM-DD", field=column) from None
 

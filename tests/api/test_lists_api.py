@@ -123,3 +123,20 @@ def test_lg_list_1_an_import_whose_header_names_a_column_twice_is_refused(api: A
         refused = http.post("/v1/lists/imports", json=body)
     assert (refused.status_code, refused.json()["field"]) == (422, "FILE")
     assert "list more than once" in refused.json()["detail"]
+
+
+def test_lg_list_1_import_reads_dates_only_as_yyyy_mm_dd(api: Api) -> None:
+    """Python's fromisoformat also reads 20250101 and the ISO week date 2025-W01-3; a list's dates are
+    typed by people and read back by people, so only the one form is taken, the line and column named."""
+    before = api_image(api.engine)
+    text = (
+        "list,credit_code,since,until,source,note\n"
+        f"serious_dishonesty,{uscc(1)},20250101,,信用中国,\n"
+        f"serious_dishonesty,{uscc(3)},2025-01-01,2025-W52-3,信用中国,\n"
+    )
+    refused = _import(api, text, apply=True)
+    assert refused["errors"] == [
+        {"line": 2, "column": "since", "message": "'20250101' is not a date YYYY-MM-DD"},
+        {"line": 3, "column": "until", "message": "'2025-W52-3' is not a date YYYY-MM-DD"},
+    ]
+    assert api_image(api.engine) == before

@@ -176,6 +176,27 @@ def test_webhook_5xx_is_retried_then_delivered(
     assert sms.bad_signatures == 0
 
 
+@pytest.mark.parametrize("url", ["http://\U000b54f9Z/", "ftp://hooks.example.cn/x"])
+def test_a_webhook_url_no_client_can_send_to_fails_its_notice_alone(
+    engine: Engine, dispatcher: Dispatcher, smtp: SmtpServer, sms: SmsProvider, clock: ManualClock, url: str
+) -> None:
+    """A subscription stored before the API checked URLs must not hold back the batch's SMS and email."""
+    with engine.database.begin() as conn:
+        conn.execute(
+            sa.insert(webhook_subscriptions).values(
+                url=url, secret=SECRET, events=[], active=True, created_by="admin", created_at=clock.now()
+            )
+        )
+    submitted(engine, 1)
+    report = dispatcher.dispatch_due()
+    assert report.dead == 2, report.errors
+    assert [r["status"] for r in rows(engine, channel="webhook")] == ["dead", "dead"]
+    assert all("cannot be sent to" in str(r["last_error"]) for r in rows(engine, channel="webhook"))
+    assert {r["status"] for r in rows(engine, channel="email")} == {"sent"}
+    assert {r["status"] for r in rows(engine, channel="sms")} == {"sent"}
+    assert len(smtp.mailbox.messages) == 2 and len(sms.requests) == 1
+
+
 def test_transient_failures_end_dead_after_max_attempts(
     engine: Engine, dispatcher: Dispatcher, sms: SmsProvider, clock: ManualClock
 ) -> None:

@@ -75,9 +75,10 @@ def test_extension_by_a_non_staff_actor_or_without_reason_is_refused(engine: Eng
     for actor in (APPLICANT, PLATFORM):
         with pytest.raises(NotPermitted):
             engine.extend_deadline(case_id, deadline_id, actor=actor, reason="please", working_days=3)
-    with pytest.raises(InvalidInput) as refused:
-        engine.extend_deadline(case_id, deadline_id, actor=STAFF, reason=" ", working_days=3)
-    assert refused.value.field == "reason"
+    for invisible in (" ", "\u200b", "\ufeff\u3000", "\u200e\n"):  # zero-width, BOM, ideographic space, bidi mark
+        with pytest.raises(InvalidInput) as refused:
+            engine.extend_deadline(case_id, deadline_id, actor=STAFF, reason=invisible, working_days=3)
+        assert refused.value.field == "reason", repr(invisible)
     with pytest.raises(DeadlineNotFound):
         engine.extend_deadline(case_id, deadline_id + 99, actor=STAFF, reason="x", working_days=3)
     assert database_image(engine) == before

@@ -44,6 +44,7 @@ def _refuses(engine: Engine, error: type[Exception], call: Any) -> Any:
         ({**applicant(), "code": "9144030000000001"}, "applicant.code"),
         ({**applicant(), "code": "91440300000000I01H"}, "applicant.code"),
         ({**applicant(), "name": " "}, "applicant.name"),
+        ({**applicant(), "name": "\u200b\u200b"}, "applicant.name"),  # zero-width only: nothing to read
         ({**applicant(), "email": "not-an-address"}, "applicant.email"),
         ({**applicant(), "phone": "12345"}, "applicant.phone"),
         ({**applicant(), "email": None, "phone": None}, "applicant.email"),

@@ -194,7 +194,8 @@ def test_a_webhook_url_no_client_can_send_to_fails_its_notice_alone(
     assert all("cannot be sent to" in str(r["last_error"]) for r in rows(engine, channel="webhook"))
     assert {r["status"] for r in rows(engine, channel="email")} == {"sent"}
     assert {r["status"] for r in rows(engine, channel="sms")} == {"sent"}
-    assert len(smtp.mailbox.messages) == 2 and len(sms.requests) == 1
+    assert len(smtp.mailbox.messages) == 2
+    assert len(sms.requests) == 1
 
 
 def test_transient_failures_end_dead_after_max_attempts(

@@ -193,12 +193,15 @@ class Promises:
                     notices.c.idempotency_key.like(f"deadline/%/{RUNG_DOWN}/%")
                 )
             ).all()
-            status: dict[int, str] = {
-                int(row_id): str(state)
-                for row_id, state in conn.execute(
-                    sa.select(deadlines.c.id, deadlines.c.status).where(deadlines.c.id.in_(self._down_ids))
+            status: dict[int, str] = {}
+            row_of: dict[str, int] = {}  # a reminder's key names its case and deadline key, not the row
+            for row_id, state, case_id, key in conn.execute(
+                sa.select(deadlines.c.id, deadlines.c.status, deadlines.c.case_id, deadlines.c.key).where(
+                    deadlines.c.id.in_(self._down_ids)
                 )
-            }
+            ):
+                status[int(row_id)] = str(state)
+                row_of[f"{case_id}.{key}"] = int(row_id)
             still = conn.execute(
                 sa.select(sa.func.count()).where(
                     deadlines.c.id.in_(self._down_ids),
@@ -206,7 +209,7 @@ class Promises:
                     deadlines.c.next_reminder_at <= UP_AT,
                 )
             ).scalar_one()
-        sent = Counter((int(key.split("/")[1]), channel) for key, channel in keys)
+        sent = Counter((row_of[key.split("/")[1]], channel) for key, channel in keys if key.split("/")[1] in row_of)
         per_row = Counter(row for row, _ in sent)
         twice = [key for key, n in sent.items() if n > 1]
         missed = [row for row in self._down_ids if per_row[row] == 0 and status.get(row) != "expired"]

@@ -72,9 +72,6 @@ class Process:
             self.process.kill()
             self.process.wait(30)
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
 
 @dataclass
 class Database:

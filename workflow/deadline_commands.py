@@ -393,7 +393,14 @@ class DeadlineCommands:
                 deadlines.c.next_reminder_at <= now,
             )
             if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+                # The case row is claimed with the deadline, both skipped when either is held, as the
+                # expiry sweep does (workflow.store): a command holds its case row and then takes its
+                # deadlines, while the notices inserted here take a key-share lock on the case (their
+                # foreign key). Holding the deadline and waiting for the case deadlocked with a staff
+                # extension or a command changing the case's live key; skipped, the row comes next tick.
+                query = query.join_from(deadlines, cases, cases.c.id == deadlines.c.case_id).with_for_update(
+                    skip_locked=True, of=[cases, deadlines]
+                )
             deadline = conn.execute(query).mappings().first()
             if deadline is None:
                 return None

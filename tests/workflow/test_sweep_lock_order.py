@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,47 @@ def test_the_sweep_steps_aside_from_a_cap_group_a_command_holds(
     assert stepped_aside, "the sweep waited for the cap group's lock while holding its rows"
     assert expired == []
     assert engine.expire_due() == [(case_id, "online_window")]  # the next sweep, the lock free again
+
+
+def test_reminders_step_aside_from_a_case_a_staff_command_holds(
+    engine: Engine, clock: ManualClock, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """LG-DL-1's reminder ladder racing a staff extension: the extension locks the case row, then the deadline.
+
+    The reminder pass used to claim the deadline alone and then insert its notices, whose foreign key
+    waits for the case row: holding the deadline, waiting for the case, against a command holding the
+    case and waiting for the deadline. It now claims both or neither, and sends on the next tick.
+    """
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no row locks to order")
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    log = cluster.root / "server.log"
+    case_id, deadline_id = awaiting_paper(engine, clock, "2025-09-26 10:00")
+    (deadline,) = engine.get_case(case_id).deadlines
+    assert deadline.due_at is not None
+    clock.set(deadline.due_at - timedelta(hours=2))  # the last day: its rung is due
+    before = _deadlocks(log)
+    outcome: list[object] = []
+
+    def remind() -> None:
+        try:
+            outcome.append(engine.send_due_reminders())
+        except BaseException as exc:  # reported below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=remind)
+    with engine.database.connect() as conn, conn.begin():  # a staff extension, between its two locks
+        conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+        conn.execute(sa.select(cases.c.id).where(cases.c.id == case_id).with_for_update())
+        thread.start()
+        for _ in range(300):
+            waiting = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
+            if waiting or not thread.is_alive():
+                break
+            time.sleep(0.01)
+        conn.execute(sa.select(deadlines.c.id).where(deadlines.c.id == deadline_id).with_for_update())
+        conn.rollback()
+    thread.join(60)
+    assert _deadlocks(log) == before, "PostgreSQL logged a deadlock"
+    assert outcome == [0], "the reminder pass stepped aside for the command"
+    assert engine.send_due_reminders() == 1, "the next tick sends the rung"

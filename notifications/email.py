@@ -8,6 +8,8 @@ sender names in Chinese travel as RFC 2047 encoded words (``email.header.Header`
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import ssl
 from dataclasses import dataclass
@@ -183,10 +185,12 @@ class SmtpChannel:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._client is not None:
+            transport = self._client.transport
             try:
-                await self._client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                self._client.close()
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await self._client.quit()
+            finally:
+                _release(self._client, transport)
             self._client = None
 
     def _tls_context(self) -> ssl.SSLContext | None:
@@ -211,10 +215,10 @@ class SmtpChannel:
             if s.username:
                 await client.login(s.username, s.password or "")
         except aiosmtplib.SMTPAuthenticationError as exc:
-            client.close()
+            _release(client, client.transport)
             raise ChannelDown(f"SMTP {s.host}:{s.port} refused the login: {exc.code} {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            client.close()
+            _release(client, client.transport)
             raise ChannelDown(f"SMTP {s.host}:{s.port} unavailable: {exc}") from exc
         self._client = client
         return client
@@ -242,8 +246,23 @@ class SmtpChannel:
 
     def _drop(self) -> None:
         if self._client is not None:
-            self._client.close()
+            _release(self._client, self._client.transport)
             self._client = None
+
+
+def _release(client: aiosmtplib.SMTP, transport: asyncio.BaseTransport | None) -> None:
+    """Close the connection and its socket now, not after a TLS goodbye.
+
+    ``close()`` on a TLS connection starts a shutdown that waits for the server's close_notify;
+    the batch's event loop ends first, and the socket under it is left open until the garbage
+    collector finds it (a ResourceWarning, an fd held meanwhile). The session is over either way
+    (QUIT answered, or the connection failed), so the transport is aborted: closed at the loop's
+    next turn, which ``asyncio.run`` still gives it.
+    """
+    client.close()
+    if isinstance(transport, asyncio.WriteTransport):  # aiosmtplib connects with one (abort() lives there)
+        with contextlib.suppress(RuntimeError):  # already torn down by the failure that brought us here
+            transport.abort()
 
 
 class MailDirSink:

@@ -35,20 +35,29 @@ def _deadlocks(log: Path) -> int:
     return log.read_text(errors="replace").count("deadlock detected")
 
 
-def _as_a_command(engine: Engine, case_id: int, other: threading.Thread) -> None:
-    """Update the case row as a command does, start ``other``, wait until it waits for a lock (or ends),
-    then close the case's deadlines as the command would, and roll back."""
+def _between_two_locks(engine: Engine, first: sa.Executable, other: threading.Thread, second: sa.Executable) -> None:
+    """Run ``first``, start ``other``, wait until it waits for a lock (or ends), run ``second``, roll back."""
     with engine.database.connect() as conn, conn.begin():
         conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-        conn.execute(sa.update(cases).where(cases.c.id == case_id).values(version=cases.c.version))
+        conn.execute(first)
         other.start()
         for _ in range(300):
             waiting = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
             if waiting or not other.is_alive():
                 break
             time.sleep(0.01)
-        conn.execute(sa.update(deadlines).where(deadlines.c.case_id == case_id).values(status=deadlines.c.status))
+        conn.execute(second)
         conn.rollback()
+
+
+def _as_a_command(engine: Engine, case_id: int, other: threading.Thread) -> None:
+    """Update the case row as a command does, let ``other`` meet it, then close the case's deadlines."""
+    _between_two_locks(
+        engine,
+        sa.update(cases).where(cases.c.id == case_id).values(version=cases.c.version),
+        other,
+        sa.update(deadlines).where(deadlines.c.case_id == case_id).values(status=deadlines.c.status),
+    )
 
 
 def test_withdrawals_racing_the_sweep_never_deadlock(
@@ -237,17 +246,12 @@ def test_reminders_step_aside_from_a_case_a_staff_command_holds(
             outcome.append(exc)
 
     thread = threading.Thread(target=remind)
-    with engine.database.connect() as conn, conn.begin():  # a staff extension, between its two locks
-        conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-        conn.execute(sa.select(cases.c.id).where(cases.c.id == case_id).with_for_update())
-        thread.start()
-        for _ in range(300):
-            waiting = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one()
-            if waiting or not thread.is_alive():
-                break
-            time.sleep(0.01)
-        conn.execute(sa.select(deadlines.c.id).where(deadlines.c.id == deadline_id).with_for_update())
-        conn.rollback()
+    _between_two_locks(  # a staff extension: the case row, then its deadline
+        engine,
+        sa.select(cases.c.id).where(cases.c.id == case_id).with_for_update(),
+        thread,
+        sa.select(deadlines.c.id).where(deadlines.c.id == deadline_id).with_for_update(),
+    )
     thread.join(60)
     assert _deadlocks(log) == before, "PostgreSQL logged a deadlock"
     assert outcome == [0], "the reminder pass stepped aside for the command"

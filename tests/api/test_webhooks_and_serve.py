@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,12 +17,10 @@ from app.settings import Settings
 from notifications.sms import signature
 from tests.api.conftest import Api, api_image
 from tests.conftest import AUDIT_KEY
-from tests.support.http import first_health
+from tests.support.http import FILINGFLOW, serve_process
 from tests.support.longgang import PROGRAM, applicant, complete_data
-from tests.support.postgres import free_port
 from workflow.writes import CHANGE_KINDS, ENGINE_EVENTS
 
-FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
 SECRET = "webhook-secret-0123456789"
 
 
@@ -120,17 +117,10 @@ def test_real_serve_process_with_a_sandbox_clock(database_url: str, tmp_path: Pa
     )
     assert refused.returncode == 2
     assert "FILINGFLOW_SANDBOX" in refused.stderr
-    port = free_port()
-    server = subprocess.Popen(
-        [FILINGFLOW, "serve", "--port", str(port), "--no-worker"],
-        env={**env, "FILINGFLOW_SANDBOX": "1", "FILINGFLOW_CLOCK_START": "2025-08-20T09:00:00+08:00"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        health = first_health(server, base)
+    with serve_process(
+        {**env, "FILINGFLOW_SANDBOX": "1", "FILINGFLOW_CLOCK_START": "2025-08-20T09:00:00+08:00"}
+    ) as served:
+        base, health = served.base, served.health
         assert health.json()["sandbox"] == {"clock_start": "2025-08-20T09:00:00+08:00"}
         assert health.headers["X-FilingFlow-Sandbox"].startswith("clock-start=2025-08-20")
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
@@ -138,10 +128,7 @@ def test_real_serve_process_with_a_sandbox_clock(database_url: str, tmp_path: Pa
             assert case.status_code == 201, case.text
             fired = http.post(f"/v1/cases/{case.json()['id']}/events", json={"event": "submit"})
             assert fired.status_code == 200, "the sandbox clock is inside the 2025 window (LG-WIN-1)"
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert "SANDBOX" in output
+    assert "SANDBOX" in served.output
 
 
 def test_subscription_filters_name_known_events_only(api: Api) -> None:

@@ -8,8 +8,6 @@ refused outside a sandbox, like a moved clock, so it can never reach a productio
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,12 +26,10 @@ from app.sandbox import (
 )
 from app.settings import Settings, SettingsError
 from tests.conftest import AUDIT_KEY
-from tests.support.http import first_health
-from tests.support.postgres import free_port
+from tests.support.http import serve_process
 from workflow.clock import ManualClock, SystemClock
 from workflow.database import create_database_engine
 
-FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
 START = "2025-08-20T09:00:00+08:00"
 REAL = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
@@ -141,24 +137,13 @@ def test_serve_runs_the_fast_clock(database_url: str, tmp_path: Path) -> None:
         "FILINGFLOW_CLOCK_START": START,
         "FILINGFLOW_CLOCK_RATE": "3600",
     }
-    port = free_port()
-    server = subprocess.Popen(
-        [FILINGFLOW, "serve", "--port", str(port), "--no-worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        first = datetime.fromisoformat(first_health(server, base).json()["now"])
+    with serve_process(env) as served:
+        first = datetime.fromisoformat(served.health.json()["now"])
         real_first = time.monotonic()
         time.sleep(2)
-        later = datetime.fromisoformat(httpx.get(f"{base}/healthz", timeout=5).json()["now"])
+        later = datetime.fromisoformat(httpx.get(f"{served.base}/healthz", timeout=5).json()["now"])
         real_elapsed = time.monotonic() - real_first
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
+    output = served.output
     moved = (later - first).total_seconds()
     assert 3600 * 2 <= moved <= 3600 * (real_elapsed + 1), (moved, real_elapsed)
     assert "3600 x real time" in output
@@ -240,24 +225,15 @@ def test_serve_follows_a_scheduled_timeline_without_a_restart(database_url: str,
         "FILINGFLOW_SANDBOX": "1",
         "FILINGFLOW_CLOCK_START": START,
     }
-    port = free_port()
-    server = subprocess.Popen(
-        [FILINGFLOW, "serve", "--port", str(port), "--no-worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     try:
-        base = f"http://127.0.0.1:{port}"
-        assert datetime.fromisoformat(first_health(server, base).json()["now"]) == start, "held at its start"
-        jump = start + timedelta(days=30)
-        append_segment(database, Segment(jump, SystemClock().now(), rate=3600))
-        time.sleep(1.5)
-        now = datetime.fromisoformat(httpx.get(f"{base}/healthz", timeout=5).json()["now"])
+        with serve_process(env) as served:
+            assert datetime.fromisoformat(served.health.json()["now"]) == start, "held at its start"
+            jump = start + timedelta(days=30)
+            append_segment(database, Segment(jump, SystemClock().now(), rate=3600))
+            time.sleep(1.5)
+            now = datetime.fromisoformat(httpx.get(f"{served.base}/healthz", timeout=5).json()["now"])
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
         database.dispose()
+    output = served.output
     assert jump + timedelta(minutes=30) <= now <= jump + timedelta(hours=3), (now, output[-2000:])
     assert "starts a new timeline" not in output

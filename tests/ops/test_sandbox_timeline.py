@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,13 +17,11 @@ import httpx
 import sqlalchemy as sa
 
 from tests.conftest import AUDIT_KEY
-from tests.support.http import first_health
+from tests.support.http import FILINGFLOW, serve_process
 from tests.support.longgang import PROGRAM, applicant, complete_data
-from tests.support.postgres import free_port
 from workflow.database import create_database_engine
 from workflow.tables import audit_events, notices, worker_heartbeats
 
-FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
 START = "2025-08-20T09:00:00+08:00"
 
 
@@ -48,18 +45,9 @@ def test_api_worker_and_dispatcher_share_one_sandbox_timeline(database_url: str,
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
     time.sleep(2)  # every later process starts later in real time
-    port = free_port()
-    server = subprocess.Popen(
-        [FILINGFLOW, "serve", "--port", str(port), "--no-worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        health = first_health(server, base)
-        api_now = datetime.fromisoformat(health.json()["now"])
+    with serve_process(env) as served:
+        base = served.base
+        api_now = datetime.fromisoformat(served.health.json()["now"])
         assert (api_now - datetime.fromisoformat(START)).total_seconds() >= 2, "serve joined the timeline begun earlier"
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
             case = http.post("/v1/cases", json={"program": PROGRAM, "applicant": applicant(1), "data": complete_data()})
@@ -75,9 +63,6 @@ def test_api_worker_and_dispatcher_share_one_sandbox_timeline(database_url: str,
         assert ticked.returncode == 0, ticked.stderr
         age = httpx.get(f"{base}/healthz", timeout=5).json()["worker_heartbeat_age_seconds"]
         assert 0 <= age < 30, age
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
     database = create_database_engine(database_url)
     try:
         with database.connect() as conn:

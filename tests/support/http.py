@@ -1,18 +1,23 @@
-"""A real HTTP server for the API under test: uvicorn on a free loopback port, in a thread."""
+"""A real HTTP server for the API under test: uvicorn in a thread, or ``filingflow serve`` as a process."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 
 from tests.support.postgres import free_port
+
+FILINGFLOW = str(Path(sys.executable).with_name("filingflow"))
 
 
 @contextmanager
@@ -44,3 +49,36 @@ def first_health(server: subprocess.Popen[str], base: str, *, seconds: float = 6
             assert server.poll() is None, "serve exited"
             assert time.monotonic() < deadline, "serve did not start"
             time.sleep(0.2)
+
+
+@dataclass
+class Served:
+    """A ``filingflow serve`` process started by a test: its URL, its first health answer, and (once it
+    has ended) everything it printed."""
+
+    base: str
+    health: httpx.Response
+    output: str = ""
+
+
+@contextmanager
+def serve_process(env: dict[str, str]) -> Iterator[Served]:
+    """Run ``filingflow serve --no-worker`` with ``env`` on a free port until the block ends."""
+    port = free_port()
+    server = subprocess.Popen(
+        [FILINGFLOW, "serve", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served: Served | None = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        served = Served(base, first_health(server, base))
+        yield served
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+        if served is not None:
+            served.output = output

@@ -59,6 +59,14 @@ def amount_guard(rule: str) -> Guard:
     return Guard(rule, check, "clawback at most what was granted", field="payload.clawback_fen")
 
 
+NOTICE_LABELS = {
+    "clawback_opened": "资金追回通知",
+    "clawback_recovered": "资金已追回通知",
+    "clawback_written_off": "资金追回核销通知",
+}
+"""zh-CN labels of the notices the states below send; a program using them adds these to its ``notice_labels``."""
+
+
 def states(rule: str) -> tuple[State, ...]:
     return (
         State("clawback", "追回中", "clawback open", notices=(NoticeRule("clawback_opened", ("sms", "email"), rule),)),

@@ -42,9 +42,6 @@ COMMON_NOTICE_KINDS = {
     "notice_dead": "通知发送失败（工作人员）",
     "case.changed": "案件变更推送",
     "applicant_listed": "申请单位被列入名单（工作人员）",
-    "clawback_opened": "资金追回通知",
-    "clawback_recovered": "资金已追回通知",
-    "clawback_written_off": "资金追回核销通知",
 }
 """Notice kinds the engine queues for any program, and those whose wording is shared
 (``notifications/templates/_common``); a program labels its own kinds (``notice_labels``)."""

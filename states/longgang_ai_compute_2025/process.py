@@ -296,6 +296,6 @@ def build(round_: LonggangRound = LONGGANG_2025) -> ProcessDefinition:
         override_notice=NoticeRule("override", ("sms", "email")),
         templates=TEMPLATES,
         notice_context=notice_context,
-        notice_labels=NOTICE_LABELS,
+        notice_labels={**clawback.NOTICE_LABELS, **NOTICE_LABELS},
         examples=examples(round_),
     )

@@ -14,6 +14,7 @@ import pytest
 from app.console import labels
 from notifications.coverage import declared_notices
 from notifications.rendering import COMMON, TEMPLATES
+from states import clawback
 from states.registry import definitions
 from workflow.definition import ProcessDefinition
 
@@ -32,8 +33,11 @@ def test_a_program_labels_the_kinds_whose_templates_it_ships(definition: Process
     assert definition.templates is not None
     own = {p.name.split(".")[0] for p in definition.templates.glob("*.j2") if not p.name.startswith("_")}
     shared = {p.name.split(".")[0] for p in (TEMPLATES / COMMON).glob("*.j2") if not p.name.startswith("_")}
-    assert own - shared == set(definition.notice_labels), "its own kinds, labelled in its package"
-    assert shared <= set(labels.COMMON_NOTICE_KINDS), "the shared kinds are labelled in generic code"
+    borrowed = set(clawback.NOTICE_LABELS)  # LG-CLAW-1 / SZ-CLAW-1: the shared clawback states label their notices
+    assert own - shared == set(definition.notice_labels) - borrowed, "its own kinds, labelled in its package"
+    assert borrowed <= set(definition.notice_labels), "the clawback labels come with the clawback states"
+    assert shared <= set(labels.COMMON_NOTICE_KINDS) | borrowed, "the shared kinds: engine kinds in generic code"
+    assert not borrowed & set(labels.COMMON_NOTICE_KINDS), "generic code names no kind of a states module"
     assert not set(labels.COMMON_NOTICE_KINDS) & set(definition.notice_labels)
 
 

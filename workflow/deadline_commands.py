@@ -22,7 +22,7 @@ from workflow.context import EngineContext, check_version, deadline_view, requir
 from workflow.database import read_only
 from workflow.deadlines import DueTime, ExplanationLine, compute_due, explain_lines, shanghai_date
 from workflow.definition import STAFF_ROLES, SYSTEM, Actor, DeadlineRule, NoticeRule
-from workflow.errors import DeadlineNotFound, FilingFlowError, InvalidInput, NotPermitted
+from workflow.errors import DeadlineNotFound, FilingFlowError, InvalidInput, NotPermitted, StorageUnavailable
 from workflow.plan import notice_rows, schedule
 from workflow.reminders import ladder, next_rung
 from workflow.statuses import OPEN_STATUSES, DeadlineStatus
@@ -32,6 +32,9 @@ from workflow.workdays import CalendarOverride, WorkingDayCalendar, YearArrangem
 from workflow.writes import Change
 
 MAX_EXTENSION_DAYS = 60
+REMINDERS_PER_TRANSACTION = 25
+"""Deadlines reminded in one transaction: fewer commits in a storm, while a command waiting for one
+of their case rows (PostgreSQL) or for the write turn (SQLite) waits for 25 small reminders at most."""
 log = logging.getLogger("filingflow.engine")
 
 
@@ -364,6 +367,7 @@ class DeadlineCommands:
     def send_due_reminders(self, *, limit: int = 500) -> int:
         """Queue every reminder rung now due, once each, in batches of ``limit``; returns how many were sent.
 
+        The rows of a batch are reminded :data:`REMINDERS_PER_TRANSACTION` to a transaction.
         A deadline whose rungs were all stale still counts as handled, so a batch of stale
         rungs never hides the due ones behind it.
         """
@@ -372,50 +376,63 @@ class DeadlineCommands:
         while True:
             due = self.context.store.due_deadline_ids(deadlines.c.next_reminder_at, now, limit)
             handled = 0
-            for deadline_id in due:
-                try:
-                    outcome = self._remind_one(deadline_id, now)
-                except FilingFlowError as exc:  # never let one row stop the ladder for everyone
-                    log.error("reminders for deadline %s failed, will retry: %s", deadline_id, exc)
-                    continue
-                if outcome is not None:
-                    handled += 1
-                    sent += outcome
+            for start in range(0, len(due), REMINDERS_PER_TRANSACTION):
+                outcomes = self._remind_together(due[start : start + REMINDERS_PER_TRANSACTION], now)
+                handled += sum(o is not None for o in outcomes)
+                sent += sum(o for o in outcomes if o is not None)
             if len(due) < limit or not handled:
                 return sent
 
-    def _remind_one(self, deadline_id: int, now: datetime) -> int | None:
-        """Send the rungs of one deadline that are due; ``None`` if another worker has it."""
-        with self.context.store.transaction() as conn:
-            query = sa.select(deadlines).where(
-                deadlines.c.id == deadline_id,
-                deadlines.c.status == DeadlineStatus.PENDING.value,
-                deadlines.c.next_reminder_at <= now,
+    def _remind_together(self, deadline_ids: list[int], now: datetime) -> list[int | None]:
+        """Remind ``deadline_ids`` in one transaction; if one of them fails, each again in its own.
+
+        A window's reminder falls due for every draft at the same second: thousands of rows
+        whose work is a few small statements each. One transaction apiece spent as much on
+        the transaction (a write turn, ``BEGIN IMMEDIATE``, a commit) as on the reminder, and
+        on SQLite, with one writer at a time, drained a storm at tens a second while the API
+        waited for CPU. A row that fails (its program no longer loaded, say) rolls its batch
+        back; the batch is then redone row by row, so that one row never holds back the rest.
+        """
+        try:
+            with self.context.store.transaction() as conn:
+                return [self._remind_in(conn, deadline_id, now) for deadline_id in deadline_ids]
+        except StorageUnavailable as exc:  # the database, not a row: the next tick retries them all
+            log.warning("reminders for %d deadlines not sent this time: %s", len(deadline_ids), exc)
+            return [None] * len(deadline_ids)
+        except FilingFlowError:
+            if len(deadline_ids) == 1:
+                log.error("reminders for deadline %s failed, will retry", deadline_ids[0], exc_info=True)
+                return [None]
+        return [outcome for one in deadline_ids for outcome in self._remind_together([one], now)]
+
+    def _remind_in(self, conn: sa.Connection, deadline_id: int, now: datetime) -> int | None:
+        """Send the rungs of one deadline that are due, in ``conn``'s transaction; ``None`` if another worker has it."""
+        query = sa.select(deadlines).where(
+            deadlines.c.id == deadline_id,
+            deadlines.c.status == DeadlineStatus.PENDING.value,
+            deadlines.c.next_reminder_at <= now,
+        )
+        if conn.dialect.name == "postgresql":
+            # The case row is claimed with the deadline, both skipped when either is held, as the
+            # expiry sweep does (workflow.store): a command holds its case row and then takes its
+            # deadlines, while the notices inserted here take a key-share lock on the case (their
+            # foreign key). Holding the deadline and waiting for the case deadlocked with a staff
+            # extension or a command changing the case's live key; skipped, the row comes next tick.
+            query = query.join_from(deadlines, cases, cases.c.id == deadlines.c.case_id).with_for_update(
+                skip_locked=True, of=[cases, deadlines]
             )
-            if conn.dialect.name == "postgresql":
-                # The case row is claimed with the deadline, both skipped when either is held, as the
-                # expiry sweep does (workflow.store): a command holds its case row and then takes its
-                # deadlines, while the notices inserted here take a key-share lock on the case (their
-                # foreign key). Holding the deadline and waiting for the case deadlocked with a staff
-                # extension or a command changing the case's live key; skipped, the row comes next tick.
-                query = query.join_from(deadlines, cases, cases.c.id == deadlines.c.case_id).with_for_update(
-                    skip_locked=True, of=[cases, deadlines]
-                )
-            deadline = conn.execute(query).mappings().first()
-            if deadline is None:
-                return None
-            case = self.context.store.load(conn, deadline["case_id"], with_deadlines=False).row
-            rule = self.context.process(case).deadlines.get(deadline["key"])
-            sent = 0
-            position, upcoming = len(rule.reminders) if rule else 0, None
-            if rule is not None and deadline["due_at"] is not None:
-                sent, position, upcoming = self._send_rungs(conn, rule, deadline, case, now)
-            conn.execute(
-                deadlines.update()
-                .where(deadlines.c.id == deadline_id)
-                .values(next_rung=position, next_reminder_at=upcoming)
-            )
-            return sent
+        deadline = conn.execute(query).mappings().first()
+        if deadline is None:
+            return None
+        case = self.context.store.load(conn, deadline["case_id"], with_deadlines=False).row
+        rule = self.context.process(case).deadlines.get(deadline["key"])
+        sent = 0
+        position, upcoming = len(rule.reminders) if rule else 0, None
+        if rule is not None and deadline["due_at"] is not None:
+            sent, position, upcoming = self._send_rungs(conn, rule, deadline, case, now)
+        moved = {"next_rung": position, "next_reminder_at": upcoming}
+        conn.execute(deadlines.update().where(deadlines.c.id == deadline_id).values(**moved))
+        return sent
 
     def _send_rungs(
         self, conn: sa.Connection, rule: DeadlineRule, deadline: sa.RowMapping, case: Mapping[Any, Any], now: datetime

@@ -19,6 +19,7 @@ from app.api import (
     schemas,
 )
 from app.api.auth import TokenCache
+from app.api.head import HeadAsGet
 from app.api.limits import BodySizeLimit
 from app.api.observability import RequestIdAndAccessLog
 from app.keys import ConsoleKeys
@@ -78,6 +79,7 @@ def create_app(
     app.include_router(routes_reports.router)  # redeem: money per applicant and round
     app.include_router(routes_lists.router)  # the official lists (LG-LIST-1, SZ-LIST-1)
     app.include_router(routes_overview.router)  # staff refusals per round (LG-AGENT-1, SZ-AGENT-1)
+    app.add_middleware(HeadAsGet)  # innermost: the access log and the limits still see the HEAD
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestIdAndAccessLog)  # outermost: every response, errors included, carries the id
     install_metrics(app, Metrics(engine))

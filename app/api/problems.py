@@ -261,11 +261,14 @@ def install(app: FastAPI) -> None:
 def _methods_of(request: Request) -> list[str]:
     """Every method some route of the app serves at this request's path (asked of the router itself)."""
     routes = request.app.router.routes
-    return [
+    served = [
         method
         for method in METHODS
         if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
     ]
+    if "GET" in served and "HEAD" not in served:  # app.api.head answers HEAD wherever GET is served
+        served.insert(served.index("GET") + 1, "HEAD")
+    return served
 
 
 def document(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.mark.parametrize(
     ("path", "allowed"),
-    [("/v1/cases", "GET, POST"), ("/v1/webhooks", "GET, POST"), ("/v1/cases/1", "GET")],
+    [("/v1/cases", "GET, HEAD, POST"), ("/v1/webhooks", "GET, HEAD, POST"), ("/v1/cases/1", "GET, HEAD")],
 )
 def test_a_405_lists_every_method_of_its_path(api: Api, path: str, allowed: str) -> None:
     with api.client("admin") as http:

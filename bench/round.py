@@ -111,7 +111,7 @@ def run(
         promises = Promises(fleet, driver, applicants >= FULL[fleet.database.kind], probe_seconds)
         stops = {
             STORM_AT - timedelta(seconds=1): lambda: promises.storm(
-                [c.case_id for k, c in scenario.cases.items() if k.startswith("lg")],
+                [c.case_id for _, c in scenario.tracked("lg")],
                 lambda end: driver.run_until(end, pacer=pacer),
             ),
             DOWN_AT: promises.scheduler_down,

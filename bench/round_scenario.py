@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.batch_import import apply_import, read_rows
+from app.batch_import import MAX_ROWS, apply_import, read_rows
 from bench.round_driver import RETRY_FOR, Driver
 from bench.round_workload import Filer, Sme, sh
 from states.longgang_ai_compute_2025 import LONGGANG_2025
@@ -103,7 +103,9 @@ class Scenario:
                 self.refusals.append(f"open {key} at {self.now().isoformat()}: {response.text[:400]}")
             return
         answer = response.json()
-        self.cases[key] = Tracked(answer["id"], program, code(serial, program), answer["state"], self.driver.now())
+        tracked = Tracked(answer["id"], program, code(serial, program), answer["state"], self.driver.now())
+        with self._lock:  # staff batches read the map from other threads (tracked())
+            self.cases[key] = tracked
 
     def fire(self, key: str, event: str, role: str, payload: dict[str, Any] | None = None) -> bool:
         tracked = self.cases.get(key)
@@ -148,8 +150,17 @@ class Scenario:
             if offset >= int(page["total"]) or not page["items"]:
                 return states
 
+    def tracked(self, prefix: str) -> list[tuple[str, Tracked]]:
+        """The cases opened so far whose key starts with ``prefix``.
+
+        Taken under the lock the openers hold: ``list(dict.items())`` is not atomic (a garbage
+        collection during it can run another thread), and a 10,000-applicant run met "dictionary
+        changed size during iteration" in two staff batches while filers were still opening."""
+        with self._lock:
+            return [(k, c) for k, c in self.cases.items() if k.startswith(prefix)]
+
     def in_state(self, prefix: str, *states: str) -> list[str]:
-        return [k for k, c in list(self.cases.items()) if k.startswith(prefix) and c.state in states]
+        return [k for k, c in self.tracked(prefix) if c.state in states]
 
     def now(self) -> datetime:
         return self.driver.now()
@@ -219,21 +230,36 @@ class Scenario:
             self.soon(key, lambda: self.fire(key, "file_on_portal", "platform"), days=1)
 
     def _lg_portal_list(self, filers: dict[str, Filer]) -> None:
-        """The portal's approvals as a spreadsheet: code and SMS time of every case filed a day ago or more."""
+        """The portal's approvals as spreadsheets: code and SMS time of every case filed a day ago or more.
+
+        A list longer than an import takes (``app.batch_import.MAX_ROWS``) is split into files of at
+        most that many rows, as the operator told so by the refusal would do."""
         now = self.now()
         listed = [k for k in self.in_state("lg", "portal_review") if self.cases[k].since <= now - timedelta(days=1)]
-        if not listed:
-            return
-        path = self.folder / f"portal-{now:%Y%m%d}.csv"
         sent: dict[str, datetime] = {}
-        with path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["统一社会信用代码", "短信发送时间"])
-            for key in listed:
-                tracked = self.cases[key]
-                at = max(tracked.since + timedelta(minutes=5), now - timedelta(hours=self.rng.uniform(0, 20)))
-                sent[key] = at
-                writer.writerow([tracked.code, at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")])
+        for part, first in enumerate(range(0, len(listed), MAX_ROWS), start=1):
+            path = self.folder / f"portal-{now:%Y%m%d}-{part}.csv"
+            with path.open("w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                writer.writerow(["统一社会信用代码", "短信发送时间"])
+                for key in listed[first : first + MAX_ROWS]:
+                    tracked = self.cases[key]
+                    at = max(tracked.since + timedelta(minutes=5), now - timedelta(hours=self.rng.uniform(0, 20)))
+                    sent[key] = at
+                    writer.writerow([tracked.code, at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")])
+            self._import_portal_file(path)
+        self.refresh(listed)
+        for key in listed:
+            if self.cases[key].state != "awaiting_paper":
+                self.count("portal approval not applied")
+                continue
+            paper = filers[key].paper
+            if paper == "on_time":  # within 3 calendar days: inside 5 working days whatever the holidays
+                self.driver.at(sent[key] + timedelta(days=self.rng.uniform(0.2, 3)), key, lambda k=key: self._paper(k))
+            elif paper == "late":  # three weeks on: after LG-DL-1's deadline, refused or already abandoned
+                self.driver.at(sent[key] + timedelta(days=21), key, lambda k=key: self._paper(k, late=True))
+
+    def _import_portal_file(self, path: Path) -> None:
         rows = read_rows(path)  # as `filingflow cases import FILE --event approve_on_portal --apply` does
         give_up = time.monotonic() + RETRY_FOR
         while True:
@@ -254,16 +280,6 @@ class Scenario:
             self.count(f"portal list row refused: {refused.reason[:70]}")
             if len(self.refusals) < 12:
                 self.refusals.append(f"portal list {path.name} line {refused.line}: {refused.reason}")
-        self.refresh(listed)
-        for key in listed:
-            if self.cases[key].state != "awaiting_paper":
-                self.count("portal approval not applied")
-                continue
-            paper = filers[key].paper
-            if paper == "on_time":  # within 3 calendar days: inside 5 working days whatever the holidays
-                self.driver.at(sent[key] + timedelta(days=self.rng.uniform(0.2, 3)), key, lambda k=key: self._paper(k))
-            elif paper == "late":  # three weeks on: after LG-DL-1's deadline, refused or already abandoned
-                self.driver.at(sent[key] + timedelta(days=21), key, lambda k=key: self._paper(k, late=True))
 
     def _paper(self, key: str, late: bool = False) -> None:
         delivered = self.fire(key, "receive_paper", "staff", {"service_window": 1 + self.rng.randrange(13)})
@@ -322,7 +338,7 @@ class Scenario:
         # as `filingflow cases advance PROGRAM EVENT --count N` does
         while self.staff_batch(event, lambda engine: engine.advance_batch(SZ, event, count=500, actor=STAFF).advanced):
             pass  # 500 at most a batch (the engine's bound): the next 500, until none is left
-        self.refresh([k for k in self.cases if k.startswith("sz")])
+        self.refresh([k for k, _ in self.tracked("sz")])
 
     def _sz_returns(self, smes: dict[str, Sme]) -> None:
         for key in self.in_state("sz", "preliminary_review"):

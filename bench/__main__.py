@@ -7,7 +7,7 @@ import importlib
 import json
 from pathlib import Path
 
-BENCHMARKS = ("transition_sqlite", "transition_pg", "sweep", "dispatch", "api", "peers", "scale", "round")
+BENCHMARKS = ("transition_sqlite", "transition_pg", "sweep", "reminders", "dispatch", "api", "peers", "scale", "round")
 
 
 def main() -> None:

@@ -7,7 +7,18 @@ import importlib
 import json
 from pathlib import Path
 
-BENCHMARKS = ("transition_sqlite", "transition_pg", "sweep", "reminders", "dispatch", "api", "peers", "scale", "round")
+BENCHMARKS = (
+    "transition_sqlite",
+    "transition_pg",
+    "sweep",
+    "reminders",
+    "catch_up",
+    "dispatch",
+    "api",
+    "peers",
+    "scale",
+    "round",
+)
 
 
 def main() -> None:

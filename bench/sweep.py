@@ -42,7 +42,7 @@ def _query(now: Any) -> Any:
     )
 
 
-def _case(conn: sa.Connection, state: str = "awaiting_paper") -> int:
+def insert_case(conn: sa.Connection, state: str = "awaiting_paper") -> int:
     row = {
         "program_key": PROGRAM,
         "program_version": 1,
@@ -61,7 +61,7 @@ def _case(conn: sa.Connection, state: str = "awaiting_paper") -> int:
     return int(conn.execute(sa.insert(cases).returning(cases.c.id), row).scalar_one())
 
 
-def _rows(case_id: int, count: int, *, due: Any, status: str = "pending") -> list[dict[str, Any]]:
+def deadline_rows(case_id: int, count: int, *, due: Any, status: str = "pending") -> list[dict[str, Any]]:
     return [
         {
             "case_id": case_id,
@@ -104,15 +104,15 @@ def _measure(url: str, sizes: tuple[int, ...], finished: int) -> dict[str, Any]:
     engine = create_database_engine(url)
     schema.upgrade(engine)
     with engine.begin() as conn:
-        holder = _case(conn)
+        holder = insert_case(conn)
     out: dict[str, Any] = {}
     have = 0
-    _insert(engine, lambda n: _rows(holder, n, due=NOW - timedelta(days=1)), DUE)
+    _insert(engine, lambda n: deadline_rows(holder, n, due=NOW - timedelta(days=1)), DUE)
     for size in sizes:
-        _insert(engine, lambda n: _rows(holder, n, due=NOW + timedelta(days=30)), size - DUE - have)
+        _insert(engine, lambda n: deadline_rows(holder, n, due=NOW + timedelta(days=30)), size - DUE - have)
         have = size - DUE
         out[f"pending_{size}"] = _median_ms(engine)
-    _insert(engine, lambda n: _rows(holder, n, due=NOW - timedelta(days=60), status="met"), finished)
+    _insert(engine, lambda n: deadline_rows(holder, n, due=NOW - timedelta(days=60), status="met"), finished)
     out[f"pending_{sizes[-1]}_plus_{finished}_finished"] = _median_ms(engine)
     with engine.begin() as conn:  # baseline: an index on the due time alone
         conn.exec_driver_sql("DROP INDEX ix_deadlines_pending_due")
@@ -136,7 +136,7 @@ def _expiries(url: str) -> float:
             )
         )
         for _ in range(DUE):
-            conn.execute(sa.insert(deadlines), _rows(_case(conn), 1, due=NOW - timedelta(days=2)))
+            conn.execute(sa.insert(deadlines), deadline_rows(insert_case(conn), 1, due=NOW - timedelta(days=2)))
     started = time.perf_counter()
     done = engine.expire_due(limit=DUE)
     elapsed = time.perf_counter() - started

@@ -44,7 +44,9 @@ def _seed(url: str, count: int) -> None:
         for start in range(0, count, 1000):
             with database.begin() as conn:
                 for n in range(start, min(start + 1000, count)):
-                    rows = deadline_rows(insert_case(conn), 1, due=OVERDUE + timedelta(seconds=n % 3600))
+                    # an applicant each: one applicant's cases would take turns on its cap group's lock
+                    case_id = insert_case(conn, applicant_code=f"BENCH{n:06d}")
+                    rows = deadline_rows(case_id, 1, due=OVERDUE + timedelta(seconds=n % 3600))
                     conn.execute(sa.insert(deadlines), rows)
     finally:
         database.dispose()

@@ -42,7 +42,7 @@ def _query(now: Any) -> Any:
     )
 
 
-def insert_case(conn: sa.Connection, state: str = "awaiting_paper") -> int:
+def insert_case(conn: sa.Connection, state: str = "awaiting_paper", applicant_code: str = "BENCH") -> int:
     row = {
         "program_key": PROGRAM,
         "program_version": 1,
@@ -50,7 +50,7 @@ def insert_case(conn: sa.Connection, state: str = "awaiting_paper") -> int:
         "final": False,
         "version": 0,
         "applicant_name": "bench",
-        "applicant_code": "BENCH",
+        "applicant_code": applicant_code,
         "applicant_email": "bench@example.cn",
         "applicant_phone": "13900000000",
         "data": {},

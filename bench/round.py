@@ -204,7 +204,8 @@ def run(
         }
         result["figures"] = figures(driver.calls, sampler.samples, injector.faults, phases)
         result["figures"]["states"] = _states(fleet.database.url)
-        png = chart(sampler.samples, driver.calls, injector.faults, chart_path or RESULTS / "round.png")
+        begins = {phase.name: phase.start for phase in PHASES}
+        png = chart(sampler.samples, driver.calls, injector.faults, chart_path or RESULTS / "round.png", begins)
         result["chart"] = str(png) if png else "matplotlib is not installed: no chart"
         result["table"] = table(result)
         print(result["table"])

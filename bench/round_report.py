@@ -5,7 +5,8 @@ as a table (text) and as a PNG chart over simulated time (matplotlib, optional).
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,13 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def chart(samples: list[Sample], calls: list[Call], faults: list[Fault], path: Path) -> Path | None:
-    """Outbox depth, sweep lag and commands over simulated time, one column per round; ``None`` without matplotlib."""
+def chart(
+    samples: list[Sample], calls: list[Call], faults: list[Fault], path: Path, begins: Mapping[str, datetime]
+) -> Path | None:
+    """Outbox depth, sweep lag and commands over simulated time, one column per round; ``None`` without matplotlib.
+
+    ``begins``: each phase's first sandbox instant. A phase is named before the clock jumps to it,
+    so its first samples can stand months earlier (the Longgang column once began in January)."""
     try:
         import matplotlib
 
@@ -111,7 +117,7 @@ def chart(samples: list[Sample], calls: list[Call], faults: list[Fault], path: P
     rounds = {"Shenzhen 2024": ("shenzhen",), "Longgang 2025": ("lg-window", "lg-surge", "lg-after")}
     figure, axes = plt.subplots(3, 2, figsize=(14, 9), sharex="col", squeeze=False)
     for column, (title, phases) in enumerate(rounds.items()):
-        mine = [s for s in samples if s.phase in phases]
+        mine = [s for s in samples if s.phase in phases and s.at >= begins[s.phase]]
         done = [c for c in calls if c.phase in phases and c.status and c.status < 500 and c.label != "get"]
         top, middle, bottom = axes[0][column], axes[1][column], axes[2][column]
         top.set_title(title)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ from app.settings import Settings
 from notifications.sms import signature
 from tests.api.conftest import Api, api_image
 from tests.conftest import AUDIT_KEY
-from tests.support.http import FILINGFLOW, serve_process
+from tests.support.http import FILINGFLOW, process_env, serve_process
 from tests.support.longgang import PROGRAM, applicant, complete_data
 from workflow.writes import CHANGE_KINDS, ENGINE_EVENTS
 
@@ -91,14 +90,7 @@ def test_staff_override_reaches_a_subscribed_backend_signed(api: Api, settings: 
 
 
 def test_real_serve_process_with_a_sandbox_clock(database_url: str, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "FILINGFLOW_DATABASE_URL": database_url,
-        "FILINGFLOW_AUDIT_KEY": AUDIT_KEY,
-        "FILINGFLOW_SESSION_KEY": "serve-test-session-secret",
-        "FILINGFLOW_CSRF_KEY": "serve-test-csrf-secret",
-        "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
-    }
+    env = process_env(database_url, tmp_path / "var", AUDIT_KEY)
     token = subprocess.run(
         [FILINGFLOW, "tokens", "create", "--role", "platform", "--name", "portal"],
         env=env,

@@ -7,7 +7,6 @@ refused outside a sandbox, like a moved clock, so it can never reach a productio
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from app.sandbox import (
 )
 from app.settings import Settings, SettingsError
 from tests.conftest import AUDIT_KEY
-from tests.support.http import serve_process
+from tests.support.http import process_env, serve_process
 from workflow.clock import ManualClock, SystemClock
 from workflow.database import create_database_engine
 
@@ -126,17 +125,7 @@ def test_a_sandbox_begun_before_the_rate_existed_runs_at_real_time(tmp_path: Pat
 
 def test_serve_runs_the_fast_clock(database_url: str, tmp_path: Path) -> None:
     # a real `filingflow serve` on the shared timeline: two real seconds are two sandbox hours
-    env = {
-        **os.environ,
-        "FILINGFLOW_DATABASE_URL": database_url,
-        "FILINGFLOW_AUDIT_KEY": AUDIT_KEY,
-        "FILINGFLOW_SESSION_KEY": "rate-test-session-secret",
-        "FILINGFLOW_CSRF_KEY": "rate-test-csrf-secret",
-        "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
-        "FILINGFLOW_SANDBOX": "1",
-        "FILINGFLOW_CLOCK_START": START,
-        "FILINGFLOW_CLOCK_RATE": "3600",
-    }
+    env = process_env(database_url, tmp_path / "var", AUDIT_KEY, sandbox="1", clock_start=START, clock_rate="3600")
     with serve_process(env) as served:
         first = datetime.fromisoformat(served.health.json()["now"])
         real_first = time.monotonic()
@@ -215,16 +204,7 @@ def test_serve_follows_a_scheduled_timeline_without_a_restart(database_url: str,
     database = create_database_engine(database_url)
     start = datetime.fromisoformat(START)
     schedule_timeline(database, Segment(start, SystemClock().now(), rate=1, clock_end=start))
-    env = {
-        **os.environ,
-        "FILINGFLOW_DATABASE_URL": database_url,
-        "FILINGFLOW_AUDIT_KEY": AUDIT_KEY,
-        "FILINGFLOW_SESSION_KEY": "rate-test-session-secret",
-        "FILINGFLOW_CSRF_KEY": "rate-test-csrf-secret",
-        "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
-        "FILINGFLOW_SANDBOX": "1",
-        "FILINGFLOW_CLOCK_START": START,
-    }
+    env = process_env(database_url, tmp_path / "var", AUDIT_KEY, sandbox="1", clock_start=START)
     try:
         with serve_process(env) as served:
             assert datetime.fromisoformat(served.health.json()["now"]) == start, "held at its start"

@@ -7,7 +7,6 @@ worker's heartbeat came before changes made a real minute earlier.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from datetime import datetime
@@ -17,7 +16,7 @@ import httpx
 import sqlalchemy as sa
 
 from tests.conftest import AUDIT_KEY
-from tests.support.http import FILINGFLOW, serve_process
+from tests.support.http import FILINGFLOW, process_env, serve_process
 from tests.support.longgang import PROGRAM, applicant, complete_data
 from workflow.database import create_database_engine
 from workflow.tables import audit_events, notices, worker_heartbeats
@@ -31,16 +30,7 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_api_worker_and_dispatcher_share_one_sandbox_timeline(database_url: str, tmp_path: Path) -> None:
     # LG-WIN-1 decides on the shared clock: the submission lands inside the 2025 window
-    env = {
-        **os.environ,
-        "FILINGFLOW_DATABASE_URL": database_url,
-        "FILINGFLOW_AUDIT_KEY": AUDIT_KEY,
-        "FILINGFLOW_SESSION_KEY": "timeline-test-session-secret",  # serve needs them on a shared database
-        "FILINGFLOW_CSRF_KEY": "timeline-test-csrf-secret",
-        "FILINGFLOW_VAR_DIR": str(tmp_path / "var"),
-        "FILINGFLOW_SANDBOX": "1",
-        "FILINGFLOW_CLOCK_START": START,
-    }
+    env = process_env(database_url, tmp_path / "var", AUDIT_KEY, sandbox="1", clock_start=START)
     created = cli(env, "tokens", "create", "--role", "platform", "--name", "portal")  # the first start: epoch
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -59,6 +60,20 @@ class Served:
     base: str
     health: httpx.Response
     output: str = ""
+
+
+def process_env(database_url: str, var_dir: Path, audit_key: str, **settings: str) -> dict[str, str]:
+    """The environment of a FilingFlow process a test starts: this one's, the database, the secrets
+    ``serve`` refuses to start without, a var folder, and ``settings`` as ``FILINGFLOW_{NAME}``."""
+    return {
+        **os.environ,
+        "FILINGFLOW_DATABASE_URL": database_url,
+        "FILINGFLOW_AUDIT_KEY": audit_key,
+        "FILINGFLOW_SESSION_KEY": "test-process-session-secret",
+        "FILINGFLOW_CSRF_KEY": "test-process-csrf-secret",
+        "FILINGFLOW_VAR_DIR": str(var_dir),
+        **{f"FILINGFLOW_{name.upper()}": value for name, value in settings.items()},
+    }
 
 
 @contextmanager

@@ -27,9 +27,12 @@ from pydantic_settings.sources import PydanticBaseSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 from sqlalchemy.engine import make_url
 
+from workflow.idempotency import MIN_RETENTION
+
 DEFAULT_DATABASE_URL = "sqlite:///./var/filingflow.db"
 DEFAULT_ENV_FILE = ".env"
 PSYCOPG_PREPARE_THRESHOLD = 5  # psycopg 3's own default
+MIN_RETENTION_HOURS = int(MIN_RETENTION.total_seconds()) // 3600  # the replay window the API promises
 URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/database"
 
 
@@ -82,7 +85,7 @@ class Settings:
     smtp_ca_file: str | None = None
     console_secure_cookie: bool = False  # mark console cookies Secure: turn on when served over HTTPS
     log_format: str = "text"  # text, json or logfmt (app.logging_setup)
-    idempotency_retention_hours: int = 24  # idempotency keys (engine and HTTP) are purged once this old
+    idempotency_retention_hours: int = MIN_RETENTION_HOURS  # keys (engine and HTTP) are purged once this old
 
     @property
     def key_retention(self) -> timedelta:
@@ -147,8 +150,11 @@ def _threshold(value: object) -> object:
 def _retention(value: object) -> object:
     """Hours to keep idempotency keys: at least 24, the replay window the API promises (RELIABILITY.md)."""
     hours = _whole(value)
-    if isinstance(hours, int) and not 24 <= hours <= 24 * 3660:
-        raise ValueError("must be at least 24 (hours): an Idempotency-Key replays for 24 hours; at most 87840")
+    if isinstance(hours, int) and not MIN_RETENTION_HOURS <= hours <= 24 * 3660:
+        raise ValueError(
+            f"must be at least {MIN_RETENTION_HOURS} (hours): an Idempotency-Key replays for"
+            f" {MIN_RETENTION_HOURS} hours; at most {24 * 3660}"
+        )
     return hours
 
 
@@ -245,7 +251,7 @@ class _Environment(BaseSettings):
     outbox_commit_every: _Count = 1
     console_secure_cookie: Annotated[bool, BeforeValidator(_lower)] = False
     log_format: Annotated[Literal["text", "json", "logfmt"], BeforeValidator(_lower)] = "text"
-    idempotency_retention_hours: Annotated[int, BeforeValidator(_retention)] = 24
+    idempotency_retention_hours: Annotated[int, BeforeValidator(_retention)] = MIN_RETENTION_HOURS
 
     @field_validator("audit_key_file", "session_key_file", "csrf_key_file", "smtp_password_file")
     @classmethod
